@@ -1,0 +1,92 @@
+"""Domain errors. Each carries a stable problem ``type`` slug (RFC 9457).
+
+Services raise these; the one mapper in ``backend.core.problems`` turns them into
+``application/problem+json`` answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ProblemError(Exception):
+    """Base of every error that reaches a client as a problem document."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+
+
+class BadRequest(ProblemError):
+    pass
+
+
+class InvalidInput(ProblemError):
+    status = 422
+    slug = "invalid-input"
+    title = "Invalid input"
+
+
+class NotFound(ProblemError):
+    """Also the answer for another agency's object: never 403, never data."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(ProblemError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class Unauthorized(ProblemError):
+    status = 401
+    slug = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(ProblemError):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class TooManyRequests(ProblemError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+
+class PayloadTooLarge(ProblemError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class IllegalTransition(Conflict):
+    slug = "illegal-transition"
+    title = "This state change is not allowed"
+
+
+class DuplicateValue(Conflict):
+    slug = "duplicate"
+    title = "Already exists"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    slug = "idempotency-key-reused"
+    title = "Idempotency-Key reused with a different request"

@@ -1,0 +1,101 @@
+"""The one exception → RFC 9457 problem+json mapper."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from backend.core.errors import ProblemError
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("fieldproof.problems")
+
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    412: ("precondition-failed", "Precondition failed"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    416: ("range-not-satisfiable", "Range not satisfiable"),
+    422: ("invalid-input", "Invalid input"),
+    429: ("too-many-requests", "Too many requests"),
+    503: ("service-unavailable", "Service unavailable"),
+}
+
+
+def problem(status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> Response[Any]:
+    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: ProblemError) -> Response[Any]:
+    return problem(exc.status, exc.slug, exc.title, exc.detail, field=exc.field, instance=request.url.path, **exc.extra)
+
+
+def _validation_fields(extra: Any) -> list[dict[str, Any]]:
+    if isinstance(extra, list):
+        return [e for e in extra if isinstance(e, dict)]
+    if isinstance(extra, dict):
+        return [extra]
+    return []
+
+
+_FIELD_IN_MESSAGE = re.compile(r"(?:field `([^`]+)`|at `\$\.([\w.\[\]]+)`)")
+
+
+def _field_name(error: dict[str, Any]) -> str | None:
+    """msgspec reports body errors under key 'data'; name the field inside the body instead."""
+    match = _FIELD_IN_MESSAGE.search(str(error.get("message", "")))
+    if match:
+        return match.group(1) or match.group(2)
+    key = error.get("key")
+    return str(key) if key else None
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    slug, title = _HTTP_SLUGS.get(status, ("http-error", "HTTP error"))
+    detail = exc.detail or title
+    errors = None
+    field = None
+    if isinstance(exc, ValidationException):
+        status, slug, title = 400, "validation-error", "Request is not valid"
+        errors = _validation_fields(exc.extra)
+        names = [_field_name(e) for e in errors]
+        field = next((n for n in names if n), None)
+        messages = "; ".join(f"{e.get('key') or 'body'}: {e.get('message')}" for e in errors)
+        detail = messages or detail
+    if status == 500:
+        # An HTTPException with 500 is still a server bug: never echo its message.
+        detail = "An internal error occurred; it has been logged."
+    return problem(status, slug, title, detail, headers=exc.headers, field=field, errors=errors, instance=request.url.path)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", path=request.url.path, exc_info=exc)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal-error",
+        "Internal error",
+        "An internal error occurred; it has been logged.",
+        instance=request.url.path,
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ProblemError: domain_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}
+
+MEDIA_TYPE_JSON = MediaType.JSON

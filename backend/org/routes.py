@@ -1,0 +1,114 @@
+"""HTTP for login and the organisation (thin: every rule lives in service.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, patch, post
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from backend.core.auth import Principal, TokenIssuer
+from backend.core.settings import Settings
+from backend.org import schemas, service
+
+AUTH_ERRORS = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/login", status_code=200, summary="Log in with username and password", raises=[NotAuthorizedException, ValidationException])
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[schemas.LoginIn], issuer: NamedDependency[TokenIssuer], settings: NamedDependency[Settings]
+    ) -> schemas.TokenPair:
+        return await service.login(
+            issuer=issuer,
+            data=data,
+            client_address=client_address(request),
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            max_failures=settings.login_max_failures,
+            window_s=settings.login_window_s,
+        )
+
+    @post("/refresh", status_code=200, summary="Rotate a refresh token", raises=[NotAuthorizedException, ValidationException])
+    async def refresh(self, data: JSONBody[schemas.RefreshIn], issuer: NamedDependency[TokenIssuer], settings: NamedDependency[Settings]) -> schemas.TokenPair:
+        return await service.refresh(issuer=issuer, refresh_token=data.refresh_token, refresh_ttl_s=settings.refresh_token_ttl_s)
+
+    @post("/logout", summary="End the session of a refresh token", status_code=204, raises=[ValidationException])
+    async def logout(self, data: JSONBody[schemas.RefreshIn]) -> None:
+        await service.logout(refresh_token=data.refresh_token)
+
+
+class OrgController(Controller):
+    path = "/api/v1"
+    tags = ["organisation"]
+
+    @get("/me", summary="The authenticated user", raises=AUTH_ERRORS)
+    async def me(self, principal: NamedDependency[Principal]) -> schemas.UserOut:
+        return await service.get_user(principal=principal, user_id=principal.user_id)
+
+    @get("/agencies", summary="List agencies", raises=AUTH_ERRORS)
+    async def list_agencies(self, principal: NamedDependency[Principal]) -> list[schemas.AgencyOut]:
+        return await service.list_agencies()
+
+    @post("/agencies", summary="Create an agency (Justice Bureau admins)", raises=AUTH_ERRORS)
+    async def create_agency(self, principal: NamedDependency[Principal], data: JSONBody[schemas.AgencyIn]) -> schemas.AgencyOut:
+        principal.require("admin")
+        if not principal.is_justice_bureau and principal.agency_kind != "county_government":
+            raise PermissionDeniedException("only the Justice Bureau or county government registers agencies")
+        return await service.create_agency(data=data)
+
+    @get("/agencies/{agency_id:uuid}", summary="One agency", raises=AUTH_ERRORS)
+    async def get_agency(self, principal: NamedDependency[Principal], agency_id: FromPath[UUID]) -> schemas.AgencyOut:
+        return await service.get_agency(agency_id=agency_id)
+
+    @get("/users", summary="Users of the caller's agency", raises=AUTH_ERRORS)
+    async def list_users(self, principal: NamedDependency[Principal], role: FromQuery[str | None] = None) -> list[schemas.UserOut]:
+        principal.require("admin", "supervisor")
+        return await service.list_users(principal=principal, role=role)
+
+    @post("/users", summary="Create a user in the caller's agency", raises=AUTH_ERRORS)
+    async def create_user(self, principal: NamedDependency[Principal], data: JSONBody[schemas.UserIn]) -> schemas.UserOut:
+        principal.require("admin")
+        return await service.create_user(principal=principal, data=data)
+
+    @get("/users/{user_id:uuid}", summary="One user of the caller's agency", raises=AUTH_ERRORS)
+    async def get_user(self, principal: NamedDependency[Principal], user_id: FromPath[UUID]) -> schemas.UserOut:
+        principal.require("admin", "supervisor")
+        return await service.get_user(principal=principal, user_id=user_id)
+
+    @patch("/users/{user_id:uuid}", summary="Change a user's name, roles, post or status", raises=AUTH_ERRORS)
+    async def update_user(self, principal: NamedDependency[Principal], user_id: FromPath[UUID], data: JSONBody[schemas.UserPatch]) -> schemas.UserOut:
+        principal.require("admin")
+        return await service.update_user(principal=principal, user_id=user_id, data=data)
+
+    @get("/units", summary="Internal units of the caller's agency", raises=AUTH_ERRORS)
+    async def list_units(self, principal: NamedDependency[Principal]) -> list[schemas.UnitOut]:
+        return await service.list_units(principal=principal)
+
+    @post("/units", summary="Create an internal unit", raises=AUTH_ERRORS)
+    async def create_unit(self, principal: NamedDependency[Principal], data: JSONBody[schemas.UnitIn]) -> schemas.UnitOut:
+        principal.require("admin")
+        return await service.create_unit(principal=principal, data=data)
+
+    @post("/posts", summary="Create a post with duties", raises=AUTH_ERRORS)
+    async def create_post(self, principal: NamedDependency[Principal], data: JSONBody[schemas.PostIn]) -> schemas.PostOut:
+        principal.require("admin")
+        return await service.create_post(principal=principal, data=data)
+
+    @get("/entrustments", summary="Entrustments given or received by the caller's agency", raises=AUTH_ERRORS)
+    async def list_entrustments(self, principal: NamedDependency[Principal]) -> list[schemas.EntrustmentOut]:
+        return await service.list_entrustments(principal=principal)
+
+    @post("/entrustments", summary="Entrust an organisation with matters (R-AGY-5)", raises=AUTH_ERRORS)
+    async def create_entrustment(self, principal: NamedDependency[Principal], data: JSONBody[schemas.EntrustmentIn]) -> schemas.EntrustmentOut:
+        principal.require("admin")
+        return await service.create_entrustment(principal=principal, data=data)

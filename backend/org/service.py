@@ -1,0 +1,370 @@
+"""Organisation rules: agencies, users, entrustments, login and token families."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from backend.core import clock
+from backend.core.auth import Principal, TokenIssuer
+from backend.core.db import unique_as, write_transaction
+from backend.core.errors import InvalidInput, NotFound, TooManyRequests, Unauthorized
+from backend.org import schemas
+from backend.org.tables import Agency, Entrustment, LoginFailure, Post, RefreshToken, Unit, User
+
+_hasher = PasswordHasher()
+# A valid hash to verify against when the user is unknown, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+BAD_LOGIN = "username or password is wrong"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _json_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = msgspec.json.decode(value or "[]")
+    return [str(v) for v in (value or [])]
+
+
+def agency_out(row: dict[str, Any]) -> schemas.AgencyOut:
+    return schemas.AgencyOut(
+        id=row["id"],
+        code=row["code"],
+        name=row["name"],
+        kind=row["kind"],
+        subject_status=row["subject_status"],
+        announcement_no=row["announcement_no"],
+        announcement_date=row["announcement_date"],
+        domains=_json_list(row["domains"]),
+        matters=_json_list(row["matters"]),
+        separation_mode=row["separation_mode"],
+        min_checked_in_officers=row["min_checked_in_officers"],
+    )
+
+
+def user_out(row: dict[str, Any]) -> schemas.UserOut:
+    return schemas.UserOut(
+        id=row["id"],
+        username=row["username"],
+        full_name=row["full_name"],
+        staff_no=row["staff_no"],
+        agency_id=row["agency"],
+        post_id=row["post"],
+        roles=_json_list(row["roles"]),
+        active=bool(row["active"]),
+        legal_qualification_no=row["legal_qualification_no"],
+        legal_qualification_date=row["legal_qualification_date"],
+    )
+
+
+# --- agencies -------------------------------------------------------------------------
+
+
+async def create_agency(*, data: schemas.AgencyIn) -> schemas.AgencyOut:
+    if data.subject_status == "confirmed" and not (data.announcement_no and data.announcement_date):
+        # R-AGY-1: confirmation needs the county government's announcement reference.
+        raise InvalidInput("a confirmed agency needs announcement_no and announcement_date", field="announcement_no")
+    row = {**msgspec.structs.asdict(data), "id": uuid.uuid4(), "created_at": clock.now()}
+    with unique_as(f"an agency with code {data.code!r} already exists", field="code"):
+        await Agency.insert(Agency(**row))
+    return await get_agency(agency_id=row["id"])
+
+
+async def get_agency(*, agency_id: UUID) -> schemas.AgencyOut:
+    row = await Agency.select().where(Agency.id == agency_id).first()
+    if row is None:
+        raise NotFound(f"agency {agency_id} not found")
+    return agency_out(row)
+
+
+async def get_agency_by_code(*, code: str) -> schemas.AgencyOut | None:
+    row = await Agency.select().where(Agency.code == code).first()
+    return agency_out(row) if row else None
+
+
+async def list_agencies() -> list[schemas.AgencyOut]:
+    rows = await Agency.select().order_by(Agency.code)
+    return [agency_out(r) for r in rows]
+
+
+# --- units and posts (R-AGY-2) ----------------------------------------------------------
+
+
+async def create_unit(*, principal: Principal, data: schemas.UnitIn) -> schemas.UnitOut:
+    unit_id = uuid.uuid4()
+    await Unit.insert(Unit(id=unit_id, agency=principal.agency_id, name=data.name, kind=data.kind))
+    return schemas.UnitOut(id=unit_id, agency_id=principal.agency_id, name=data.name, kind=data.kind)
+
+
+async def list_units(*, principal: Principal) -> list[schemas.UnitOut]:
+    rows = await Unit.select().where(Unit.agency == principal.agency_id).order_by(Unit.name)
+    return [schemas.UnitOut(id=r["id"], agency_id=r["agency"], name=r["name"], kind=r["kind"]) for r in rows]
+
+
+async def create_post(*, principal: Principal, data: schemas.PostIn) -> schemas.PostOut:
+    unit = await Unit.select(Unit.id).where((Unit.id == data.unit_id) & (Unit.agency == principal.agency_id)).first()
+    if unit is None:
+        raise NotFound(f"unit {data.unit_id} not found", field="unit_id")
+    post_id = uuid.uuid4()
+    await Post.insert(Post(id=post_id, unit=data.unit_id, name=data.name, duties=data.duties))
+    return schemas.PostOut(id=post_id, unit_id=data.unit_id, name=data.name, duties=data.duties)
+
+
+async def _post_in_agency(post_id: UUID, agency_id: UUID) -> bool:
+    row = await Post.select(Post.id).where((Post.id == post_id) & (Post.unit.agency == agency_id)).first()
+    return row is not None
+
+
+# --- users ------------------------------------------------------------------------------
+
+
+async def create_user(*, principal: Principal | None, data: schemas.UserIn) -> schemas.UserOut:
+    """Create a user in the caller's agency (the Justice Bureau may name another agency)."""
+    agency_id = _target_agency(principal, data.agency_id)
+    await get_agency(agency_id=agency_id)
+    if data.post_id is not None and not await _post_in_agency(data.post_id, agency_id):
+        raise NotFound(f"post {data.post_id} not found", field="post_id")
+    if "legal_reviewer" in data.roles and not (data.legal_qualification_no and data.legal_qualification_date):
+        # R-LEGAL-2: a new legal reviewer needs a recorded legal professional qualification.
+        raise InvalidInput("the legal_reviewer role needs a legal professional qualification", field="legal_qualification_no")
+    user_id = uuid.uuid4()
+    user = User(
+        id=user_id,
+        username=data.username,
+        password_hash=hash_password(data.password),
+        full_name=data.full_name,
+        staff_no=data.staff_no,
+        agency=agency_id,
+        post=data.post_id,
+        roles=sorted(set(data.roles)),
+        legal_qualification_no=data.legal_qualification_no,
+        legal_qualification_date=data.legal_qualification_date,
+        created_at=clock.now(),
+    )
+    with unique_as(f"username {data.username!r} is taken", field="username"):
+        await User.insert(user)
+    return await get_user(principal=None, user_id=user_id)
+
+
+def _target_agency(principal: Principal | None, requested: UUID | None) -> UUID:
+    if principal is None:
+        if requested is None:
+            raise InvalidInput("agency_id is required", field="agency_id")
+        return requested
+    if requested is not None and requested != principal.agency_id and not principal.is_justice_bureau:
+        raise NotFound(f"agency {requested} not found", field="agency_id")
+    return requested or principal.agency_id
+
+
+async def get_user(*, principal: Principal | None, user_id: UUID) -> schemas.UserOut:
+    query = User.select().where(User.id == user_id)
+    if principal is not None and not principal.is_justice_bureau:
+        query = query.where(User.agency == principal.agency_id)
+    row = await query.first()
+    if row is None:
+        raise NotFound(f"user {user_id} not found")
+    return user_out(row)
+
+
+async def list_users(*, principal: Principal, role: str | None = None) -> list[schemas.UserOut]:
+    rows = await User.select().where(User.agency == principal.agency_id).order_by(User.username)
+    users = [user_out(r) for r in rows]
+    return [u for u in users if role is None or role in u.roles]
+
+
+async def update_user(*, principal: Principal, user_id: UUID, data: schemas.UserPatch) -> schemas.UserOut:
+    current = await get_user(principal=principal, user_id=user_id)
+    changes: dict[Any, Any] = {}
+    if data.full_name is not None:
+        changes[User.full_name] = data.full_name
+    if data.roles is not None:
+        if "legal_reviewer" in data.roles and not current.legal_qualification_no:
+            raise InvalidInput("the legal_reviewer role needs a legal professional qualification", field="roles")
+        changes[User.roles] = sorted(set(data.roles))
+    if data.active is not None:
+        changes[User.active] = data.active
+    if data.post_id is not None:
+        if not await _post_in_agency(data.post_id, current.agency_id):
+            raise NotFound(f"post {data.post_id} not found", field="post_id")
+        changes[User.post] = data.post_id
+    if changes:
+        # Role or status changes end existing sessions on their next request.
+        changes[User.security_version] = User.security_version + 1
+        await User.update(changes).where(User.id == user_id)
+    return await get_user(principal=principal, user_id=user_id)
+
+
+# --- entrustments (R-AGY-5) -------------------------------------------------------------
+
+
+def entrustment_out(row: dict[str, Any]) -> schemas.EntrustmentOut:
+    return schemas.EntrustmentOut(
+        id=row["id"],
+        entrusting_agency_id=row["entrusting_agency"],
+        entrusted_agency_id=row["entrusted_agency"],
+        legal_basis=row["legal_basis"],
+        matters=_json_list(row["matters"]),
+        domains=_json_list(row["domains"]),
+        authority=row["authority"],
+        valid_from=clock.as_utc(row["valid_from"]),
+        valid_until=clock.as_utc(row["valid_until"]),
+        letter_ref=row["letter_ref"],
+        status=row["status"],
+    )
+
+
+async def create_entrustment(*, principal: Principal, data: schemas.EntrustmentIn) -> schemas.EntrustmentOut:
+    entruster = await get_agency(agency_id=principal.agency_id)
+    await get_agency(agency_id=data.entrusted_agency_id)
+    if data.valid_until <= data.valid_from:
+        raise InvalidInput("valid_until must be after valid_from", field="valid_until")
+    outside = sorted(set(data.matters) - set(entruster.matters))
+    if outside:
+        # R-AGY-5: only matters within the entruster's own powers-and-duties list.
+        raise InvalidInput(f"matters outside the agency's powers-and-duties list: {', '.join(outside)}", field="matters")
+    entrustment_id = uuid.uuid4()
+    await Entrustment.insert(
+        Entrustment(
+            id=entrustment_id,
+            entrusting_agency=principal.agency_id,
+            entrusted_agency=data.entrusted_agency_id,
+            legal_basis=data.legal_basis,
+            matters=data.matters,
+            domains=data.domains,
+            authority=data.authority,
+            valid_from=data.valid_from,
+            valid_until=data.valid_until,
+            letter_ref=data.letter_ref,
+            created_at=clock.now(),
+        )
+    )
+    row = await Entrustment.select().where(Entrustment.id == entrustment_id).first()
+    assert row is not None
+    return entrustment_out(row)
+
+
+async def list_entrustments(*, principal: Principal) -> list[schemas.EntrustmentOut]:
+    rows = await Entrustment.select().where(
+        (Entrustment.entrusting_agency == principal.agency_id) | (Entrustment.entrusted_agency == principal.agency_id)
+    )
+    return [entrustment_out(r) for r in rows]
+
+
+async def active_entrustments(*, entrusted_agency_id: UUID, at: datetime) -> list[schemas.EntrustmentOut]:
+    rows = await Entrustment.select().where(
+        (Entrustment.entrusted_agency == entrusted_agency_id) & (Entrustment.status == "active")
+    )
+    found = [entrustment_out(r) for r in rows]
+    return [e for e in found if e.valid_from <= at < e.valid_until]
+
+
+# --- login and tokens -------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _principal_for(user_id: UUID) -> Principal:
+    row = await User.select(
+        User.id, User.username, User.agency, User.agency.kind, User.roles, User.security_version, User.active
+    ).where(User.id == user_id).first()
+    if row is None or not row["active"]:
+        raise Unauthorized("the account is disabled or gone")
+    return Principal(
+        user_id=row["id"],
+        username=row["username"],
+        agency_id=row["agency"],
+        agency_kind=row["agency.kind"],
+        roles=tuple(_json_list(row["roles"])),
+        security_version=row["security_version"],
+    )
+
+
+async def _check_login_rate(username: str, client_address: str, *, max_failures: int, window_s: int) -> None:
+    since = clock.now() - timedelta(seconds=window_s)
+    by_user = await LoginFailure.count().where((LoginFailure.username == username) & (LoginFailure.at > since))
+    by_address = await LoginFailure.count().where((LoginFailure.client_address == client_address) & (LoginFailure.at > since))
+    # An address may try several accounts (a shared office NAT), hence the wider bound.
+    if by_user >= max_failures or by_address >= max_failures * 4:
+        raise TooManyRequests(f"too many failed logins; try again in {window_s // 60} minutes")
+
+
+async def login(
+    *, issuer: TokenIssuer, data: schemas.LoginIn, client_address: str, refresh_ttl_s: int, max_failures: int, window_s: int
+) -> schemas.TokenPair:
+    await _check_login_rate(data.username, client_address, max_failures=max_failures, window_s=window_s)
+    row = await User.select(User.id, User.password_hash, User.active).where(User.username == data.username).first()
+    stored = row["password_hash"] if row else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, data.password)
+        ok = row is not None and bool(row["active"])
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or row is None:
+        await LoginFailure.insert(
+            LoginFailure(id=uuid.uuid4(), username=data.username, client_address=client_address, at=clock.now())
+        )
+        raise Unauthorized(BAD_LOGIN)
+    return await _new_pair(issuer, row["id"], family=str(uuid.uuid4()), refresh_ttl_s=refresh_ttl_s)
+
+
+async def _new_pair(issuer: TokenIssuer, user_id: UUID, *, family: str, refresh_ttl_s: int) -> schemas.TokenPair:
+    principal = await _principal_for(user_id)
+    refresh = secrets.token_urlsafe(32)
+    now = clock.now()
+    await RefreshToken.insert(
+        RefreshToken(
+            id=uuid.uuid4(),
+            user=user_id,
+            family=family,
+            token_hash=_token_hash(refresh),
+            issued_at=now,
+            expires_at=now + timedelta(seconds=refresh_ttl_s),
+        )
+    )
+    return schemas.TokenPair(access_token=issuer.issue(principal), refresh_token=refresh, expires_in=issuer.ttl_s)
+
+
+async def refresh(*, issuer: TokenIssuer, refresh_token: str, refresh_ttl_s: int) -> schemas.TokenPair:
+    """Rotate: a refresh token is good once; re-use of a spent one revokes its whole family."""
+    async with write_transaction():
+        row = await RefreshToken.select().where(RefreshToken.token_hash == _token_hash(refresh_token)).first()
+        if row is None:
+            raise Unauthorized("unknown refresh token")
+        if row["revoked"] or row["used_at"] is not None:
+            await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.family == row["family"])
+            reuse = True
+        else:
+            reuse = False
+            if clock.as_utc(row["expires_at"]) <= clock.now():
+                raise Unauthorized("the refresh token has expired")
+            await RefreshToken.update({RefreshToken.used_at: clock.now()}).where(RefreshToken.id == row["id"])
+    if reuse:
+        raise Unauthorized("refresh token re-used; every session of this login has been ended")
+    return await _new_pair(issuer, row["user"], family=row["family"], refresh_ttl_s=refresh_ttl_s)
+
+
+async def logout(*, refresh_token: str) -> None:
+    row = await RefreshToken.select(RefreshToken.family).where(RefreshToken.token_hash == _token_hash(refresh_token)).first()
+    if row is not None:
+        await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.family == row["family"])
+
+
+async def authenticate(*, issuer: TokenIssuer, token: str) -> Principal:
+    """Verify the token, then the account: a disabled user or changed roles end at once."""
+    claimed = issuer.verify(token)
+    current = await _principal_for(claimed.user_id)
+    if current.security_version != claimed.security_version:
+        raise Unauthorized("the session has been ended; log in again")
+    return current

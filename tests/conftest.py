@@ -1,0 +1,295 @@
+"""Shared fixtures: real PostgreSQL or SQLite, a real S3 server over HTTP, the app, users.
+
+Database isolation: the schema is migrated once per engine per session; before every
+test PostgreSQL tables are truncated and SQLite gets a fresh copy of the migrated file.
+``FIELDPROOF_TEST_DATABASE_URL`` selects PostgreSQL; tests marked ``both_engines`` run on
+SQLite and, when PostgreSQL answers, on PostgreSQL too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from backend.app import all_tables, create_app, migrate
+from backend.core import db
+from backend.core.auth import Principal
+from backend.core.keys import KeyRing, load_key_ring
+from backend.core.settings import Settings
+from backend.org import schemas as org_schemas
+from backend.org import service as org_service
+
+PG_URL_ENV = "FIELDPROOF_TEST_DATABASE_URL"
+PASSWORD = "test-password-1"
+
+
+def _pg_url() -> str | None:
+    return os.environ.get(PG_URL_ENV) or None
+
+
+def _pg_reachable(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine_kind" not in metafunc.fixturenames:
+        return
+    pg = _pg_url() or "postgresql://postgres@127.0.0.1:5432/test"
+    if metafunc.definition.get_closest_marker("both_engines") and _pg_reachable(pg):
+        metafunc.parametrize("engine_kind", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture
+def engine_kind(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "postgres" if _pg_url() else "sqlite")
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+async def _reset_postgres_schema(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    settings = Settings(data_dir=str(folder), database_url=f"sqlite:///{folder / 'template.sqlite3'}")
+    asyncio.run(migrate(settings))
+    return folder / "template.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> str:
+    url = _pg_url() or "postgresql://postgres@127.0.0.1:5432/test"
+    asyncio.run(_reset_postgres_schema(url))
+    asyncio.run(migrate(Settings(database_url=url)))
+    return url
+
+
+async def _truncate_all(url: str) -> None:
+    import asyncpg
+
+    names = ", ".join(f'"{t._meta.tablename}"' for t in all_tables())
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def database_url(engine_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if engine_kind == "postgres":
+        url: str = request.getfixturevalue("migrated_postgres")
+        asyncio.run(_truncate_all(url))
+        return url
+    template: Path = request.getfixturevalue("migrated_sqlite")
+    target = tmp_path / "fieldproof.sqlite3"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+# --- S3 server (moto over real HTTP, or a real MinIO) --------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    access_key: str
+    secret_key: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    endpoint = os.environ.get("FIELDPROOF_TEST_S3_ENDPOINT")
+    if endpoint:
+        yield S3Server(
+            endpoint=endpoint,
+            access_key=os.environ.get("FIELDPROOF_TEST_S3_ACCESS_KEY", "minioadmin"),
+            secret_key=os.environ.get("FIELDPROOF_TEST_S3_SECRET_KEY", "minioadmin"),
+        )
+        return
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port)
+        yield S3Server(endpoint=f"http://127.0.0.1:{port}", access_key="testing", secret_key="testing")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+# --- settings, app, client ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def key_ring(tmp_path_factory: pytest.TempPathFactory) -> KeyRing:
+    return load_key_ring(tmp_path_factory.mktemp("keys"), retention_s=3600)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Embedded object store (files); use ``s3_settings`` for the S3 server."""
+    return Settings(
+        data_dir=str(tmp_path / "var"),
+        database_url=database_url,
+        key_dir=str(tmp_path / "keys"),
+        login_max_failures=5,
+        database_pool_max=0,
+    )
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, s3_server: S3Server) -> Settings:
+    bucket = f"ev-{uuid.uuid4().hex[:12]}"
+    return msgspec.structs.replace(
+        settings,
+        store_url=s3_server.endpoint,
+        s3_access_key=s3_server.access_key,
+        s3_secret_key=s3_server.secret_key,
+        s3_bucket=bucket,
+        s3_staging_bucket=f"{bucket}-staging",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, key_ring: KeyRing) -> Litestar:
+    return create_app(settings, keys=key_ring)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
+# --- people -----------------------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    user: org_schemas.UserOut
+    agency: org_schemas.AgencyOut
+    username: str
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(
+            user_id=self.user.id,
+            username=self.username,
+            agency_id=self.agency.id,
+            agency_kind=self.agency.kind,
+            roles=tuple(self.user.roles),
+        )
+
+
+MakeAgency = Callable[..., Awaitable[org_schemas.AgencyOut]]
+MakePerson = Callable[..., Awaitable[Person]]
+
+
+@pytest.fixture
+def make_agency(app: Litestar) -> MakeAgency:
+    """Create an agency; the ``app`` fixture has bound the engine."""
+
+    async def factory(code: str | None = None, kind: str = "enforcement_agency", **fields: Any) -> org_schemas.AgencyOut:
+        code = code or f"agency-{uuid.uuid4().hex[:8]}"
+        defaults: dict[str, Any] = {
+            "name": f"Agency {code}",
+            "subject_status": "confirmed",
+            "announcement_no": "新政发〔2022〕1号",
+            "announcement_date": "2022-11-01",
+            "domains": ["urban_management", "market_supervision"],
+            "matters": ["illegal_building", "food_safety", "unlicensed_business"],
+        }
+        data = msgspec.convert({**defaults, **fields, "code": code, "kind": kind}, org_schemas.AgencyIn)
+        return await org_service.create_agency(data=data)
+
+    return factory
+
+
+@pytest.fixture
+def make_person(make_agency: MakeAgency) -> MakePerson:
+    async def factory(
+        roles: list[str] | None = None, agency: org_schemas.AgencyOut | None = None, username: str | None = None, **fields: Any
+    ) -> Person:
+        agency = agency or await make_agency()
+        username = username or f"user-{uuid.uuid4().hex[:8]}"
+        roles = roles or ["officer"]
+        if "legal_reviewer" in roles:
+            fields.setdefault("legal_qualification_no", "A20191234567")
+            fields.setdefault("legal_qualification_date", "2019-09-01")
+        data = msgspec.convert(
+            {"username": username, "password": PASSWORD, "full_name": username.title(), "roles": roles, "agency_id": str(agency.id), **fields},
+            org_schemas.UserIn,
+        )
+        user = await org_service.create_user(principal=None, data=data)
+        return Person(user=user, agency=agency, username=username)
+
+    return factory
+
+
+@pytest.fixture
+def auth_headers(client: AsyncTestClient[Litestar]) -> Callable[[Person], Awaitable[dict[str, str]]]:
+    async def login(person: Person) -> dict[str, str]:
+        response = await client.post("/api/v1/auth/login", json={"username": person.username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return login
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): the requirement IDs a test proves")
+    config.addinivalue_line("markers", "both_engines: run on SQLite and PostgreSQL")
+    config.addinivalue_line("markers", "slow: large objects or real server processes")
+    _ = db  # the engine module is imported so fixtures can bind it
