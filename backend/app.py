@@ -17,13 +17,6 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import Response
 from piccolo.table import Table
 
-from backend.core import db
-from backend.core.auth import Principal, TokenIssuer
-from backend.core.errors import Unauthorized
-from backend.core.keys import KeyRing, load_key_ring
-from backend.core.observability import configure_logging, request_id_middleware
-from backend.core.problems import EXCEPTION_HANDLERS, problem
-from backend.core.settings import Settings
 import backend.enforcement.decisions.tables as decision_tables
 import backend.enforcement.tables as enforcement_tables
 import backend.http.custody as custody_http
@@ -38,12 +31,22 @@ import evidence.uploads.tables as upload_tables
 import mobile_api.evidence as mobile_evidence
 import mobile_api.field as mobile_field
 import mobile_api.uploads as mobile_uploads
+from backend.core import db
+from backend.core import tables as core_tables
+from backend.core.auth import Principal, TokenIssuer
+from backend.core.errors import Unauthorized
+from backend.core.idempotency import idempotency_middleware_factory
+from backend.core.keys import KeyRing, load_key_ring
+from backend.core.observability import configure_logging, request_id_middleware
+from backend.core.problems import EXCEPTION_HANDLERS, problem
+from backend.core.settings import Settings
 from backend.org import service as org_service
 from backend.org import tables as org_tables
 from backend.org.routes import AuthController, OrgController
 
 # Each area exposes TABLES (Piccolo) and ROUTES (Litestar handlers); this is the one list.
 TABLE_MODULES = [
+    core_tables,
     org_tables,
     certificate_tables,
     evidence_tables,
@@ -157,7 +160,11 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             "principal": Provide(_principal_provider(issuer)),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, prometheus.middleware],
+        middleware=[
+            request_id_middleware,
+            prometheus.middleware,
+            idempotency_middleware_factory(issuer, path_prefix="/api/mobile/"),
+        ],
         lifespan=[lifespan],
         request_max_body_size=settings.json_body_limit,
         openapi_config=OpenAPIConfig(

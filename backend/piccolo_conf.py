@@ -13,6 +13,7 @@ from backend.core.db import make_engine
 from backend.core.settings import load_settings
 
 APPS = [
+    "backend.core.piccolo_app",
     "backend.org.piccolo_app",
     "certificates.piccolo_app",
     "evidence.piccolo_app",

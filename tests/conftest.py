@@ -269,7 +269,14 @@ def make_person(make_agency: MakeAgency) -> MakePerson:
             fields.setdefault("legal_qualification_no", "A20191234567")
             fields.setdefault("legal_qualification_date", "2019-09-01")
         data = msgspec.convert(
-            {"username": username, "password": PASSWORD, "full_name": username.title(), "roles": roles, "agency_id": str(agency.id), **fields},
+            {
+                "username": username,
+                "password": PASSWORD,
+                "full_name": username.title(),
+                "roles": roles,
+                "agency_id": str(agency.id),
+                **fields,
+            },
             org_schemas.UserIn,
         )
         user = await org_service.create_user(principal=None, data=data)

@@ -32,7 +32,9 @@ _HTTP_SLUGS = {
 }
 
 
-def problem(status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> Response[Any]:
+def problem(
+    status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[Any]:
     body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

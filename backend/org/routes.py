@@ -25,9 +25,18 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", status_code=200, summary="Log in with username and password", raises=[NotAuthorizedException, ValidationException])
+    @post(
+        "/login",
+        status_code=200,
+        summary="Log in with username and password",
+        raises=[NotAuthorizedException, ValidationException],
+    )
     async def login(
-        self, request: Request[Any, Any, Any], data: JSONBody[schemas.LoginIn], issuer: NamedDependency[TokenIssuer], settings: NamedDependency[Settings]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[schemas.LoginIn],
+        issuer: NamedDependency[TokenIssuer],
+        settings: NamedDependency[Settings],
     ) -> schemas.TokenPair:
         return await service.login(
             issuer=issuer,
@@ -39,7 +48,9 @@ class AuthController(Controller):
         )
 
     @post("/refresh", status_code=200, summary="Rotate a refresh token", raises=[NotAuthorizedException, ValidationException])
-    async def refresh(self, data: JSONBody[schemas.RefreshIn], issuer: NamedDependency[TokenIssuer], settings: NamedDependency[Settings]) -> schemas.TokenPair:
+    async def refresh(
+        self, data: JSONBody[schemas.RefreshIn], issuer: NamedDependency[TokenIssuer], settings: NamedDependency[Settings]
+    ) -> schemas.TokenPair:
         return await service.refresh(issuer=issuer, refresh_token=data.refresh_token, refresh_ttl_s=settings.refresh_token_ttl_s)
 
     @post("/logout", summary="End the session of a refresh token", status_code=204, raises=[ValidationException])
@@ -71,7 +82,9 @@ class OrgController(Controller):
         return await service.get_agency(agency_id=agency_id)
 
     @get("/users", summary="Users of the caller's agency", raises=AUTH_ERRORS)
-    async def list_users(self, principal: NamedDependency[Principal], role: FromQuery[str | None] = None) -> list[schemas.UserOut]:
+    async def list_users(
+        self, principal: NamedDependency[Principal], role: FromQuery[str | None] = None
+    ) -> list[schemas.UserOut]:
         principal.require("admin", "supervisor")
         return await service.list_users(principal=principal, role=role)
 
@@ -86,7 +99,9 @@ class OrgController(Controller):
         return await service.get_user(principal=principal, user_id=user_id)
 
     @patch("/users/{user_id:uuid}", summary="Change a user's name, roles, post or status", raises=AUTH_ERRORS)
-    async def update_user(self, principal: NamedDependency[Principal], user_id: FromPath[UUID], data: JSONBody[schemas.UserPatch]) -> schemas.UserOut:
+    async def update_user(
+        self, principal: NamedDependency[Principal], user_id: FromPath[UUID], data: JSONBody[schemas.UserPatch]
+    ) -> schemas.UserOut:
         principal.require("admin")
         return await service.update_user(principal=principal, user_id=user_id, data=data)
 
@@ -109,6 +124,8 @@ class OrgController(Controller):
         return await service.list_entrustments(principal=principal)
 
     @post("/entrustments", summary="Entrust an organisation with matters (R-AGY-5)", raises=AUTH_ERRORS)
-    async def create_entrustment(self, principal: NamedDependency[Principal], data: JSONBody[schemas.EntrustmentIn]) -> schemas.EntrustmentOut:
+    async def create_entrustment(
+        self, principal: NamedDependency[Principal], data: JSONBody[schemas.EntrustmentIn]
+    ) -> schemas.EntrustmentOut:
         principal.require("admin")
         return await service.create_entrustment(principal=principal, data=data)

@@ -276,9 +276,11 @@ def _token_hash(token: str) -> str:
 
 
 async def _principal_for(user_id: UUID) -> Principal:
-    row = await User.select(
-        User.id, User.username, User.agency, User.agency.kind, User.roles, User.security_version, User.active
-    ).where(User.id == user_id).first()
+    row = (
+        await User.select(User.id, User.username, User.agency, User.agency.kind, User.roles, User.security_version, User.active)
+        .where(User.id == user_id)
+        .first()
+    )
     if row is None or not row["active"]:
         raise Unauthorized("the account is disabled or gone")
     return Principal(
