@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
 from litestar import Litestar, Request, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -43,6 +44,7 @@ from backend.core.settings import Settings
 from backend.org import service as org_service
 from backend.org import tables as org_tables
 from backend.org.routes import AuthController, OrgController
+from evidence.store import ObjectStore, open_store
 
 # Each area exposes TABLES (Piccolo) and ROUTES (Litestar handlers); this is the one list.
 TABLE_MODULES = [
@@ -82,7 +84,7 @@ async def migrate(settings: Settings) -> None:
     engine = db.make_engine(settings.effective_database_url)
     conf.DB = engine
     Migration._meta._db = engine
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # piccolo prints progress
+    with contextlib.redirect_stdout(io.StringIO()):  # piccolo prints progress
         result = await run_forwards(app_name="all")
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}")
@@ -94,13 +96,18 @@ async def health() -> dict[str, str]:
 
 
 @get("/ready", summary="Readiness: database and object store reachable", tags=["operations"])
-async def ready() -> Response[dict[str, Any]]:
+async def ready(store: NamedDependency[ObjectStore]) -> Response[dict[str, Any]]:
     checks: dict[str, str] = {}
     try:
         await db.current_engine().run_ddl("SELECT 1")
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
         checks["database"] = f"unreachable: {type(exc).__name__}"
+    try:
+        await store.check()
+        checks["object_store"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+        checks["object_store"] = f"unreachable: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return Response({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
 
@@ -122,6 +129,7 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
     issuer = TokenIssuer(keys, issuer=settings.issuer, audience=settings.audience, ttl_s=settings.access_token_ttl_s)
     engine = db.make_engine(settings.effective_database_url)
     db.bind(engine, all_tables())
+    store = open_store(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -132,6 +140,7 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             yield
         finally:
             await db.close_pool(engine)
+            await store.close()
 
     prometheus = PrometheusConfig(app_name="fieldproof", group_path=True)
 
@@ -143,6 +152,9 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
 
     def provide_keys() -> KeyRing:
         return keys
+
+    def provide_store() -> ObjectStore:
+        return store
 
     return Litestar(
         route_handlers=[
@@ -157,6 +169,7 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
             "issuer": Provide(provide_issuer, sync_to_thread=False),
             "keys": Provide(provide_keys, sync_to_thread=False),
+            "store": Provide(provide_store, sync_to_thread=False),
             "principal": Provide(_principal_provider(issuer)),
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,0 +1,56 @@
+"""Object storage for evidence: one protocol, a filesystem and an S3/MinIO implementation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backend.core.settings import Settings
+from evidence.store.base import (
+    CHUNK_SIZE,
+    STAGING_PREFIX,
+    IncompleteUpload,
+    NotStagedError,
+    ObjectExistsError,
+    ObjectInfo,
+    ObjectMissingError,
+    ObjectStore,
+    StoreError,
+    UploadedPart,
+    is_staging,
+)
+from evidence.store.filesystem import FilesystemStore
+from evidence.store.s3 import S3Store
+
+
+def open_store(settings: Settings) -> ObjectStore:
+    """The store named by ``FIELDPROOF_STORE_URL``: ``file://path`` or ``http(s)://host:port``."""
+    url = settings.effective_store_url
+    if url.startswith("file://"):
+        return FilesystemStore(Path(url[len("file://") :]))
+    return S3Store(
+        endpoint=url,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        bucket=settings.s3_bucket,
+        staging_bucket=settings.s3_staging_bucket,
+        region=settings.s3_region,
+        part_size=settings.s3_part_size,
+    )
+
+
+__all__ = [
+    "CHUNK_SIZE",
+    "STAGING_PREFIX",
+    "FilesystemStore",
+    "IncompleteUpload",
+    "NotStagedError",
+    "ObjectExistsError",
+    "ObjectInfo",
+    "ObjectMissingError",
+    "ObjectStore",
+    "S3Store",
+    "StoreError",
+    "UploadedPart",
+    "is_staging",
+    "open_store",
+]

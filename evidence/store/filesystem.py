@@ -1,0 +1,379 @@
+"""Embedded object store: files under one root (default ``var/objects``).
+
+Writes go to a temporary file, are fsynced, then atomically renamed into place (the
+directory is fsynced too) before the caller is told the object exists. Evidence files
+(keys outside ``staging/``) are made read-only (R-REC-6); retention and legal hold are kept
+in a sidecar because a plain filesystem has no object lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import stat as stat_mod
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import anyio.to_thread
+import msgspec
+
+from evidence.hashing import StreamDigest, rechunk
+from evidence.store.base import (
+    CHUNK_SIZE,
+    IncompleteUpload,
+    NotStagedError,
+    ObjectExistsError,
+    ObjectInfo,
+    ObjectMissingError,
+    StoreError,
+    UploadedPart,
+    check_key,
+    is_staging,
+)
+
+MIN_PART_SIZE = 5 * 1024 * 1024
+MAX_PARTS = 10_000
+
+
+class _Sidecar(msgspec.Struct, kw_only=True):
+    content_type: str = "application/octet-stream"
+    sha256: str | None = None
+    retain_until: datetime | None = None
+    legal_hold: bool = False
+
+
+class _Multipart(msgspec.Struct, kw_only=True):
+    key: str
+    content_type: str
+    initiated_at: datetime
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(target: Path, tmp_dir: Path, data: bytes) -> None:
+    tmp = tmp_dir / f"{secrets.token_hex(8)}.tmp"
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp.replace(target)
+    _fsync_dir(target.parent)
+
+
+class FilesystemStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._data = self.root / "data"
+        self._meta = self.root / "meta"
+        self._tmp = self.root / "tmp"
+        self._multipart = self.root / "multipart"
+        for folder in (self._data, self._meta, self._tmp, self._multipart):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    # --- paths and sidecars ---------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        return self._data / check_key(key)
+
+    def _meta_path(self, key: str) -> Path:
+        return self._meta / (check_key(key) + ".json")
+
+    def _read_meta(self, key: str) -> _Sidecar:
+        try:
+            return msgspec.json.decode(self._meta_path(key).read_bytes(), type=_Sidecar)
+        except FileNotFoundError:
+            return _Sidecar()
+
+    def _write_meta(self, key: str, meta: _Sidecar) -> None:
+        _write_atomic(self._meta_path(key), self._tmp, msgspec.json.encode(meta))
+
+    def _info(self, key: str) -> ObjectInfo | None:
+        try:
+            size = self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+        meta = self._read_meta(key)
+        return ObjectInfo(
+            key=key,
+            size=size,
+            content_type=meta.content_type,
+            sha256=meta.sha256,
+            retain_until=meta.retain_until,
+            legal_hold=meta.legal_hold,
+        )
+
+    def _publish(self, tmp: Path, key: str, meta: _Sidecar) -> None:
+        """Move a finished, fsynced temporary file to ``key`` (atomic; write-once for evidence)."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._write_meta(key, meta)
+        if is_staging(key):
+            tmp.replace(target)
+        else:
+            tmp.chmod(stat_mod.S_IRUSR | stat_mod.S_IRGRP)  # read-only before anyone can see it
+            try:
+                # link() refuses an existing target atomically: evidence is never overwritten.
+                os.link(tmp, target)
+            except FileExistsError:
+                raise ObjectExistsError(key) from None
+            finally:
+                tmp.unlink(missing_ok=True)
+        _fsync_dir(target.parent)
+
+    # --- streaming in -----------------------------------------------------------------------
+
+    async def put_stream(
+        self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "application/octet-stream"
+    ) -> ObjectInfo:
+        check_key(key)
+        if not is_staging(key) and self._path(key).exists():
+            raise ObjectExistsError(key)
+        tmp = self._tmp / f"{secrets.token_hex(12)}.part"
+        digest = StreamDigest()
+        fh = await anyio.to_thread.run_sync(tmp.open, "wb")
+        try:
+            async for block in rechunk(chunks, CHUNK_SIZE):
+                await anyio.to_thread.run_sync(_write_and_hash, fh, block, digest)
+            await anyio.to_thread.run_sync(_flush_close, fh)
+            meta = _Sidecar(content_type=content_type, sha256=digest.hexdigest)
+            await anyio.to_thread.run_sync(self._publish, tmp, key, meta)
+        except BaseException:
+            fh.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        return ObjectInfo(key=key, size=digest.size, content_type=content_type, sha256=digest.hexdigest)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def stat(self, key: str) -> ObjectInfo | None:
+        return await anyio.to_thread.run_sync(self._info, key)
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        try:
+            fh = await anyio.to_thread.run_sync(self._path(key).open, "rb")
+        except FileNotFoundError:
+            raise ObjectMissingError(key) from None
+        try:
+            await anyio.to_thread.run_sync(fh.seek, start)
+            remaining = None if end is None else max(0, end - start)
+            while remaining is None or remaining > 0:
+                want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
+                block = await anyio.to_thread.run_sync(fh.read, want)
+                if not block:
+                    break
+                if remaining is not None:
+                    remaining -= len(block)
+                yield block
+        finally:
+            fh.close()
+
+    async def presigned_get(self, key: str, *, expires_s: int) -> str | None:
+        return None  # files are served through the API (and its custody events) only
+
+    # --- copying and deleting --------------------------------------------------------------
+
+    async def copy(self, src: str, dst: str) -> ObjectInfo:
+        return await anyio.to_thread.run_sync(self._copy_sync, src, dst)
+
+    def _copy_sync(self, src: str, dst: str) -> ObjectInfo:
+        source = self._path(src)
+        if not source.exists():
+            raise ObjectMissingError(src)
+        if not is_staging(dst) and self._path(dst).exists():
+            raise ObjectExistsError(dst)
+        tmp = self._tmp / f"{secrets.token_hex(12)}.copy"
+        try:
+            try:
+                os.link(source, tmp)  # same inode: instant even for gigabytes; the source is sealed
+            except OSError:
+                shutil.copyfile(source, tmp)  # kernel-side copy, bounded memory
+                with tmp.open("rb+") as fh:
+                    os.fsync(fh.fileno())
+            src_meta = self._read_meta(src)
+            self._publish(tmp, dst, _Sidecar(content_type=src_meta.content_type, sha256=src_meta.sha256))
+        finally:
+            tmp.unlink(missing_ok=True)
+        info = self._info(dst)
+        assert info is not None
+        return info
+
+    async def delete_staged(self, key: str) -> None:
+        if not is_staging(check_key(key)):
+            raise NotStagedError(key)
+
+        def remove() -> None:
+            self._path(key).unlink(missing_ok=True)
+            self._meta_path(key).unlink(missing_ok=True)
+
+        await anyio.to_thread.run_sync(remove)
+
+    # --- retention --------------------------------------------------------------------------
+
+    async def set_retention(self, key: str, until: datetime) -> None:
+        await anyio.to_thread.run_sync(self._update_lock, key, until, None)
+
+    async def set_legal_hold(self, key: str, on: bool) -> None:
+        await anyio.to_thread.run_sync(self._update_lock, key, None, on)
+
+    def _update_lock(self, key: str, until: datetime | None, hold: bool | None) -> None:
+        if not self._path(key).exists():
+            raise ObjectMissingError(key)
+        meta = self._read_meta(key)
+        if until is not None:
+            until = until.astimezone(UTC)
+            # Like COMPLIANCE mode: retention can be extended, never shortened.
+            if meta.retain_until is None or until > meta.retain_until:
+                meta.retain_until = until
+        if hold is not None:
+            meta.legal_hold = hold
+        self._write_meta(key, meta)
+
+    # --- multipart --------------------------------------------------------------------------
+
+    def _upload_dir(self, upload_id: str) -> Path:
+        if not upload_id.isalnum():
+            raise ObjectMissingError(f"upload {upload_id!r}")
+        return self._multipart / upload_id
+
+    def _load_upload(self, key: str, upload_id: str) -> _Multipart:
+        try:
+            info = msgspec.json.decode((self._upload_dir(upload_id) / "upload.json").read_bytes(), type=_Multipart)
+        except FileNotFoundError:
+            raise ObjectMissingError(f"upload {upload_id}") from None
+        if info.key != key:
+            raise ObjectMissingError(f"upload {upload_id} of {key}")
+        return info
+
+    async def create_multipart(self, key: str, *, content_type: str = "application/octet-stream") -> str:
+        if not is_staging(check_key(key)):
+            raise NotStagedError(key)
+        upload_id = secrets.token_hex(16)
+        folder = self._upload_dir(upload_id)
+
+        def create() -> None:
+            folder.mkdir()
+            info = _Multipart(key=key, content_type=content_type, initiated_at=datetime.now(UTC))
+            _write_atomic(folder / "upload.json", self._tmp, msgspec.json.encode(info))
+
+        await anyio.to_thread.run_sync(create)
+        return upload_id
+
+    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | Path) -> str:
+        if not 1 <= part_number <= MAX_PARTS:
+            raise ValueError(f"part number {part_number} outside 1..{MAX_PARTS}")
+
+        def write() -> str:
+            self._load_upload(key, upload_id)
+            target = self._upload_dir(upload_id) / f"{part_number:05d}"
+            tmp = self._tmp / f"{secrets.token_hex(12)}.mp"
+            digest = StreamDigest()
+            try:
+                with tmp.open("wb") as out:
+                    if isinstance(data, Path):
+                        with data.open("rb") as src:
+                            while block := src.read(CHUNK_SIZE):
+                                out.write(block)
+                                digest.update(block)
+                    else:
+                        out.write(data)
+                        digest.update(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                tmp.replace(target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            return digest.hexdigest
+
+        return await anyio.to_thread.run_sync(write)
+
+    async def complete_multipart(self, key: str, upload_id: str, parts: Sequence[UploadedPart]) -> ObjectInfo:
+        return await anyio.to_thread.run_sync(self._complete_sync, key, upload_id, list(parts))
+
+    def _complete_sync(self, key: str, upload_id: str, parts: list[UploadedPart]) -> ObjectInfo:
+        info = self._load_upload(key, upload_id)
+        folder = self._upload_dir(upload_id)
+        numbers = [p.part_number for p in parts]
+        if not parts or numbers != sorted(set(numbers)):
+            raise StoreError("parts must be listed once each, in ascending order")
+        files = [folder / f"{n:05d}" for n in numbers]
+        for index, (part, path) in enumerate(zip(parts, files, strict=True)):
+            if not path.exists():
+                raise StoreError(f"part {part.part_number} was never uploaded")
+            if index < len(parts) - 1 and path.stat().st_size < MIN_PART_SIZE:
+                raise StoreError(f"part {part.part_number} is smaller than 5 MiB (S3 rule, kept on files too)")
+        tmp = self._tmp / f"{secrets.token_hex(12)}.join"
+        digest = StreamDigest()
+        try:
+            with tmp.open("wb") as out:
+                for path in files:
+                    with path.open("rb") as src:
+                        while block := src.read(CHUNK_SIZE):
+                            out.write(block)
+                            digest.update(block)
+                out.flush()
+                os.fsync(out.fileno())
+            self._publish(tmp, key, _Sidecar(content_type=info.content_type, sha256=digest.hexdigest))
+        finally:
+            tmp.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        return ObjectInfo(key=key, size=digest.size, content_type=info.content_type, sha256=digest.hexdigest)
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        def abort() -> None:
+            with contextlib.suppress(ObjectMissingError):
+                self._load_upload(key, upload_id)
+                shutil.rmtree(self._upload_dir(upload_id), ignore_errors=True)
+
+        await anyio.to_thread.run_sync(abort)
+
+    async def list_incomplete_multipart(self) -> list[IncompleteUpload]:
+        def scan() -> list[IncompleteUpload]:
+            found = []
+            for folder in sorted(self._multipart.iterdir()):
+                try:
+                    info = msgspec.json.decode((folder / "upload.json").read_bytes(), type=_Multipart)
+                except (FileNotFoundError, msgspec.DecodeError):
+                    continue
+                found.append(IncompleteUpload(key=info.key, upload_id=folder.name, initiated_at=info.initiated_at))
+            return found
+
+        return await anyio.to_thread.run_sync(scan)
+
+    async def check(self) -> None:
+        def probe() -> None:
+            probe_file = self._tmp / f"ready-{secrets.token_hex(4)}"
+            probe_file.write_bytes(b"ok")
+            probe_file.unlink()
+
+        try:
+            await anyio.to_thread.run_sync(probe)
+        except OSError as exc:
+            raise StoreError(f"object directory not writable: {exc}") from exc
+
+    async def close(self) -> None:
+        return None
+
+
+def _write_and_hash(fh: IO[bytes], block: bytes, digest: StreamDigest) -> None:
+    fh.write(block)
+    digest.update(block)
+
+
+def _flush_close(fh: IO[bytes]) -> None:
+    fh.flush()
+    os.fsync(fh.fileno())
+    fh.close()
+
+
+__all__ = ["FilesystemStore"]

@@ -1,0 +1,346 @@
+"""S3/MinIO object store on the ``minio`` client.
+
+Two buckets: the evidence bucket is created with object lock (versioned, WORM) and only
+ever receives verified bytes; ``staging/`` keys live in a separate plain bucket so partial
+or unverified uploads never fall under COMPLIANCE retention (NOTES: retention cannot be
+removed). Every blocking client call runs in a worker thread; streams move in fixed-size
+parts so memory stays bounded whatever the object size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar, cast
+from urllib.parse import urlparse
+
+import anyio.from_thread
+import anyio.to_thread
+import certifi
+import urllib3
+from minio import Minio
+from minio.commonconfig import COMPLIANCE, REPLACE, CopySource
+from minio.datatypes import Part
+from minio.error import MinioException, S3Error
+from minio.retention import Retention
+
+from evidence.hashing import StreamDigest, rechunk
+from evidence.store.base import (
+    CHUNK_SIZE,
+    IncompleteUpload,
+    NotStagedError,
+    ObjectExistsError,
+    ObjectInfo,
+    ObjectMissingError,
+    StoreError,
+    UploadedPart,
+    check_key,
+    is_staging,
+)
+
+T = TypeVar("T")
+_MISSING_CODES = {"NoSuchKey", "NoSuchObject", "NoSuchUpload", "ResourceNotFound"}
+
+
+class _ChunkReader:
+    """A blocking file-like over an async iterator, for ``put_object(length=-1)`` in a thread.
+
+    ``read(n)`` never returns more than ``n`` bytes (NOTES: otherwise the client re-slices
+    buffers and slows down tenfold) and hashes bytes as they pass (R-REC-5: hashed once).
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = bytearray()
+        self._eof = False
+        self.digest = StreamDigest()
+        self.source_error: BaseException | None = None
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await anext(self._chunks)
+        except StopAsyncIteration:
+            return None
+        except BaseException as exc:
+            self.source_error = exc
+            raise
+
+    def read(self, n: int = -1) -> bytes:
+        while not self._eof and (n < 0 or len(self._buffer) < n):
+            chunk = anyio.from_thread.run(self._next)
+            if chunk is None:
+                self._eof = True
+                break
+            self.digest.update(chunk)
+            self._buffer += chunk
+        size = len(self._buffer) if n < 0 else min(n, len(self._buffer))
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
+
+
+class S3Store:
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        staging_bucket: str,
+        region: str = "us-east-1",
+        part_size: int = 8 * 1024 * 1024,
+    ) -> None:
+        parsed = urlparse(endpoint)
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=10, read=120),
+            maxsize=32,  # as many as the worker-thread limit, so no connection is discarded
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        )
+        self.client = Minio(
+            parsed.netloc,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=parsed.scheme == "https",
+            region=region,
+            http_client=http,
+        )
+        self.bucket = bucket
+        self.staging_bucket = staging_bucket
+        self.part_size = part_size
+        self._ready = False
+        self._ready_lock = asyncio.Lock()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _bucket(self, key: str) -> str:
+        return self.staging_bucket if is_staging(check_key(key)) else self.bucket
+
+    async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        await self._ensure_buckets()
+        return await self._thread(func, *args, **kwargs)
+
+    @staticmethod
+    async def _thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return await anyio.to_thread.run_sync(lambda: func(*args, **kwargs))
+        except S3Error as exc:
+            if exc.code in _MISSING_CODES:
+                raise ObjectMissingError(f"{exc.code}: {exc.object_name or exc.bucket_name}") from exc
+            raise StoreError(f"S3 error {exc.code}: {exc.message}") from exc
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StoreError(f"S3 unreachable: {type(exc).__name__}: {exc}") from exc
+
+    async def _ensure_buckets(self) -> None:
+        if self._ready:
+            return
+        async with self._ready_lock:
+            if self._ready:
+                return
+            await self._thread(self._make_bucket, self.bucket, True)
+            await self._thread(self._make_bucket, self.staging_bucket, False)
+            self._ready = True
+
+    def _make_bucket(self, name: str, object_lock: bool) -> None:
+        if self.client.bucket_exists(name):
+            return
+        try:
+            self.client.make_bucket(name, object_lock=object_lock)
+        except S3Error as exc:
+            if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                raise
+
+    # --- streaming in -----------------------------------------------------------------------
+
+    async def put_stream(
+        self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "application/octet-stream"
+    ) -> ObjectInfo:
+        bucket = self._bucket(key)
+        if not is_staging(key) and await self.stat(key) is not None:
+            raise ObjectExistsError(key)
+        reader = _ChunkReader(aiter(rechunk(chunks, CHUNK_SIZE)))
+
+        def upload() -> Any:
+            # One part buffered at a time (plus the client's parallel part uploads);
+            # on any error the client aborts its multipart upload, so nothing is left.
+            return self.client.put_object(
+                bucket,
+                key,
+                cast(BinaryIO, reader),
+                length=-1,
+                part_size=self.part_size,
+                content_type=content_type,
+                num_parallel_uploads=2,
+            )
+
+        try:
+            result = await self._call(upload)
+        except BaseException:
+            if reader.source_error is not None:
+                raise reader.source_error from None  # the caller's stream failed, not S3
+            raise
+        return ObjectInfo(
+            key=key, size=reader.digest.size, content_type=content_type, etag=result.etag or "", sha256=reader.digest.hexdigest
+        )
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            obj = await self._call(self.client.stat_object, self._bucket(key), key)
+        except ObjectMissingError:
+            return None
+        headers = obj.metadata or {}
+        until = headers.get("x-amz-object-lock-retain-until-date")
+        return ObjectInfo(
+            key=key,
+            size=int(obj.size or 0),
+            content_type=obj.content_type or "application/octet-stream",
+            etag=obj.etag or "",
+            sha256=headers.get("x-amz-meta-sha256"),
+            retain_until=datetime.fromisoformat(until.replace("Z", "+00:00")) if until else None,
+            legal_hold=str(headers.get("x-amz-object-lock-legal-hold", "")).upper() == "ON",
+        )
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        if end is not None and end <= start:
+            if await self.stat(key) is None:
+                raise ObjectMissingError(key)
+            return
+        length = 0 if end is None else end - start
+        response = await self._call(self.client.get_object, self._bucket(key), key, offset=start, length=length)
+        try:
+            stream = response.stream(CHUNK_SIZE)
+            while True:
+                block = await self._thread(next, stream, None)
+                if block is None:
+                    break
+                yield block
+        finally:
+            response.close()
+            response.release_conn()
+
+    async def presigned_get(self, key: str, *, expires_s: int) -> str | None:
+        # NOTES: the client defaults to 7 days; always pass a short expiry.
+        url: str = await self._call(
+            self.client.presigned_get_object, self._bucket(key), key, expires=timedelta(seconds=expires_s)
+        )
+        return url
+
+    # --- copying and deleting --------------------------------------------------------------
+
+    async def copy(self, src: str, dst: str) -> ObjectInfo:
+        source = await self.stat(src)
+        if source is None:
+            raise ObjectMissingError(src)
+        if not is_staging(dst) and await self.stat(dst) is not None:
+            raise ObjectExistsError(dst)
+        metadata: dict[str, str] = {"Content-Type": source.content_type}
+        if source.sha256:
+            metadata["x-amz-meta-sha256"] = source.sha256
+        # Server-side copy; the client switches to multipart copy above 5 GiB by itself.
+        await self._call(
+            self.client.copy_object,
+            self._bucket(dst),
+            dst,
+            CopySource(self._bucket(src), src),
+            metadata=metadata,
+            metadata_directive=REPLACE,
+        )
+        info = await self.stat(dst)
+        assert info is not None
+        return info
+
+    async def delete_staged(self, key: str) -> None:
+        if not is_staging(check_key(key)):
+            raise NotStagedError(key)
+        try:
+            await self._call(self.client.remove_object, self.staging_bucket, key)
+        except ObjectMissingError:
+            return
+
+    # --- retention --------------------------------------------------------------------------
+
+    async def set_retention(self, key: str, until: datetime) -> None:
+        if await self.stat(key) is None:
+            raise ObjectMissingError(key)
+        retention = Retention(COMPLIANCE, until.astimezone(UTC).replace(tzinfo=None))
+        await self._call(self.client.set_object_retention, self._bucket(key), key, retention)
+
+    async def set_legal_hold(self, key: str, on: bool) -> None:
+        if await self.stat(key) is None:
+            raise ObjectMissingError(key)
+        func = self.client.enable_object_legal_hold if on else self.client.disable_object_legal_hold
+        await self._call(func, self._bucket(key), key)
+
+    # --- multipart --------------------------------------------------------------------------
+
+    async def create_multipart(self, key: str, *, content_type: str = "application/octet-stream") -> str:
+        if not is_staging(check_key(key)):
+            raise NotStagedError(key)
+        upload_id: str = await self._call(
+            self.client._create_multipart_upload, self.staging_bucket, key, {"Content-Type": content_type}
+        )
+        return upload_id
+
+    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | Path) -> str:
+        # S3 signs the payload over plain HTTP, so one part is held in memory (≤ the chunk limit).
+        payload = await anyio.to_thread.run_sync(data.read_bytes) if isinstance(data, Path) else data
+        etag: str = await self._call(self.client._upload_part, self._bucket(key), key, payload, None, upload_id, part_number)
+        return etag
+
+    async def complete_multipart(self, key: str, upload_id: str, parts: Sequence[UploadedPart]) -> ObjectInfo:
+        await self._call(
+            self.client._complete_multipart_upload,
+            self._bucket(key),
+            key,
+            upload_id,
+            [Part(p.part_number, p.etag) for p in parts],
+        )
+        info = await self.stat(key)
+        if info is None:
+            raise StoreError(f"completed upload {upload_id} is not visible under {key}")
+        return info
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            await self._call(self.client._abort_multipart_upload, self._bucket(key), key, upload_id)
+        except ObjectMissingError:
+            return
+
+    async def list_incomplete_multipart(self) -> list[IncompleteUpload]:
+        found: list[IncompleteUpload] = []
+        for bucket in (self.staging_bucket, self.bucket):
+            key_marker: str | None = None
+            upload_marker: str | None = None
+            while True:
+                result = await self._call(
+                    self.client._list_multipart_uploads, bucket, key_marker=key_marker, upload_id_marker=upload_marker
+                )
+                for upload in result.uploads:
+                    found.append(
+                        IncompleteUpload(
+                            key=upload.object_name, upload_id=upload.upload_id or "", initiated_at=upload.initiated_time
+                        )
+                    )
+                if not result.is_truncated or not result.uploads:
+                    break
+                key_marker = result.uploads[-1].object_name
+                upload_marker = result.uploads[-1].upload_id
+        return found
+
+    async def check(self) -> None:
+        await self._ensure_buckets()
+        for bucket in (self.bucket, self.staging_bucket):
+            if not await self._thread(self.client.bucket_exists, bucket):
+                raise StoreError(f"bucket {bucket} is missing")
+
+    async def close(self) -> None:
+        await anyio.to_thread.run_sync(self.client._http.clear)
+
+
+__all__ = ["S3Store"]
