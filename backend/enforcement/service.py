@@ -1,0 +1,436 @@
+"""Field workflow rules: cases, stages, assignments and capture authorisation (R-REC-1, R-AGY-1/3).
+
+Action rules (check-in, recusal, start gate, coverage, manifests) live in ``actions.py``,
+``recusal.py`` and ``field_devices.py`` beside this module and are re-exported here so other
+areas have one import: ``backend.enforcement.service``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from backend.core import clock
+from backend.core.auth import Principal
+from backend.core.db import unique_as, write_transaction
+from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.enforcement import ledger, schemas
+from backend.enforcement.recusal import blocked_reason
+from backend.enforcement.tables import Action, ActionParticipant, Case, CaseOfficer, CaseRecord, CaseStage, CheckIn
+from backend.org import service as org_service
+from backend.org.schemas import AgencyOut
+from evidence.schemas import CaptureContext
+
+
+class CaseArchived(Conflict):
+    slug = "case-archived"
+    title = "The case is archived and frozen"
+
+
+class StageRecordMissing(Conflict):
+    slug = "stage-record-missing"
+    title = "The stage has no record yet"
+
+
+class AgencyNotConfirmed(Conflict):
+    slug = "agency-not-confirmed"
+    title = "The agency's enforcement subject status is not confirmed"
+
+
+class MatterOutsidePowers(InvalidInput):
+    slug = "matter-outside-powers"
+    title = "The matter is outside the agency's powers and duties"
+
+
+class SeparationOfFunctions(Conflict):
+    slug = "separation-of-functions"
+    title = "One person would hold conflicting functions on this case"
+
+
+# --- party data minimisation ------------------------------------------------------------
+
+
+def party_salt(key_dir: Path) -> bytes:
+    """A server secret for hashing identity numbers, created once beside the signing keys."""
+    path = key_dir / "party-id.salt"
+    if not path.exists():
+        key_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(secrets.token_bytes(32))
+        tmp.replace(path)
+    return path.read_bytes()
+
+
+def mask_id_number(value: str) -> str:
+    """Keep only the last four characters: enough to tell parties apart when reading."""
+    cleaned = value.strip().upper()
+    keep = cleaned[-4:] if len(cleaned) > 6 else ""
+    return "*" * (len(cleaned) - len(keep)) + keep
+
+
+def hash_id_number(value: str, *, salt: bytes) -> str:
+    """Keyed hash: the same number matches across cases, but cannot be brute-forced offline."""
+    return hmac.new(salt, value.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+async def _case_row(*, principal: Principal, case_id: UUID) -> dict[str, Any]:
+    row = await Case.select().where((Case.id == case_id) & (Case.agency == principal.agency_id)).first()
+    if row is None:
+        raise NotFound(f"case {case_id} not found")
+    return row
+
+
+def _officer_out(row: dict[str, Any]) -> schemas.CaseOfficerOut:
+    return schemas.CaseOfficerOut(
+        id=row["id"],
+        user_id=row["user"],
+        role=row["role"],
+        function=row["function"],
+        removed=row["removed_at"] is not None,
+        removed_reason=row["removed_reason"],
+        assigned_at=clock.as_utc(row["assigned_at"]),
+    )
+
+
+async def _case_out(row: dict[str, Any], *, warnings: list[str] | None = None) -> schemas.CaseOut:
+    officers = await CaseOfficer.select().where(CaseOfficer.case == row["id"]).order_by(CaseOfficer.assigned_at)
+    return schemas.CaseOut(
+        id=row["id"],
+        reference=row["reference"],
+        agency_id=row["agency"],
+        acting_agency_id=row["acting_agency"],
+        entrustment_id=row["entrustment"],
+        kind=row["kind"],
+        title=row["title"],
+        matter=row["matter"],
+        domain=row["domain"],
+        legal_basis=row["legal_basis"],
+        party_kind=row["party_kind"],
+        party_name=row["party_name"],
+        party_id_masked=row["party_id_masked"],
+        location=row["location"],
+        stage=row["stage"],
+        stage_entered_at=clock.as_utc(row["stage_entered_at"]),
+        archived_at=clock.as_utc(row["archived_at"]) if row["archived_at"] else None,
+        created_at=clock.as_utc(row["created_at"]),
+        officers=[_officer_out(o) for o in officers],
+        separation_warnings=warnings or [],
+    )
+
+
+async def get_case(*, principal: Principal, case_id: UUID) -> schemas.CaseOut:
+    return await _case_out(await _case_row(principal=principal, case_id=case_id))
+
+
+async def list_cases(*, principal: Principal, stage: str | None = None, limit: int = 100) -> list[schemas.CaseOut]:
+    query = Case.select().where(Case.agency == principal.agency_id)
+    if stage is not None:
+        query = query.where(Case.stage == stage)
+    rows = await query.order_by(Case.created_at, ascending=False).limit(limit)
+    return [await _case_out(r) for r in rows]
+
+
+async def active_officer_ids(*, case_id: UUID) -> set[UUID]:
+    rows = await CaseOfficer.select(CaseOfficer.user).where((CaseOfficer.case == case_id) & CaseOfficer.removed_at.is_null())
+    return {r["user"] for r in rows}
+
+
+def ensure_not_archived(row: dict[str, Any]) -> None:
+    # R-REC-6: archiving freezes the case.
+    if row["stage"] == "archived":
+        raise CaseArchived(f"case {row['reference']} is archived; nothing can be added or changed")
+
+
+# --- creating ---------------------------------------------------------------------------
+
+
+async def _acting_for(agency: AgencyOut, matter: str) -> tuple[UUID, UUID | None]:
+    """R-AGY-3: the matter must be in the agency's own list or an active entrustment."""
+    if matter in agency.matters:
+        return agency.id, None
+    for entrustment in await org_service.active_entrustments(entrusted_agency_id=agency.id, at=clock.now()):
+        if matter in entrustment.matters:
+            # R-CERT-6: entrusted bodies act in the entrusting agency's name.
+            return entrustment.entrusting_agency_id, entrustment.id
+    raise MatterOutsidePowers(
+        f"matter {matter!r} is neither in the agency's powers-and-duties list nor in an active entrustment",
+        field="matter",
+    )
+
+
+async def _check_officers(principal: Principal, officers: list[schemas.OfficerAssignmentIn]) -> None:
+    leads = [o for o in officers if o.role == "lead"]
+    if len(leads) != 1:
+        raise InvalidInput("a case needs exactly one lead officer (主办)", field="officers")
+    if len({o.user_id for o in officers}) != len(officers):
+        raise InvalidInput("an officer is listed twice", field="officers")
+    for officer in officers:
+        await org_service.get_user(principal=principal, user_id=officer.user_id)
+
+
+async def create_case(*, principal: Principal, data: schemas.CaseIn, id_salt: bytes) -> schemas.CaseOut:
+    agency = await org_service.get_agency(agency_id=principal.agency_id)
+    if agency.subject_status != "confirmed":
+        # R-AGY-1: only a confirmed enforcement subject owns cases.
+        raise AgencyNotConfirmed(f"agency {agency.code} is {agency.subject_status}, not confirmed")
+    acting_agency_id, entrustment_id = await _acting_for(agency, data.matter)
+    await _check_officers(principal, data.officers)
+    case_id = data.id or uuid.uuid4()
+    existing = await Case.select().where(Case.id == case_id).first()
+    if existing is not None:
+        return await _replayed_case(principal, existing)
+    now = clock.now()
+    id_number = data.party.id_number
+    async with write_transaction():
+        with unique_as(f"case {case_id} already exists", field="id"):
+            await Case.insert(
+                Case(
+                    id=case_id,
+                    agency=principal.agency_id,
+                    entrustment=entrustment_id,
+                    acting_agency=acting_agency_id,
+                    reference=f"{agency.code}-{now:%Y%m%d}-{case_id.hex[:8]}",
+                    kind=data.kind,
+                    title=data.title,
+                    matter=data.matter,
+                    domain=data.domain,
+                    legal_basis=data.legal_basis,
+                    party_kind=data.party.kind,
+                    party_name=data.party.name,
+                    party_id_masked=mask_id_number(id_number) if id_number else "",
+                    party_id_hash=hash_id_number(id_number, salt=id_salt) if id_number else "",
+                    location=data.location,
+                    stage="initiation",
+                    stage_entered_at=now,
+                    created_by=principal.user_id,
+                    created_at=now,
+                )
+            )
+        await CaseStage.insert(CaseStage(id=uuid.uuid4(), case=case_id, stage="initiation", entered_at=now))
+        warnings: list[str] = []
+        for officer in data.officers:
+            warnings += await _insert_officer(principal, case_id, officer, mode=agency.separation_mode)
+        await ledger.record(
+            principal=principal,
+            event="case.opened",
+            case_id=case_id,
+            details={"kind": data.kind, "matter": data.matter, "acting_agency_id": str(acting_agency_id)},
+        )
+    row = await _case_row(principal=principal, case_id=case_id)
+    return await _case_out(row, warnings=warnings)
+
+
+async def _replayed_case(principal: Principal, existing: dict[str, Any]) -> schemas.CaseOut:
+    # A client-generated id sent twice is the same case; another agency's id is not ours.
+    if existing["agency"] != principal.agency_id:
+        raise NotFound(f"case {existing['id']} not found")
+    return await _case_out(existing)
+
+
+async def _insert_officer(principal: Principal, case_id: UUID, officer: schemas.OfficerAssignmentIn, *, mode: str) -> list[str]:
+    warnings = await _separation_check(case_id=case_id, user_id=officer.user_id, function=officer.function, mode=mode)
+    await CaseOfficer.insert(
+        CaseOfficer(
+            id=uuid.uuid4(),
+            case=case_id,
+            user=officer.user_id,
+            role=officer.role,
+            function=officer.function,
+            assigned_by=principal.user_id,
+            assigned_at=clock.now(),
+        )
+    )
+    return warnings
+
+
+async def _separation_check(*, case_id: UUID, user_id: UUID, function: str, mode: str) -> list[str]:
+    """R-DISC-8: filing, investigation, hearing and decision by different people (block or warn)."""
+    held = await CaseOfficer.select(CaseOfficer.function).where(
+        (CaseOfficer.case == case_id) & (CaseOfficer.user == user_id) & CaseOfficer.removed_at.is_null()
+    )
+    others = sorted({r["function"] for r in held} - {function})
+    if not others:
+        return []
+    message = f"user {user_id} would hold {function} besides {', '.join(others)} on this case"
+    if mode == "block":
+        raise SeparationOfFunctions(message, field="function")
+    return [message]
+
+
+async def assign_officer(*, principal: Principal, case_id: UUID, data: schemas.OfficerAssignmentIn) -> schemas.CaseOut:
+    principal.require("supervisor", "admin")
+    row = await _case_row(principal=principal, case_id=case_id)
+    ensure_not_archived(row)
+    await org_service.get_user(principal=principal, user_id=data.user_id)
+    await _ensure_not_recused(case_id=case_id, user_id=data.user_id)
+    if data.role == "lead":
+        current = (
+            await CaseOfficer.select(CaseOfficer.id)
+            .where((CaseOfficer.case == case_id) & (CaseOfficer.role == "lead") & CaseOfficer.removed_at.is_null())
+            .first()
+        )
+        if current is not None:
+            raise Conflict("the case already has a lead officer", field="role")
+    agency = await org_service.get_agency(agency_id=principal.agency_id)
+    async with write_transaction():
+        warnings = await _insert_officer(principal, case_id, data, mode=agency.separation_mode)
+        await ledger.record(
+            principal=principal,
+            event="case.officer_assigned",
+            case_id=case_id,
+            details={"user_id": str(data.user_id), "role": data.role, "function": data.function},
+        )
+    return await _case_out(row, warnings=warnings)
+
+
+async def _ensure_not_recused(*, case_id: UUID, user_id: UUID) -> None:
+    """R-RCS-4: a declared or established ground blocks reassignment to the case."""
+    reason = await blocked_reason(case_id=case_id, user_id=user_id)
+    if reason:
+        raise Conflict(f"user {user_id} cannot be assigned: {reason}", field="user_id")
+
+
+# --- stages (R-REC-1) -------------------------------------------------------------------
+
+
+async def add_record(*, principal: Principal, case_id: UUID, data: schemas.CaseRecordIn) -> schemas.CaseRecordOut:
+    row = await _case_row(principal=principal, case_id=case_id)
+    ensure_not_archived(row)
+    record_id = data.id or uuid.uuid4()
+    existing = await CaseRecord.select().where((CaseRecord.id == record_id) & (CaseRecord.case == case_id)).first()
+    if existing is None:
+        async with write_transaction():
+            await _insert_record(principal, row, record_id, data.kind, data.title, data.evidence_id)
+            await ledger.record(
+                principal=principal,
+                event="case.record_added",
+                case_id=case_id,
+                details={"stage": row["stage"], "kind": data.kind, "title": data.title},
+            )
+        existing = await CaseRecord.select().where(CaseRecord.id == record_id).first()
+    assert existing is not None
+    return _record_out(existing)
+
+
+async def _insert_record(
+    principal: Principal, case: dict[str, Any], record_id: UUID, kind: str, title: str, evidence_id: UUID | None
+) -> None:
+    with unique_as(f"record {record_id} already exists", field="id"):
+        await CaseRecord.insert(
+            CaseRecord(
+                id=record_id,
+                case=case["id"],
+                stage=case["stage"],
+                kind=kind,
+                title=title,
+                evidence_id=evidence_id,
+                created_by=principal.user_id,
+                created_at=clock.now(),
+            )
+        )
+
+
+def _record_out(row: dict[str, Any]) -> schemas.CaseRecordOut:
+    return schemas.CaseRecordOut(
+        id=row["id"],
+        case_id=row["case"],
+        stage=row["stage"],
+        kind=row["kind"],
+        title=row["title"],
+        evidence_id=row["evidence_id"],
+        created_at=clock.as_utc(row["created_at"]),
+    )
+
+
+async def list_records(*, principal: Principal, case_id: UUID) -> list[schemas.CaseRecordOut]:
+    await _case_row(principal=principal, case_id=case_id)
+    rows = await CaseRecord.select().where(CaseRecord.case == case_id).order_by(CaseRecord.created_at)
+    return [_record_out(r) for r in rows]
+
+
+async def advance_stage(*, principal: Principal, case_id: UUID, data: schemas.StageAdvanceIn) -> schemas.CaseOut:
+    principal.require("officer", "supervisor", "admin")
+    row = await _case_row(principal=principal, case_id=case_id)
+    ensure_not_archived(row)
+    current = row["stage"]
+    expected = schemas.STAGES[schemas.STAGES.index(current) + 1]
+    if data.to_stage != expected:
+        raise InvalidInput(f"from {current} the next stage is {expected}, not {data.to_stage}", field="to_stage")
+    count = await CaseRecord.count().where((CaseRecord.case == case_id) & (CaseRecord.stage == current))
+    if count == 0:
+        # R-REC-1: a stage closes only with at least one document or capture in it.
+        raise StageRecordMissing(f"stage {current} has no document or capture yet", stage=current)
+    now = clock.now()
+    async with write_transaction():
+        await CaseStage.update({CaseStage.left_at: now, CaseStage.left_by: principal.user_id}).where(
+            (CaseStage.case == case_id) & (CaseStage.stage == current) & CaseStage.left_at.is_null()
+        )
+        await CaseStage.insert(CaseStage(id=uuid.uuid4(), case=case_id, stage=data.to_stage, entered_at=now))
+        changes: dict[Any, Any] = {Case.stage: data.to_stage, Case.stage_entered_at: now}
+        if data.to_stage == "archived":
+            changes[Case.archived_at] = now
+        await Case.update(changes).where(Case.id == case_id)
+        await ledger.record(
+            principal=principal, event="case.stage_changed", case_id=case_id, details={"from": current, "to": data.to_stage}
+        )
+    return await get_case(principal=principal, case_id=case_id)
+
+
+# --- capture authorisation (the one entry point for evidence) ---------------------------
+
+
+async def authorize_capture(*, principal: Principal, case_id: UUID, action_id: UUID | None) -> CaptureContext:
+    """May this officer attach evidence to the case (and action)? Returns the capture context.
+
+    Another agency's case, or an officer not assigned to it, is NotFound; an archived case is
+    a Conflict (R-REC-6). For an action, the officer must be a participant not removed by a
+    recusal; the certificate snapshot of their latest allowed check-in is referenced.
+    """
+    row = await _case_row(principal=principal, case_id=case_id)
+    if principal.user_id not in await active_officer_ids(case_id=case_id):
+        raise NotFound(f"case {case_id} not found")
+    ensure_not_archived(row)
+    check_in_id: UUID | None = None
+    if action_id is not None:
+        await _ensure_action_participant(case_id=case_id, action_id=action_id, user_id=principal.user_id)
+        check_in = await (
+            CheckIn.select(CheckIn.id)
+            .where((CheckIn.action == action_id) & (CheckIn.user == principal.user_id) & (CheckIn.allowed == True))  # noqa: E712
+            .order_by(CheckIn.server_time, ascending=False)
+            .first()
+        )
+        check_in_id = check_in["id"] if check_in else None
+    return _capture_context(principal, row, action_id, check_in_id)
+
+
+async def _ensure_action_participant(*, case_id: UUID, action_id: UUID, user_id: UUID) -> None:
+    action = await Action.select(Action.id).where((Action.id == action_id) & (Action.case == case_id)).first()
+    participant = (
+        await ActionParticipant.select(ActionParticipant.id)
+        .where(
+            (ActionParticipant.action == action_id) & (ActionParticipant.user == user_id) & ActionParticipant.removed_at.is_null()
+        )
+        .first()
+    )
+    if action is None or participant is None:
+        raise NotFound(f"action {action_id} not found")
+
+
+def _capture_context(
+    principal: Principal, case: dict[str, Any], action_id: UUID | None, check_in_id: UUID | None
+) -> CaptureContext:
+    return CaptureContext(
+        agency_id=case["acting_agency"],
+        case_id=case["id"],
+        action_id=action_id,
+        officer_id=principal.user_id,
+        certificate_snapshot_id=str(check_in_id) if check_in_id else None,
+    )
