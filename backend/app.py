@@ -112,6 +112,12 @@ async def ready(store: NamedDependency[ObjectStore]) -> Response[dict[str, Any]]
     return Response({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
 
 
+class MetricsController(PrometheusController):
+    """Prometheus text exposition at /metrics."""
+
+    tags = ["operations"]
+
+
 def _principal_provider(issuer: TokenIssuer) -> Any:
     async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
         header = request.headers.get("authorization", "")
@@ -160,7 +166,7 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
         route_handlers=[
             health,
             ready,
-            PrometheusController,
+            MetricsController,
             AuthController,
             OrgController,
             *(handler for module in ROUTE_MODULES for handler in module.ROUTES),
