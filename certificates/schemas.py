@@ -18,6 +18,9 @@ OptionalText = Annotated[str, Meta(max_length=2000)]
 RefusalReason = Literal["not_found", "suspended", "revoked", "expired", "not_yet_valid", "agency_mismatch", "domain_not_covered"]
 
 
+StatusFilter = Literal["active", "suspended", "revoked", "expired"]
+
+
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every request body: unknown fields are an error, not silently dropped."""
 
@@ -214,3 +217,14 @@ class PublicVerification(msgspec.Struct, kw_only=True):
     valid_until: datetime | None = None
     status: str | None = None
     token_issued_at: datetime | None = None
+
+
+class CertificateQuery(msgspec.Struct, kw_only=True):
+    """Admin listing filters (issue 4 §6)."""
+
+    status: StatusFilter | None = None
+    expiring_within_days: Annotated[int, Meta(ge=0, le=3650)] | None = None
+    domain: Code | None = None
+    q: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    limit: Annotated[int, Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, Meta(ge=0)] = 0

@@ -7,8 +7,9 @@ and ``suspend_holder`` are the entry points of the fault/sanction path (R-CERT-7
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlencode
 from uuid import UUID
 
 import jwt
@@ -17,7 +18,7 @@ import msgspec
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import current_engine, unique_as, write_transaction
-from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from backend.core.keys import ALGORITHM, KeyRing, jwk
 from backend.org import service as org_service
 from backend.org.tables import Agency, Entrustment, User
@@ -654,3 +655,184 @@ async def get_certificate(*, principal: Principal, certificate_id: UUID) -> sche
     return schemas.CertificateDetail(
         **base, history=[_event_out(e) for e in events], card_recoveries=[_card_out(c) for c in cards]
     )
+
+
+# --- card recovery (R-CERT-3) ---------------------------------------------------------------------
+
+_CARD_STEPS = {"recovered": ("open",), "handed_over": ("open", "recovered"), "disposed": ("handed_over",)}
+
+
+async def record_card_step(
+    *, principal: Principal, certificate_id: UUID, task_id: UUID, data: schemas.CardStepIn
+) -> schemas.CertificateDetail:
+    """Card recovered (收回) → handed to the Justice Bureau → the Bureau's final disposition."""
+    row = await _managed_certificate(principal, certificate_id)
+    if data.step == "disposed" and not principal.is_justice_bureau:
+        # R-CERT-3: the Justice Bureau records the final disposition.
+        raise NotFound(f"card-recovery task {task_id} not found")
+    now = clock.now()
+    async with write_transaction():
+        task = (
+            await CardRecovery.select().where((CardRecovery.id == task_id) & (CardRecovery.certificate == certificate_id)).first()
+        )
+        if task is None:
+            raise NotFound(f"card-recovery task {task_id} not found")
+        if task["state"] not in _CARD_STEPS[data.step]:
+            raise IllegalTransition(f"the card is {task['state']}; cannot record {data.step}", current_state=task["state"])
+        await CardRecovery.update(_card_updates(data, principal.user_id, now)).where(CardRecovery.id == task_id)
+        change = _actor(principal, f"card_{data.step}", reason=data.note, details={"task_id": str(task_id)})
+        await _append_event(certificate_id, change, from_status=row["status"], to_status=row["status"])
+    return await get_certificate(principal=principal, certificate_id=certificate_id)
+
+
+def _card_updates(data: schemas.CardStepIn, actor_id: UUID, now: datetime) -> dict[Any, Any]:
+    updates: dict[Any, Any] = {CardRecovery.state: data.step}
+    if data.step == "recovered":
+        updates |= {CardRecovery.recovered_at: now, CardRecovery.recovered_by: actor_id}
+    elif data.step == "handed_over":
+        updates |= {CardRecovery.handed_over_at: now, CardRecovery.handed_over_by: actor_id}
+    else:
+        updates |= {CardRecovery.disposed_at: now, CardRecovery.disposed_by: actor_id, CardRecovery.disposition: data.note}
+    return updates
+
+
+# --- listing and search ---------------------------------------------------------------------------
+
+
+async def list_certificates(*, principal: Principal, query: schemas.CertificateQuery) -> schemas.CertificatePage:
+    """Admin listing, scoped to the caller's agency (the Justice Bureau sees every agency)."""
+    principal.require("admin")
+    now = clock.now()
+    where: Any = Certificate.id.is_not_null()
+    if not principal.is_justice_bureau:
+        where &= Certificate.agency == principal.agency_id
+    where &= _status_filter(query.status, now)
+    if query.expiring_within_days is not None:
+        horizon = now + timedelta(days=query.expiring_within_days)
+        where &= (Certificate.status == "active") & (Certificate.valid_until > now) & (Certificate.valid_until <= horizon)
+    if query.q:
+        pattern = f"%{query.q}%"
+        where &= Certificate.number.ilike(pattern) | Certificate.holder.full_name.ilike(pattern)
+    rows = await Certificate.select(*_CERT_COLUMNS).where(where).order_by(Certificate.valid_until).order_by(Certificate.number)
+    found = [_row(r) for r in rows]
+    # Domains live in a JSON list; the agency-scoped set is small, so the filter runs here.
+    if query.domain:
+        found = [r for r in found if query.domain in r["domains"]]
+    page = found[query.offset : query.offset + query.limit]
+    return schemas.CertificatePage(items=[_out(r, now) for r in page], total=len(found), limit=query.limit, offset=query.offset)
+
+
+def _status_filter(status: str | None, now: datetime) -> Any:
+    if status is None:
+        return Certificate.id.is_not_null()
+    if status == "active":
+        return (Certificate.status == "active") & (Certificate.valid_until > now)
+    if status == "expired":
+        return (Certificate.status == "active") & (Certificate.valid_until <= now)
+    return Certificate.status == status
+
+
+# --- the phone's credential (issue 4 §3) ----------------------------------------------------------
+
+
+async def own_certificate(*, principal: Principal, certificate_id: UUID) -> dict[str, Any]:
+    rows = await _certificates((Certificate.id == certificate_id) & (Certificate.holder == principal.user_id))
+    if not rows:
+        raise NotFound(f"certificate {certificate_id} not found")
+    return rows[0]
+
+
+async def issue_credential(
+    *, keys: KeyRing, principal: Principal, certificate_id: UUID, ttl_s: int, verify_url: str
+) -> schemas.CredentialOut:
+    """A short-lived signed token (≤ 24 h) the phone shows as text or QR code.
+
+    Only a certificate that verifies now gets a credential: a suspended officer cannot show
+    a fresh token. Verification still answers the current status for older tokens.
+    """
+    row = await own_certificate(principal=principal, certificate_id=certificate_id)
+    now = clock.now()
+    reason = _refusal(row, now)
+    if reason is not None:
+        raise _NOT_VALID.get(reason, CertificateNotValid)(f"certificate {row['number']} is {reason}", reason=reason)
+    issued = int(now.timestamp())
+    expires = issued + min(ttl_s, CREDENTIAL_MAX_TTL_S)
+    claims = {
+        "iss": CREDENTIAL_ISSUER,
+        "aud": CREDENTIAL_AUDIENCE,
+        "sub": str(row["id"]),
+        "iat": issued,
+        "nbf": issued,
+        "exp": expires,
+        "typ": "certificate",
+        # What the printed card shows, so an offline verifier with the JWKS sees it too.
+        "cno": row["number"],
+        "hnm": row["holder_name"],
+        "agn": row["agency_name"],
+        "dom": row["domains"],
+        "vfr": int(row["valid_from"].timestamp()),
+        "vto": int(row["valid_until"].timestamp()),
+    }
+    token = keys.sign_jwt(claims)
+    return schemas.CredentialOut(
+        token=token,
+        kid=keys.kid,
+        issued_at=datetime.fromtimestamp(issued, UTC),
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        verify_url=f"{verify_url}?{urlencode({'token': token})}",
+    )
+
+
+# --- public verification (issue 4 §4) -------------------------------------------------------------
+
+
+def _credential_claims(keys: KeyRing, token: str) -> tuple[dict[str, Any] | None, bool]:
+    """(claims, expired) of a credential token; (None, False) when it is not ours or tampered."""
+    try:
+        header = jwt.get_unverified_header(token)
+        kid = header.get("kid")
+        key = keys.public_key_for(kid) if isinstance(kid, str) and header.get("alg") == ALGORITHM else None
+        if key is None:
+            return None, False  # never fetch an unknown key (no jku/x5u)
+        options: Any = {"require": _TOKEN_CLAIMS, "verify_exp": False}
+        claims: dict[str, Any] = jwt.decode(
+            token, key, algorithms=[ALGORITHM], audience=CREDENTIAL_AUDIENCE, issuer=CREDENTIAL_ISSUER, options=options
+        )
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+        if lifetime > CREDENTIAL_MAX_TTL_S or claims.get("typ") != "certificate":
+            return None, False
+        return claims, int(claims["exp"]) <= int(clock.now().timestamp())
+    except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
+        return None, False
+
+
+async def verify_public(*, keys: KeyRing, token: str) -> schemas.PublicVerification:
+    """Answer the CURRENT status behind a credential; "invalid" for anything we did not sign."""
+    now = clock.now()
+    claims, expired = _credential_claims(keys, token)
+    rows = await _certificates(Certificate.id == _uuid_or_none(claims["sub"])) if claims else []
+    if claims is None or not rows or rows[0]["number"] != claims.get("cno"):
+        return schemas.PublicVerification(result="invalid", valid=False, checked_at=now)
+    row = rows[0]
+    reason = _refusal(row, now)
+    result: Any = "token_expired" if expired else (reason or "valid")
+    return schemas.PublicVerification(
+        result=result,
+        valid=result == "valid",
+        checked_at=now,
+        certificate_no=row["number"],
+        holder_name=row["holder_name"],
+        agency_name=row["agency_name"],
+        domains=row["domains"],
+        valid_from=row["valid_from"],
+        valid_until=row["valid_until"],
+        status=lifecycle.effective_status(stored=row["status"], valid_until=row["valid_until"], at=now),
+        token_issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
+    )
+
+
+def _uuid_or_none(value: Any) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
