@@ -1,0 +1,106 @@
+"""What the decisions area reads of a case (owned by the field workflow) and the ledger.
+
+Reads only: the case through its service (agency scoping → 404), its officers and
+recusal records; writes go through the field workflow's own service functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from backend.core.auth import Principal
+from backend.core.errors import Conflict
+from backend.enforcement import service as field
+from backend.enforcement.schemas import CaseRecordIn, StageAdvanceIn
+from backend.enforcement.tables import RecusalDeclaration, RecusalRequest
+from evidence.custody import service as custody
+
+# A raised ground blocks the person until it is decided and dismissed (R-RCS-4).
+_CLEARED_REQUEST_STATES = frozenset({"rejected", "dismissed", "not_established"})
+
+
+class RecusalMissing(Conflict):
+    slug = "recusal-missing"
+    title = "A recusal declaration is missing or the person is blocked on this case"
+
+
+class CaseOfficer(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+    role: str
+    function: str
+
+
+class CaseFacts(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    agency_id: UUID
+    reference: str
+    stage: str
+    officers: tuple[CaseOfficer, ...]
+
+    def functions_of(self, user_id: UUID) -> set[str]:
+        return {o.function for o in self.officers if o.user_id == user_id}
+
+    @property
+    def lead_ids(self) -> set[UUID]:
+        return {o.user_id for o in self.officers if o.role in ("lead", "co_lead")}
+
+    @property
+    def handler_ids(self) -> set[UUID]:
+        return {o.user_id for o in self.officers}
+
+
+async def case_facts(*, principal: Principal, case_id: UUID) -> CaseFacts:
+    """The case in the caller's agency (another agency's case is a 404 from the service)."""
+    case = await field.get_case(principal=principal, case_id=case_id)
+    officers = tuple(CaseOfficer(user_id=o.user_id, role=o.role, function=o.function) for o in case.officers if not o.removed)
+    return CaseFacts(id=case.id, agency_id=case.agency_id, reference=case.reference, stage=case.stage, officers=officers)
+
+
+async def recusal_problem(*, case_id: UUID, user_id: UUID) -> str:
+    """Why this person may not act on the case (R-RCS-2/3/4), or '' when they may."""
+    declarations = await RecusalDeclaration.select(RecusalDeclaration.conflict).where(
+        (RecusalDeclaration.case == case_id) & (RecusalDeclaration.user == user_id)
+    )
+    if not declarations:
+        return f"user {user_id} has not declared on the recusal grounds for this case"
+    if any(d["conflict"] for d in declarations):
+        return f"user {user_id} declared a conflict of interest on this case"
+    requests = await RecusalRequest.select(RecusalRequest.status).where(
+        (RecusalRequest.case == case_id) & (RecusalRequest.target_user == user_id)
+    )
+    if any(r["status"] not in _CLEARED_REQUEST_STATES for r in requests):
+        return f"a recusal ground raised against user {user_id} is pending or established"
+    return ""
+
+
+async def require_declared(*, case_id: UUID, user_ids: Iterable[UUID], as_what: str) -> None:
+    problems = [p for p in [await recusal_problem(case_id=case_id, user_id=u) for u in sorted(set(user_ids))] if p]
+    if problems:
+        raise RecusalMissing(f"{as_what}: " + "; ".join(problems))
+
+
+async def move_to_service_and_execution(*, principal: Principal, case_id: UUID, decision_no: str) -> None:
+    """File the decision as the stage record (R-REC-1), then enter service & execution."""
+    await field.add_record(
+        principal=principal, case_id=case_id, data=CaseRecordIn(kind="document", title=f"处罚决定书 {decision_no}")
+    )
+    await field.advance_stage(principal=principal, case_id=case_id, data=StageAdvanceIn(to_stage="service_execution"))
+
+
+async def ledger(
+    *, principal: Principal, event: str, case_id: UUID, decision_id: UUID, details: Mapping[str, Any] | None = None
+) -> None:
+    """Every decision event joins the one custody ledger; the case timeline shows it."""
+    await custody.append_event(
+        event=event,
+        actor_id=principal.user_id,
+        agency_id=principal.agency_id,
+        subject_type="decision",
+        subject_id=str(decision_id),
+        case_id=case_id,
+        details=details,
+    )

@@ -1,0 +1,388 @@
+"""Request and response bodies of the decisions area (money is always integer fen)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Text = Annotated[str, Meta(min_length=1, max_length=4000)]
+LongText = Annotated[str, Meta(min_length=1, max_length=20000)]
+OptionalText = Annotated[str, Meta(max_length=4000)]
+# 10^13 fen = 100 billion yuan: far above any county fine, far below int64.
+Fen = Annotated[int, Meta(ge=0, le=10**13)]
+Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+
+PenaltyKind = Literal[
+    "warning",
+    "fine",
+    "confiscate_gains",
+    "confiscate_property",
+    "licence_suspension",
+    "licence_downgrade",
+    "licence_revocation",
+    "suspend_business",
+    "closure",
+    "practice_restriction",
+    "detention",
+    "other",
+]
+# R-LEGAL-3: the six items of 责任制 Art.20.
+CatalogCategory = Literal[
+    "large_fine",
+    "large_confiscation",
+    "licence_downgrade_revocation",
+    "suspension_closure_restriction",
+    "detention",
+    "other",
+]
+ReviewOutcome = Literal["passed", "not_passed", "returned"]
+ServiceMethod = Literal["direct", "left_at_address", "post", "electronic", "entrusted", "announcement"]
+DayKind = Literal["calendar", "working"]
+PartyRight = Literal["statement", "defence", "hearing"]
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body: unknown fields are an error, not silently dropped."""
+
+
+# --- discretion benchmarks (R-DISC-1..3) ----------------------------------------------------
+
+
+class Circumstance(Strict, kw_only=True):
+    code: Code
+    text: Text
+    legal_basis: OptionalText = ""
+
+
+class PenaltyKindRule(Strict, kw_only=True):
+    """R-DISC-3: a penalty kind the item allows and the condition for choosing it."""
+
+    kind: PenaltyKind
+    condition: Text
+
+
+class FineRange(Strict, kw_only=True):
+    """The statutory range of a ranged (money) penalty."""
+
+    min_fen: Fen
+    max_fen: Fen
+
+
+class Tier(Strict, kw_only=True):
+    """R-DISC-2: a tier with its criteria and penalty benchmark."""
+
+    code: Code
+    name: Name
+    criteria: Text
+    # Codes of the item's ``factors`` that place a case in this tier.
+    factors: Annotated[list[Code], Meta(max_length=50)] = []
+    penalty_kinds: Annotated[list[PenaltyKind], Meta(min_length=1, max_length=12)]
+    fine_min_fen: Fen | None = None
+    fine_max_fen: Fen | None = None
+    penalty_benchmark: OptionalText = ""
+
+
+class ViolationItem(Strict, kw_only=True):
+    code: Code
+    name: Name
+    violated_provision: Text
+    penalty_provision: Text
+    penalty_kinds: Annotated[list[PenaltyKindRule], Meta(min_length=1, max_length=12)]
+    fine_range: FineRange | None = None
+    tiers: Annotated[list[Tier], Meta(max_length=10)] = []
+    factors: Annotated[list[Circumstance], Meta(max_length=100)] = []
+    no_penalty: Annotated[list[Circumstance], Meta(max_length=100)] = []
+    lighter: Annotated[list[Circumstance], Meta(max_length=100)] = []
+    mitigated: Annotated[list[Circumstance], Meta(max_length=100)] = []
+    heavier: Annotated[list[Circumstance], Meta(max_length=100)] = []
+
+
+class BenchmarkIn(Strict, kw_only=True):
+    matter: Code
+    title: Name
+    adopting_document: Annotated[str, Meta(min_length=1, max_length=500)]
+    effective_from: date
+    effective_until: date | None = None
+    items: Annotated[list[ViolationItem], Meta(min_length=1, max_length=500)]
+
+
+class BenchmarkOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    agency_id: UUID
+    matter: str
+    version: int
+    title: str
+    adopting_document: str
+    effective_from: date
+    effective_until: date | None
+    status: str
+    items: list[ViolationItem]
+    created_at: datetime
+    published_at: datetime | None
+
+
+class BenchmarkSummary(msgspec.Struct, kw_only=True):
+    id: UUID
+    agency_id: UUID
+    matter: str
+    version: int
+    title: str
+    status: str
+    effective_from: date
+    effective_until: date | None
+    published_at: datetime | None
+
+
+# --- major-decision catalog (R-LEGAL-3) -----------------------------------------------------
+
+
+class CatalogEntryIn(Strict, kw_only=True):
+    category: CatalogCategory
+    threshold_fen: Fen | None = None
+    penalty_kinds: Annotated[list[PenaltyKind], Meta(max_length=12)] = []
+    item_codes: Annotated[list[Code], Meta(max_length=200)] = []
+    description: OptionalText = ""
+    legal_basis: OptionalText = ""
+
+
+class CatalogEntryOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    agency_id: UUID
+    category: str
+    threshold_fen: int | None
+    penalty_kinds: list[str]
+    item_codes: list[str]
+    description: str
+    legal_basis: str
+    active: bool
+    created_at: datetime
+
+
+class AnswerPeriodIn(Strict, kw_only=True):
+    penalty_kind: PenaltyKind
+    days: Annotated[int, Meta(ge=0, le=60)]
+    day_kind: DayKind = "calendar"
+
+
+class AnswerPeriodOut(msgspec.Struct, kw_only=True):
+    penalty_kind: str
+    days: int
+    day_kind: str
+    configured: bool
+
+
+# --- legal reviewers (R-LEGAL-1/2) ----------------------------------------------------------
+
+
+class ReviewerDesignationIn(Strict, kw_only=True):
+    user_id: UUID
+    unit_id: UUID
+    reviewing_since: date | None = None
+    reviewing_since_evidence: OptionalText = ""
+
+
+class ReviewerOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    user_id: UUID
+    unit_id: UUID
+    full_name: str
+    legal_qualification_no: str
+    reviewing_since: date | None
+    designated_at: datetime
+
+
+class ReviewerRatio(msgspec.Struct, kw_only=True):
+    agency_id: UUID
+    reviewers: int
+    officers: int
+    ratio: float
+    required_ratio: float
+    below_required: bool
+    note: str
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+
+class PenaltyIn(Strict, kw_only=True):
+    kind: PenaltyKind
+    amount_fen: Fen | None = None
+    detail: OptionalText = ""
+
+
+class DraftIn(Strict, kw_only=True):
+    """A full draft; every save is a new immutable version with its own SHA-256."""
+
+    benchmark_id: UUID
+    item_code: Code
+    circumstances: Annotated[list[Code], Meta(max_length=100)] = []
+    penalties: Annotated[list[PenaltyIn], Meta(max_length=12)] = []
+    facts: LongText
+    reasons: LongText
+    legal_basis: Text
+    # R-DISC-5: required when the outcome leaves the proposed tier.
+    deviation_reason: OptionalText = ""
+    # R-DISC-4: on conflicting norms, the basis and rule used (higher/special/newer).
+    conflict_rule_note: OptionalText = ""
+
+
+class Proposal(msgspec.Struct, kw_only=True):
+    """What the benchmark proposes for the recorded circumstances (R-DISC-3)."""
+
+    outcome: Literal["no_penalty", "penalty"]
+    tier_code: str
+    tier_name: str
+    fine_min_fen: int | None
+    fine_max_fen: int | None
+    penalty_kinds: list[str]
+    applied: dict[str, list[str]]
+    adjustment: Literal["none", "lighter", "heavier", "mitigated", "balanced"]
+
+
+class Deviation(msgspec.Struct, kw_only=True):
+    deviates: bool
+    reasons: list[str]
+
+
+class ComparableDecision(msgspec.Struct, kw_only=True):
+    decision_id: UUID
+    decision_no: str | None
+    issued_at: datetime | None
+    tier_code: str
+    fine_total_fen: int
+    penalty_kinds: list[str]
+    deviated: bool
+
+
+class MajorMatch(msgspec.Struct, kw_only=True):
+    category: str
+    reason: str
+    catalog_entry_id: UUID | None
+
+
+class ReviewOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    decision_id: UUID
+    version: int
+    draft_sha256: str
+    reviewer_id: UUID
+    outcome: str
+    opinion: str
+    reviewed_at: datetime
+    current: bool
+
+
+class NoticeOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    decision_id: UUID
+    based_on_version: int
+    facts: str
+    reasons: str
+    legal_basis: str
+    rights: list[str]
+    answer_days: int
+    answer_day_kind: str
+    generated_at: datetime
+    served_at: datetime | None
+    service_method: str
+    recipient: str
+    proof_evidence_id: UUID | None
+    answer_deadline: datetime | None
+    waived_at: datetime | None
+    waiver_evidence_id: UUID | None
+    hearing_requested: bool
+
+
+class DecisionOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    case_id: UUID
+    agency_id: UUID
+    status: str
+    version: int
+    draft_sha256: str
+    benchmark_id: UUID
+    benchmark_version: int
+    item_code: str
+    tier_code: str
+    draft: DraftIn
+    proposal: Proposal
+    deviation: Deviation
+    major: bool
+    major_matches: list[MajorMatch]
+    fine_total_fen: int
+    decision_no: str | None
+    approver_id: UUID | None
+    issued_at: datetime | None
+    separation_warnings: list[str]
+    disclosure: str
+    restriction_kind: str
+    restriction_reason: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class DraftView(msgspec.Struct, kw_only=True):
+    decision: DecisionOut
+    comparable: list[ComparableDecision]
+
+
+class ReviewIn(Strict, kw_only=True):
+    draft_sha256: Sha256
+    outcome: ReviewOutcome
+    opinion: Text
+
+
+class NoticeIn(Strict, kw_only=True):
+    """Generate the written notice from the current draft (R-DISC-7)."""
+
+    rights: Annotated[list[PartyRight], Meta(min_length=1, max_length=3)] = msgspec.field(
+        default_factory=lambda: ["statement", "defence"]
+    )
+
+
+class NoticeServiceIn(Strict, kw_only=True):
+    served_at: datetime
+    method: ServiceMethod
+    recipient: Name
+    proof_evidence_id: UUID
+    hearing_requested: bool = False
+
+
+class NoticeWaiverIn(Strict, kw_only=True):
+    """The party waives the remaining answer period in writing."""
+
+    waiver_evidence_id: UUID
+    note: OptionalText = ""
+
+
+class IssueIn(Strict, kw_only=True):
+    decision_no: Annotated[str, Meta(min_length=1, max_length=100)]
+    draft_sha256: Sha256
+    disclosure: Literal["public", "restricted"] = "public"
+    restriction_kind: Literal["", "state_secret", "work_secret", "commercial_secret", "personal_privacy"] = ""
+    restriction_reason: OptionalText = ""
+
+
+class ReviewBundle(msgspec.Struct, kw_only=True):
+    """R-LEGAL-5: what the legal reviewer sees for one exact draft version."""
+
+    decision: DecisionOut
+    notice: NoticeOut | None
+    reviews: list[ReviewOut]
+    comparable: list[ComparableDecision]
+    roles: list[dict[str, str]]
+    case: dict[str, object]
+
+
+class PublicDecision(msgspec.Struct, kw_only=True):
+    decision_no: str
+    issued_at: datetime
+    item_code: str
+    penalty_kinds: list[str]
+    fine_total_fen: int
