@@ -1,5 +1,301 @@
-"""HTTP routes of this area (registered in backend/app.py via ROUTES)."""
+"""tus 1.0.0 resumable uploads for phones at ``/api/mobile/v1/uploads/`` (thin: rules live in
+``evidence.uploads.service``).
 
-from typing import Any
+tus headers are read from ``request.headers`` rather than ``FromHeader`` markers: the
+protocol fixes the status of each malformed header (400, 412, 415), which generic
+parameter validation would not give.
+"""
 
-ROUTES: list[Any] = []
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, delete, head, patch, post, route
+from litestar.di import NamedDependency
+from litestar.enums import HttpMethod, ScopeType
+from litestar.exceptions import (
+    HTTPException,
+    InternalServerException,
+    NotAuthorizedException,
+    NotFoundException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.params import FromPath
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.core.auth import Principal
+from backend.core.errors import ProblemError
+from backend.core.settings import Settings
+from backend.enforcement.service import authorize_capture
+from evidence.store import ObjectStore
+from evidence.uploads import protocol, service
+from evidence.uploads.errors import MethodOverrideInvalid, NotOffsetOctetStream
+from evidence.uploads.schemas import UploadState, declaration_from_metadata
+
+COLLECTION = "/api/mobile/v1/uploads"
+ITEM = COLLECTION + "/{upload_id:uuid}"
+TAGS = ["uploads (tus)"]
+_EXPOSE = ", ".join(protocol.EXPOSED_HEADERS)
+_ALLOW_HEADERS = (
+    "Authorization, Content-Type, Upload-Length, Upload-Offset, Upload-Metadata, Upload-Checksum, "
+    "Upload-Defer-Length, Upload-Concat, Tus-Resumable, X-HTTP-Method-Override, X-Request-ID, Idempotency-Key"
+)
+
+
+# Statuses documented in OpenAPI (the problems themselves come from evidence.uploads.errors).
+def _documented(code: int) -> type[HTTPException]:
+    return type(f"Http{code}", (HTTPException,), {"status_code": code})
+
+
+_CONFLICT, _GONE, _PRECONDITION = _documented(409), _documented(410), _documented(412)
+_TOO_LARGE, _MEDIA, _LOCKED, _CHECKSUM = _documented(413), _documented(415), _documented(423), _documented(460)
+_COMMON: list[type[HTTPException]] = [NotAuthorizedException, NotFoundException, ValidationException, _GONE, _PRECONDITION]
+
+
+def _empty(status: int, headers: dict[str, str] | None = None) -> Response[None]:
+    # tus answers carry headers only; b"" (not None, which is sent as "null") keeps the body empty.
+    return cast("Response[None]", Response(b"", status_code=status, headers=headers))
+
+
+def tus_headers_middleware(app: ASGIApp) -> ASGIApp:
+    """Tus-Resumable on every request and answer but OPTIONS (412 + Tus-Version otherwise),
+    and the headers a browser client must be allowed to read (CORS expose)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        is_options = scope["method"] == "OPTIONS"
+        if not is_options:
+            version = dict(scope["headers"]).get(b"tus-resumable")
+            try:
+                protocol.check_tus_resumable(None if version is None else version.decode("latin-1"))
+            except ProblemError as exc:
+                await _send_problem(send, exc)
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"access-control-expose-headers", _EXPOSE.encode()))
+                if not is_options:
+                    headers.append((b"tus-resumable", protocol.TUS_VERSION.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
+
+
+async def _send_problem(send: Send, exc: ProblemError) -> None:
+    body = msgspec.json.encode({"type": f"/problems/{exc.slug}", "title": exc.title, "status": exc.status, "detail": exc.detail})
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"tus-version", protocol.TUS_VERSION.encode()),
+        (b"access-control-expose-headers", _EXPOSE.encode()),
+    ]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _upload_headers(state: UploadState, *, location: bool = False) -> dict[str, str]:
+    headers = {"Upload-Offset": str(state.offset), "Upload-Expires": protocol.http_date(state.expires_at)}
+    if location:
+        headers["Location"] = f"{COLLECTION}/{state.id}"  # relative: proxies may rewrite the host
+    if state.evidence_id is not None:
+        headers["Fieldproof-Evidence-Id"] = str(state.evidence_id)
+    return headers
+
+
+async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+    """The request body as it arrives; a dropped client becomes StreamInterrupted (NOTES: the
+    bytes received so far are kept, not lost with a 500)."""
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                yield chunk
+    except InternalServerException as exc:
+        raise service.StreamInterrupted(str(exc.detail)) from exc
+
+
+def _chunk_request(request: Request[Any, Any, Any], upload_id: UUID, *, offset: int | None = None) -> service.ChunkRequest:
+    if not protocol.is_offset_stream(request.headers.get("content-type")):
+        raise NotOffsetOctetStream(f"send the body as {protocol.OFFSET_STREAM}", field="Content-Type")
+    if offset is None:
+        offset = protocol.parse_non_negative(request.headers.get("upload-offset"), header="Upload-Offset")
+    length = request.headers.get("content-length")
+    return service.ChunkRequest(
+        upload_id=upload_id,
+        offset=offset,
+        content_length=protocol.parse_non_negative(length, header="Content-Length") if length is not None else None,
+        checksum=protocol.parse_upload_checksum(request.headers.get("upload-checksum")),
+    )
+
+
+def _options_headers(settings: Settings) -> dict[str, str]:
+    return {
+        "Tus-Version": protocol.TUS_VERSION,
+        "Tus-Extension": ",".join(protocol.TUS_EXTENSIONS),
+        "Tus-Max-Size": str(settings.tus_max_size),
+        "Tus-Checksum-Algorithm": ",".join(protocol.CHECKSUM_ALGORITHMS),
+        "Access-Control-Allow-Methods": "OPTIONS, POST, HEAD, PATCH, DELETE",
+        "Access-Control-Allow-Headers": _ALLOW_HEADERS,
+        "Access-Control-Max-Age": "86400",
+    }
+
+
+# --- routes -------------------------------------------------------------------------------
+
+
+@route(
+    [COLLECTION, ITEM],
+    http_method=[HttpMethod.OPTIONS],
+    status_code=204,
+    summary="tus capabilities (versions, extensions, maximum size, checksum algorithms)",
+    tags=TAGS,
+    middleware=[tus_headers_middleware],
+)
+async def tus_options(settings: NamedDependency[Settings]) -> Response[None]:
+    return _empty(204, _options_headers(settings))
+
+
+@post(
+    COLLECTION,
+    status_code=201,
+    summary="Create an upload (tus creation, creation-with-upload)",
+    description="Upload-Length and Upload-Metadata (filename, filetype, sha256, case_id, action_id, captured_at, device_id, "
+    "lat, lon, accuracy_m; base64 values). A body sent as application/offset+octet-stream is the first chunk.",
+    tags=TAGS,
+    request_max_body_size=None,  # the service enforces settings.tus_chunk_limit while streaming
+    middleware=[tus_headers_middleware],
+    raises=[*_COMMON, _TOO_LARGE, _MEDIA, _CHECKSUM, TooManyRequestsException],
+)
+async def create_upload(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    settings: NamedDependency[Settings],
+    store: NamedDependency[ObjectStore],
+) -> Response[None]:
+    length = protocol.parse_non_negative(request.headers.get("upload-length"), header="Upload-Length")
+    declaration = declaration_from_metadata(protocol.parse_upload_metadata(request.headers.get("upload-metadata")))
+    context = await authorize_capture(principal=principal, case_id=declaration.case_id, action_id=declaration.action_id)
+    state = await service.create_upload(
+        principal=principal, length=length, declaration=declaration, context=context, settings=settings
+    )
+    if protocol.is_offset_stream(request.headers.get("content-type")):
+        state = await _first_chunk(request, state, principal=principal, settings=settings, store=store)
+    return _empty(201, _upload_headers(state, location=True))
+
+
+async def _first_chunk(
+    request: Request[Any, Any, Any], state: UploadState, *, principal: Principal, settings: Settings, store: ObjectStore
+) -> UploadState:
+    """creation-with-upload: a refused first chunk still leaves a created upload at offset 0;
+    the client learns its offset from the 201 and PATCHes from there."""
+    try:
+        chunk = _chunk_request(request, state.id, offset=0)
+        return await service.append_chunk(principal=principal, request=chunk, body=_body(request), settings=settings, store=store)
+    except (ProblemError, service.StreamInterrupted):
+        return await service.get_upload(principal=principal, upload_id=state.id)
+
+
+@head(
+    ITEM,
+    summary="Offset of an upload (tus core)",
+    tags=TAGS,
+    middleware=[tus_headers_middleware],
+    raises=_COMMON,
+)
+async def upload_offset(principal: NamedDependency[Principal], upload_id: FromPath[UUID]) -> Response[None]:
+    return await _head(principal, upload_id)
+
+
+async def _head(principal: Principal, upload_id: UUID) -> Response[None]:
+    state = await service.get_upload(principal=principal, upload_id=upload_id)
+    headers = {**_upload_headers(state), "Upload-Length": str(state.length), "Cache-Control": "no-store"}
+    return _empty(200, headers)
+
+
+@patch(
+    ITEM,
+    status_code=204,
+    summary="Append bytes at Upload-Offset (tus core, checksum)",
+    tags=TAGS,
+    request_max_body_size=None,  # the service enforces settings.tus_chunk_limit while streaming
+    middleware=[tus_headers_middleware],
+    raises=[*_COMMON, _CONFLICT, _TOO_LARGE, _MEDIA, _LOCKED, _CHECKSUM],
+)
+async def append_chunk(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    settings: NamedDependency[Settings],
+    store: NamedDependency[ObjectStore],
+    upload_id: FromPath[UUID],
+) -> Response[None]:
+    return await _patch(request, principal=principal, settings=settings, store=store, upload_id=upload_id)
+
+
+async def _patch(
+    request: Request[Any, Any, Any], *, principal: Principal, settings: Settings, store: ObjectStore, upload_id: UUID
+) -> Response[None]:
+    chunk = _chunk_request(request, upload_id)
+    try:
+        state = await service.append_chunk(
+            principal=principal, request=chunk, body=_body(request), settings=settings, store=store
+        )
+    except service.StreamInterrupted:
+        return _empty(400)  # nobody is listening; the checksummed chunk was discarded
+    return _empty(204, _upload_headers(state))
+
+
+@delete(
+    ITEM,
+    status_code=204,
+    summary="Terminate an unfinished upload and delete its staged bytes (tus termination)",
+    tags=TAGS,
+    middleware=[tus_headers_middleware],
+    raises=[*_COMMON, _CONFLICT, _LOCKED],
+)
+async def terminate_upload(
+    principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], upload_id: FromPath[UUID]
+) -> None:
+    await service.terminate_upload(principal=principal, upload_id=upload_id, store=store)
+
+
+@post(
+    ITEM,
+    status_code=204,
+    summary="X-HTTP-Method-Override: PATCH, DELETE or HEAD sent as POST",
+    description="For clients behind proxies that only pass GET and POST; the request is authorised as the overridden method.",
+    tags=TAGS,
+    request_max_body_size=None,
+    middleware=[tus_headers_middleware],
+    raises=[*_COMMON, _CONFLICT, _TOO_LARGE, _MEDIA, _LOCKED, _CHECKSUM],
+)
+async def method_override(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    settings: NamedDependency[Settings],
+    store: NamedDependency[ObjectStore],
+    upload_id: FromPath[UUID],
+) -> Response[None]:
+    override = request.headers.get("x-http-method-override", "").strip().upper()
+    if override == "PATCH":
+        return await _patch(request, principal=principal, settings=settings, store=store, upload_id=upload_id)
+    if override == "DELETE":
+        await service.terminate_upload(principal=principal, upload_id=upload_id, store=store)
+        return _empty(204)
+    if override == "HEAD":
+        return await _head(principal, upload_id)
+    raise MethodOverrideInvalid(
+        f"X-HTTP-Method-Override {override[:16]!r} is not PATCH, DELETE or HEAD", field="X-HTTP-Method-Override"
+    )
+
+
+ROUTES: list[Any] = [tus_options, create_upload, upload_offset, append_chunk, terminate_upload, method_override]

@@ -1,0 +1,544 @@
+"""Resumable (tus) uploads: every rule of the area, keyword-only and storage-backed.
+
+Staged bytes live in the object store's staging area: full parts (``s3_part_size``, ≥ 5 MiB)
+in one multipart upload, and the not-yet-full tail as small "tail piece" objects, so any
+API process can continue an upload after a restart. The database row is the only truth
+(offset, parts, tail pieces, SHA-256 state, the write lock): the offset moves only after
+the store acknowledged the bytes, so HEAD never reports bytes that are not durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import secrets
+import uuid
+from collections.abc import AsyncIterable
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import structlog
+
+from backend.core import clock, db
+from backend.core.auth import Principal
+from backend.core.errors import ProblemError
+from backend.core.settings import GiB, MiB, Settings
+from evidence import service as evidence_service
+from evidence.schemas import CaptureContext, StagedObject
+from evidence.store import ObjectInfo, ObjectMissingError, ObjectStore, UploadedPart
+from evidence.uploads import hashstate
+from evidence.uploads.errors import (
+    ChecksumMismatch,
+    ChunkTooLarge,
+    OffsetMismatch,
+    OpenUploadLimit,
+    UploadFinished,
+    UploadGone,
+    UploadLengthExceeded,
+    UploadLocked,
+    UploadNotFound,
+    UploadTooLarge,
+)
+from evidence.uploads.protocol import ChunkChecksum
+from evidence.uploads.schemas import UploadDeclaration, UploadState
+from evidence.uploads.tables import Upload
+
+log = structlog.get_logger("fieldproof.uploads")
+
+TUS_PREFIX = "staging/tus/"
+# A PATCH holds the row lock for this long unless it renews it (it does, while bytes flow);
+# a crashed process's lock lapses after it.
+LOCK_LEASE_S = 120
+# Per-kind ceilings under settings.tus_max_size (video gets the whole of it, 8 GiB default).
+KIND_LIMITS = {"video": None, "audio": 2 * GiB, "photo": 200 * MiB, "document": 512 * MiB}
+OPEN_STATUSES = ("open", "completing")
+
+
+class StreamInterrupted(Exception):  # noqa: N818 - it is an event, not an error of ours
+    """The client went away mid-body; the bytes already received are kept (NOTES: tus)."""
+
+
+# --- keys and rows ----------------------------------------------------------------------
+
+
+def staging_key(upload_id: UUID) -> str:
+    return f"{TUS_PREFIX}{upload_id}/file"
+
+
+def tail_key(upload_id: UUID, offset: int) -> str:
+    return f"{TUS_PREFIX}{upload_id}/tail/{offset:020d}"
+
+
+def upload_id_of_key(key: str) -> UUID | None:
+    if not key.startswith(TUS_PREFIX):
+        return None
+    try:
+        return UUID(key[len(TUS_PREFIX) :].split("/", 1)[0])
+    except ValueError:
+        return None
+
+
+def _json(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+def _state(row: dict[str, Any]) -> UploadState:
+    return UploadState(
+        id=row["id"],
+        status=row["status"],
+        length=row["length"],
+        offset=row["offset"],
+        expires_at=clock.as_utc(row["expires_at"]),
+        evidence_id=row["evidence_id"],
+    )
+
+
+def max_size_for(kind: str, settings: Settings) -> int:
+    ceiling = KIND_LIMITS.get(kind)
+    return settings.tus_max_size if ceiling is None else min(ceiling, settings.tus_max_size)
+
+
+async def _owned(*, principal: Principal, upload_id: UUID) -> dict[str, Any]:
+    """Only the user who created an upload may see or touch it; anyone else gets 404."""
+    row = await Upload.select().where((Upload.id == upload_id) & (Upload.owner_id == principal.user_id)).first()
+    if row is None:
+        raise UploadNotFound(f"upload {upload_id} not found")
+    return row
+
+
+def _ensure_alive(row: dict[str, Any]) -> None:
+    if row["status"] in {"expired", "terminated", "rejected"}:
+        reason = f" ({row['failure']})" if row["failure"] else ""
+        raise UploadGone(f"upload {row['id']} is {row['status']}{reason}")
+    if row["status"] == "open" and clock.as_utc(row["expires_at"]) <= clock.now():
+        raise UploadGone(f"upload {row['id']} expired at {clock.as_utc(row['expires_at']).isoformat()}")
+
+
+# --- creation ---------------------------------------------------------------------------
+
+
+async def create_upload(
+    *, principal: Principal, length: int, declaration: UploadDeclaration, context: CaptureContext, settings: Settings
+) -> UploadState:
+    """POST: an empty upload owned by the caller; bytes come with PATCH (or the POST body)."""
+    limit = max_size_for(declaration.kind, settings)
+    if length > limit:
+        raise UploadTooLarge(
+            f"a {declaration.kind} upload may be at most {limit} bytes; Upload-Length is {length}", field="Upload-Length"
+        )
+    if length < 1:
+        raise UploadTooLarge("Upload-Length must be at least 1 byte: an empty file is no evidence", field="Upload-Length")
+    now = clock.now()
+    upload_id = uuid.uuid4()
+    async with db.write_transaction():
+        open_count = await Upload.count().where((Upload.owner_id == principal.user_id) & Upload.status.is_in(list(OPEN_STATUSES)))
+        if open_count >= settings.tus_max_open_per_user:
+            raise OpenUploadLimit(
+                f"{open_count} uploads are still open (limit {settings.tus_max_open_per_user}); finish or terminate one first"
+            )
+        initial = hashstate.new_sha256().state()
+        row = Upload(
+            id=upload_id,
+            owner_id=principal.user_id,
+            agency_id=context.agency_id,
+            status="open",
+            kind=declaration.kind,
+            length=length,
+            offset=0,
+            declared_sha256=declaration.sha256,
+            filename=declaration.filename,
+            filetype=declaration.filetype,
+            metadata=msgspec.to_builtins(declaration),
+            context=msgspec.to_builtins(context),
+            staging_key=staging_key(upload_id),
+            hash_state=base64.b64encode(initial).decode("ascii") if initial else None,
+            hash_offset=0,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(seconds=settings.tus_expiry_s),
+        )
+        await Upload.insert(row)
+    log.info("upload.created", upload_id=str(upload_id), length=length, kind=declaration.kind)
+    return UploadState(id=upload_id, status="open", length=length, offset=0, expires_at=row.expires_at)
+
+
+async def get_upload(*, principal: Principal, upload_id: UUID) -> UploadState:
+    """HEAD: the durable offset of the caller's upload."""
+    row = await _owned(principal=principal, upload_id=upload_id)
+    _ensure_alive(row)
+    return _state(row)
+
+
+# --- the row lock (lives in the database: any number of API processes) --------------------
+
+
+async def _acquire_lock(upload_id: UUID) -> str:
+    token = secrets.token_hex(16)
+    now = clock.now()
+    taken = (
+        await Upload.update({Upload.lock_token: token, Upload.lock_expires_at: now + timedelta(seconds=LOCK_LEASE_S)})
+        .where((Upload.id == upload_id) & (Upload.lock_token.is_null() | (Upload.lock_expires_at < now)))
+        .returning(Upload.id)
+    )
+    if not taken:
+        raise UploadLocked(f"another request is writing to upload {upload_id}; retry after it ends")
+    return token
+
+
+async def _renew_lock(upload_id: UUID, token: str) -> None:
+    await Upload.update({Upload.lock_expires_at: clock.now() + timedelta(seconds=LOCK_LEASE_S)}).where(
+        (Upload.id == upload_id) & (Upload.lock_token == token)
+    )
+
+
+async def _release_lock(upload_id: UUID, token: str) -> None:
+    await Upload.update({Upload.lock_token: None, Upload.lock_expires_at: None}).where(
+        (Upload.id == upload_id) & (Upload.lock_token == token)
+    )
+
+
+# --- appending bytes --------------------------------------------------------------------
+
+
+class _PartWriter:
+    """Cuts the streamed body into parts of exactly ``part_size`` bytes, uploading each while
+    the next one is received (one in flight); what is left becomes a tail piece."""
+
+    def __init__(self, *, row: dict[str, Any], store: ObjectStore, part_size: int, token: str) -> None:
+        self.row = row
+        self.store = store
+        self.part_size = part_size
+        self.token = token
+        self.key: str = row["staging_key"]
+        self.multipart_id: str | None = row["multipart_id"]
+        self.parts: list[dict[str, Any]] = list(_json(row["parts"]))
+        self.tail: list[dict[str, Any]] = list(_json(row["tail"]))
+        self.tail_size = sum(int(p["size"]) for p in self.tail)
+        self.consumed_tail: list[dict[str, Any]] = []
+        self.buffer = bytearray()
+        self._inflight: asyncio.Task[None] | None = None
+        self._renewed = clock.now()
+
+    @property
+    def durable_parts_size(self) -> int:
+        return sum(int(p["size"]) for p in self.parts)
+
+    async def feed(self) -> None:
+        """Upload every full part the tail and buffer now hold."""
+        while self.tail_size + len(self.buffer) >= self.part_size:
+            await self._send_part(self._take(self.part_size - self.tail_size, head=await self._drain_tail()))
+        if (clock.now() - self._renewed).total_seconds() > LOCK_LEASE_S / 3:
+            self._renewed = clock.now()
+            await _renew_lock(self.row["id"], self.token)
+
+    def _take(self, size: int, *, head: bytes = b"") -> bytes:
+        with memoryview(self.buffer) as view:
+            payload = head + view[:size] if head else bytes(view[:size])
+        del self.buffer[:size]
+        return payload
+
+    async def _drain_tail(self) -> bytes:
+        """The tail pieces' bytes (< one part), read back once to join the next part."""
+        if not self.tail:
+            return b""
+        blocks = [block for piece in self.tail async for block in self.store.read(piece["key"])]
+        self.consumed_tail.extend(self.tail)
+        self.tail, self.tail_size = [], 0
+        return b"".join(blocks)
+
+    async def _send_part(self, payload: bytes) -> None:
+        await self.wait()
+        if self.multipart_id is None:
+            self.multipart_id = await self.store.create_multipart(self.key, content_type=self.row["filetype"])
+            # Persist at once: the sweeper aborts multipart uploads no row owns.
+            await Upload.update({Upload.multipart_id: self.multipart_id}).where(
+                (Upload.id == self.row["id"]) & (Upload.lock_token == self.token)
+            )
+        number = len(self.parts) + 1
+        self._inflight = asyncio.ensure_future(self._upload(number, payload))
+
+    async def _upload(self, number: int, payload: bytes) -> None:
+        assert self.multipart_id is not None
+        etag = await self.store.upload_part(self.key, self.multipart_id, number, payload)
+        self.parts.append({"number": number, "size": len(payload), "etag": etag})
+
+    async def wait(self) -> None:
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await task
+
+    async def finish(self, *, offset_after: int, complete: bool) -> None:
+        """Make the remaining buffer durable: the last part when complete, else a tail piece."""
+        await self.wait()
+        if complete:
+            rest = self._take(len(self.buffer), head=await self._drain_tail())
+            if self.multipart_id is None and not self.parts:
+                await self.store.put_stream(self.key, _once(rest), content_type=self.row["filetype"])
+            elif rest:
+                await self._send_part(rest)
+                await self.wait()
+        elif self.buffer:
+            start = offset_after - len(self.buffer)
+            piece_key = tail_key(self.row["id"], start)
+            await self.store.put_stream(piece_key, _once(self._take(len(self.buffer))))
+            self.tail.append({"key": piece_key, "offset": start, "size": offset_after - start})
+            self.tail_size += offset_after - start
+
+
+async def _once(data: bytes) -> Any:
+    yield data
+
+
+class ChunkRequest(msgspec.Struct, kw_only=True):
+    """One PATCH as the controller parsed it (headers already validated)."""
+
+    upload_id: UUID
+    offset: int
+    content_length: int | None = None
+    checksum: tuple[str, bytes] | None = None
+
+
+async def append_chunk(
+    *, principal: Principal, request: ChunkRequest, body: AsyncIterable[bytes], settings: Settings, store: ObjectStore
+) -> UploadState:
+    """PATCH: append the body at ``offset``; complete the upload when its last byte arrives."""
+    row = await _owned(principal=principal, upload_id=request.upload_id)
+    _ensure_alive(row)
+    _check_offset(row, request.offset)
+    remaining = row["length"] - row["offset"]
+    if request.content_length is not None:
+        _check_size(request.content_length, remaining=remaining, settings=settings)
+    token = await _acquire_lock(request.upload_id)
+    try:
+        row = await _owned(principal=principal, upload_id=request.upload_id)
+        _ensure_alive(row)
+        _check_offset(row, request.offset)
+        if row["status"] != "completing":
+            row = await _write_chunk(row=row, request=request, body=body, settings=settings, store=store, token=token)
+        if row["status"] == "completing":  # just completed, or a completion that failed before is retried
+            row = await _complete(row=row, store=store, hasher=_restore_hash(row), settings=settings)
+    finally:
+        await _release_lock(request.upload_id, token)
+    return _state(row)
+
+
+def _check_offset(row: dict[str, Any], offset: int) -> None:
+    if row["status"] == "completed" and offset == row["length"]:
+        raise UploadFinished(f"upload {row['id']} is complete (evidence {row['evidence_id']})")
+    if offset != row["offset"]:
+        raise OffsetMismatch(f"Upload-Offset is {offset} but the upload holds {row['offset']} bytes; HEAD it and resume there")
+
+
+def _check_size(size: int, *, remaining: int, settings: Settings) -> None:
+    if size > remaining:
+        raise UploadLengthExceeded(f"the body would end {size - remaining} bytes past Upload-Length")
+    if size > settings.tus_chunk_limit:
+        raise ChunkTooLarge(f"one PATCH may carry at most {settings.tus_chunk_limit} bytes")
+
+
+def _restore_hash(row: dict[str, Any]) -> hashstate.Sha256 | None:
+    if row["hash_state"] is None or row["hash_offset"] != row["offset"]:
+        return None
+    return hashstate.resume_sha256(base64.b64decode(row["hash_state"]))
+
+
+async def _write_chunk(
+    *, row: dict[str, Any], request: ChunkRequest, body: AsyncIterable[bytes], settings: Settings, store: ObjectStore, token: str
+) -> dict[str, Any]:
+    remaining = row["length"] - row["offset"]
+    hasher = _restore_hash(row)
+    checksum = ChunkChecksum(*request.checksum) if request.checksum else None
+    writer = _PartWriter(row=row, store=store, part_size=settings.s3_part_size, token=token)
+    received, interrupted = 0, False
+    try:
+        async for chunk in body:
+            received += len(chunk)
+            _check_size(received, remaining=remaining, settings=settings)
+            if hasher is not None:
+                hasher.update(chunk)  # the whole-file SHA-256, in the same pass (R-REC-5)
+            if checksum is not None:
+                checksum.update(chunk)
+            writer.buffer += chunk
+            await writer.feed()
+    except StreamInterrupted:
+        interrupted = True
+    except BaseException:
+        await _settle(writer)
+        raise
+    if checksum is not None and (interrupted or not checksum.matches()):
+        await _settle(writer)  # parts sent for this chunk stay unreferenced and get overwritten
+        if interrupted:
+            raise StreamInterrupted(f"client left mid-chunk at {received} bytes; a checksummed chunk is all or nothing")
+        raise ChecksumMismatch(f"the chunk's {checksum.algorithm} does not match Upload-Checksum; it was discarded")
+    new_offset = row["offset"] + received
+    complete = new_offset == row["length"]
+    await writer.finish(offset_after=new_offset, complete=complete)
+    return await _commit(row=row, writer=writer, new_offset=new_offset, complete=complete, hasher=hasher, settings=settings)
+
+
+async def _settle(writer: _PartWriter) -> None:
+    with contextlib.suppress(Exception):
+        await writer.wait()
+
+
+async def _commit(
+    *,
+    row: dict[str, Any],
+    writer: _PartWriter,
+    new_offset: int,
+    complete: bool,
+    hasher: hashstate.Sha256 | None,
+    settings: Settings,
+) -> dict[str, Any]:
+    state = hasher.state() if hasher is not None else None
+    now = clock.now()
+    changes: dict[Any, Any] = {
+        Upload.offset: new_offset,
+        Upload.parts: writer.parts,
+        Upload.tail: writer.tail,
+        Upload.multipart_id: writer.multipart_id,
+        Upload.hash_state: base64.b64encode(state).decode("ascii") if state else None,
+        Upload.hash_offset: new_offset if state else 0,
+        Upload.updated_at: now,
+        Upload.expires_at: now + timedelta(seconds=settings.tus_expiry_s),  # sliding: 24 h since last bytes
+        Upload.status: "completing" if complete else "open",
+    }
+    updated = (
+        await Upload.update(changes).where((Upload.id == row["id"]) & (Upload.lock_token == writer.token)).returning(Upload.id)
+    )
+    if not updated:
+        raise UploadLocked(f"upload {row['id']} was taken over by another request; HEAD it and resume")
+    for piece in writer.consumed_tail:
+        with contextlib.suppress(Exception):  # unreferenced now; the sweeper's prefix is gone with the upload
+            await writer.store.delete_staged(piece["key"])
+    fresh = await Upload.select().where(Upload.id == row["id"]).first()
+    assert fresh is not None
+    return fresh
+
+
+# --- completion -------------------------------------------------------------------------
+
+
+async def _complete(
+    *, row: dict[str, Any], store: ObjectStore, hasher: hashstate.Sha256 | None, settings: Settings
+) -> dict[str, Any]:
+    """All bytes durable: seal the staged object, verify the declared SHA-256, hand over."""
+    key = row["staging_key"]
+    size, computed = await _seal(row=row, store=store)
+    if hasher is not None:
+        sha256 = hasher.hexdigest()
+    elif computed is not None:
+        sha256 = computed
+    else:
+        sha256 = await _rehash(store, key)  # the hash state was lost (restart): one re-read
+    # finalize_capture compares with the declared SHA-256 (R-REC-5) exactly as for a direct upload.
+    try:
+        staged = StagedObject(key=key, sha256=sha256, size=size)
+        evidence_id = await _finalize(row=row, store=store, staged=staged, settings=settings)
+    except ProblemError as exc:
+        await _reject(row=row, store=store, reason=exc.slug)
+        raise
+    now = clock.now()
+    await Upload.update(
+        {Upload.status: "completed", Upload.evidence_id: evidence_id, Upload.completed_at: now, Upload.updated_at: now}
+    ).where(Upload.id == row["id"])
+    await clean_staged(row=row, store=store)
+    log.info("upload.completed", upload_id=str(row["id"]), evidence_id=str(evidence_id), size=size)
+    fresh = await Upload.select().where(Upload.id == row["id"]).first()
+    assert fresh is not None
+    return fresh
+
+
+async def _seal(*, row: dict[str, Any], store: ObjectStore) -> tuple[int, str | None]:
+    key = row["staging_key"]
+    info: ObjectInfo | None = None
+    if row["multipart_id"]:
+        parts = [UploadedPart(part_number=int(p["number"]), etag=str(p["etag"])) for p in _json(row["parts"])]
+        with contextlib.suppress(ObjectMissingError):  # completed before a crash: the object is there
+            info = await store.complete_multipart(key, row["multipart_id"], parts)
+    if info is None:
+        info = await store.stat(key)
+    if info is None:
+        raise ObjectMissingError(key)
+    if info.size != row["length"]:
+        raise ObjectMissingError(f"staged {key} holds {info.size} bytes, expected {row['length']}")
+    return info.size, info.sha256
+
+
+async def _rehash(store: ObjectStore, key: str) -> str:
+    hasher = hashstate.new_sha256()
+    async for block in store.read(key):
+        hasher.update(block)
+    return hasher.hexdigest()
+
+
+async def _finalize(*, row: dict[str, Any], store: ObjectStore, staged: StagedObject, settings: Settings) -> UUID:
+    context = msgspec.convert(_json(row["context"]), CaptureContext)
+    declared = msgspec.convert(_json(row["metadata"]), UploadDeclaration).capture()
+    result = await evidence_service.finalize_capture(
+        store=store,
+        staged=staged,
+        declared=declared,
+        context=context,
+        settings=settings,
+        received_at=clock.as_utc(row["created_at"]),
+    )
+    return result.evidence.id
+
+
+async def _reject(*, row: dict[str, Any], store: ObjectStore, reason: str) -> None:
+    await Upload.update({Upload.status: "rejected", Upload.failure: reason[:255], Upload.updated_at: clock.now()}).where(
+        Upload.id == row["id"]
+    )
+    await clean_staged(row=row, store=store)
+    log.warning("upload.rejected", upload_id=str(row["id"]), reason=reason)
+
+
+async def clean_staged(*, row: dict[str, Any], store: ObjectStore) -> None:
+    """Remove every staged byte of an upload; the row keeps the record of what happened."""
+    fresh = await Upload.select(Upload.multipart_id, Upload.tail).where(Upload.id == row["id"]).first()
+    assert fresh is not None
+    if fresh["multipart_id"]:
+        await store.abort_multipart(row["staging_key"], fresh["multipart_id"])
+    for piece in _json(fresh["tail"]):
+        await store.delete_staged(piece["key"])
+    await store.delete_staged(row["staging_key"])
+    await Upload.update({Upload.staged_cleaned_at: clock.now()}).where(Upload.id == row["id"])
+
+
+# --- termination ------------------------------------------------------------------------
+
+
+async def terminate_upload(*, principal: Principal, upload_id: UUID, store: ObjectStore) -> None:
+    """DELETE: stop an unfinished upload and remove its staged bytes."""
+    row = await _owned(principal=principal, upload_id=upload_id)
+    if row["status"] == "completed":
+        raise UploadFinished(f"upload {upload_id} became evidence {row['evidence_id']}, which is write-once (R-REC-6)")
+    if row["status"] in {"terminated", "expired", "rejected"}:
+        raise UploadGone(f"upload {upload_id} is already {row['status']}")
+    token = await _acquire_lock(upload_id)
+    try:
+        await Upload.update({Upload.status: "terminated", Upload.updated_at: clock.now()}).where(
+            (Upload.id == upload_id) & (Upload.lock_token == token)
+        )
+        await clean_staged(row=row, store=store)
+    finally:
+        await _release_lock(upload_id, token)
+    log.info("upload.terminated", upload_id=str(upload_id))
+
+
+async def retry_completion(*, upload_id: UUID, store: ObjectStore, settings: Settings) -> UploadState:
+    """Finish a completion that a crashed or failed request left in ``completing``."""
+    token = await _acquire_lock(upload_id)
+    try:
+        row = await Upload.select().where(Upload.id == upload_id).first()
+        if row is None:
+            raise UploadNotFound(f"upload {upload_id} not found")
+        if row["status"] == "completing":
+            row = await _complete(row=row, store=store, hasher=_restore_hash(row), settings=settings)
+    finally:
+        await _release_lock(upload_id, token)
+    return _state(row)
