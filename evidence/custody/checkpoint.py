@@ -1,0 +1,83 @@
+"""Signed checkpoints: the server states "the ledger had N entries ending in hash H" (R-REC-7).
+
+A plain hash chain proves integrity only against its own head; signing the head now and
+then, and keeping every signature, lets anyone holding a checkpoint detect a rewritten
+history (and export packages end their chain at one). The lead wires
+``make_checkpoint`` into a periodic background task.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from backend.core import clock
+from backend.core.db import write_transaction
+from backend.core.keys import KeyRing
+from evidence.custody import chain
+from evidence.custody.schemas import CheckpointOut
+from evidence.custody.service import ledger_head, lock_ledger
+from evidence.custody.tables import Checkpoint
+
+
+def _out(row: Mapping[str, Any]) -> CheckpointOut:
+    return CheckpointOut(
+        seq=int(row["seq"]),
+        head_hash=str(row["head_hash"]),
+        signed_at=clock.as_utc(row["signed_at"]),
+        key_id=str(row["key_id"]),
+        signature=str(row["signature"]),
+    )
+
+
+async def make_checkpoint(*, keys: KeyRing, force: bool = False) -> CheckpointOut:
+    """Sign the current head; if the newest checkpoint already covers it, return that one."""
+    async with write_transaction():
+        # Same lock as appends: the head cannot move between reading and signing it.
+        await lock_ledger()
+        seq, head_hash = await ledger_head()
+        latest = await latest_checkpoint()
+        if latest is not None and latest.seq == seq and not force:
+            return latest
+        signed_at = clock.now()
+        message = chain.checkpoint_message(seq=seq, head_hash=head_hash, signed_at=signed_at, key_id=keys.kid)
+        row = Checkpoint(seq=seq, head_hash=head_hash, signed_at=signed_at, key_id=keys.kid, signature=keys.sign_bytes(message))
+        await Checkpoint.insert(row)
+    return CheckpointOut(seq=seq, head_hash=head_hash, signed_at=signed_at, key_id=keys.kid, signature=str(row.signature))
+
+
+async def latest_checkpoint(*, at_or_after: int = 0) -> CheckpointOut | None:
+    row = (
+        await Checkpoint.select()
+        .where(Checkpoint.seq >= at_or_after)
+        .order_by(Checkpoint.seq, ascending=False)
+        .order_by(Checkpoint.signed_at, ascending=False)
+        .first()
+    )
+    return None if row is None else _out(row)
+
+
+async def all_checkpoints() -> list[CheckpointOut]:
+    rows = await Checkpoint.select().order_by(Checkpoint.seq)
+    return [_out(row) for row in rows]
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def signature_valid(checkpoint: CheckpointOut, public_key: Ed25519PublicKey | None) -> bool:
+    if public_key is None:
+        return False
+    message = chain.checkpoint_message(
+        seq=checkpoint.seq, head_hash=checkpoint.head_hash, signed_at=checkpoint.signed_at, key_id=checkpoint.key_id
+    )
+    try:
+        public_key.verify(_b64url_decode(checkpoint.signature), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
