@@ -123,10 +123,15 @@ class EvidenceOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CaptureResult(msgspec.Struct, frozen=True, kw_only=True):
-    """``duplicate``: the bytes were already stored (no second copy was written)."""
+    """``duplicate``: this agency already held these bytes (no second copy was written).
+
+    ``created`` is False when the same capture (same bytes, same case and action) was
+    already recorded: ``evidence`` is then that earlier record (a phone retry).
+    """
 
     duplicate: bool
     evidence: EvidenceOut
+    created: bool = True
 
 
 class CaptureAnswer(msgspec.Struct, frozen=True, kw_only=True):
