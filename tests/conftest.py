@@ -26,7 +26,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from backend.app import all_tables, create_app, migrate
+from backend.app import create_app, migrate
 from backend.core import db
 from backend.core.auth import Principal
 from backend.core.keys import KeyRing, load_key_ring
@@ -98,10 +98,12 @@ def migrated_postgres() -> str:
 async def _truncate_all(url: str) -> None:
     import asyncpg
 
-    names = ", ".join(f'"{t._meta.tablename}"' for t in all_tables())
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'")
+        names = ", ".join(f'"{row["tablename"]}"' for row in rows)
+        if names:
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     finally:
         await conn.close()
 
@@ -300,3 +302,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_engines: run on SQLite and PostgreSQL")
     config.addinivalue_line("markers", "slow: large objects or real server processes")
     _ = db  # the engine module is imported so fixtures can bind it
+
+
+# --- requirement traceability (DESIGN §5) ----------------------------------------------------
+
+_proved: dict[str, list[str]] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    from tests import traceability
+
+    cited = {str(rid) for item in items for mark in item.iter_markers("requirement") for rid in mark.args}
+    unknown = traceability.unknown_ids(cited)
+    if unknown:
+        raise pytest.UsageError(f"tests cite requirement IDs not in docs/requirements.toml: {sorted(unknown)}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call" and report.passed:
+        for mark in item.iter_markers("requirement"):
+            for rid in mark.args:
+                _proved.setdefault(str(rid), []).append(item.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests import traceability
+
+    if not hasattr(session.config, "workerinput"):
+        traceability.write(_proved)
