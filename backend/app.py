@@ -192,7 +192,6 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
-        state={"settings": settings},
         debug=False,
     )
 

@@ -8,7 +8,8 @@ from backend.core.settings import Settings
 
 async def connectivity_report(settings: Settings) -> dict[str, str]:
     """Settings were valid if we got here; now try the database and the object store."""
-    from backend.app import all_tables, open_object_store
+    from backend.app import all_tables
+    from evidence.store import open_store
 
     report: dict[str, str] = {"settings": "ok"}
     engine = db.make_engine(settings.effective_database_url)
@@ -19,8 +20,8 @@ async def connectivity_report(settings: Settings) -> dict[str, str]:
     except Exception as exc:  # noqa: BLE001 - a report, not a crash
         report["database"] = f"unreachable: {exc}"
     try:
-        store = open_object_store(settings)
-        await store.ping()
+        store = open_store(settings)
+        await store.check()
         report["store"] = f"ok ({settings.effective_store_url.split('://')[0]})"
     except Exception as exc:  # noqa: BLE001
         report["store"] = f"unreachable: {exc}"

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core import clock
@@ -49,7 +50,7 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, bool]:
         message = await receive()
         if message["type"] == "http.disconnect":
             return b"", False
-        chunk = message.get("body", b"")
+        chunk: bytes = message.get("body", b"")  # type: ignore[assignment]
         size += len(chunk)
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -60,7 +61,7 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, bool]:
 
 def _fingerprint(scope: Scope, body: bytes | None) -> str:
     digest = hashlib.sha256()
-    digest.update(f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}\n".encode())
+    digest.update(f"{scope.get('method')} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}\n".encode())
     for name, value in sorted(scope["headers"]):
         if name.startswith(_FINGERPRINT_HEADERS) and name != b"x-request-id":
             digest.update(name + b":" + value + b"\n")
@@ -74,7 +75,8 @@ def _fingerprint(scope: Scope, body: bytes | None) -> str:
 def idempotency_middleware_factory(issuer: TokenIssuer, *, path_prefix: str) -> Any:
     def middleware_factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http" or scope["method"] not in MUTATING or not scope["path"].startswith(path_prefix):
+            applies = scope["type"] == ScopeType.HTTP and scope.get("method") in MUTATING
+            if not applies or not scope["path"].startswith(path_prefix):
                 await app(scope, receive, send)
                 return
             headers = dict(scope["headers"])
@@ -126,7 +128,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, k
 def _replay(body: bytes) -> Receive:
     sent = False
 
-    async def receive() -> Message:
+    async def receive() -> Any:
         nonlocal sent
         if not sent:
             sent = True

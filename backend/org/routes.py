@@ -6,8 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
 from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.auth import Principal, TokenIssuer

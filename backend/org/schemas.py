@@ -33,7 +33,7 @@ class TokenPair(msgspec.Struct, kw_only=True):
     access_token: str
     refresh_token: str
     expires_in: int
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
 class AgencyIn(Strict, kw_only=True):

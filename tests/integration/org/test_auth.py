@@ -15,7 +15,6 @@ from backend.org.tables import LoginFailure, RefreshToken
 from tests.conftest import PASSWORD
 
 
-
 async def _login(client, username, password=PASSWORD):
     return await client.post("/api/v1/auth/login", json={"username": username, "password": password})
 
@@ -73,7 +72,9 @@ async def test_bad_login_body_names_the_field(client, payload, field):
 
 async def test_oversized_body_is_refused(client):
     response = await client.post(
-        "/api/v1/auth/login", content=b'{"username":"' + b"a" * (2 * 1024 * 1024) + b'"}', headers={"content-type": "application/json"}
+        "/api/v1/auth/login",
+        content=b'{"username":"' + b"a" * (2 * 1024 * 1024) + b'"}',
+        headers={"content-type": "application/json"},
     )
     _problem(response, 413, "payload-too-large")
 

@@ -40,7 +40,9 @@ async def test_confirmed_agency_needs_announcement(client, make_agency, make_per
 async def test_only_justice_bureau_registers_agencies(client, make_person, auth_headers):
     admin = await make_person(roles=["admin"])
     response = await client.post(
-        "/api/v1/agencies", json={"code": "x-bureau", "name": "X", "kind": "enforcement_agency"}, headers=await auth_headers(admin)
+        "/api/v1/agencies",
+        json={"code": "x-bureau", "name": "X", "kind": "enforcement_agency"},
+        headers=await auth_headers(admin),
     )
     assert response.status_code == 403
 
@@ -120,9 +122,7 @@ async def test_units_and_posts_with_duties(client, make_person, auth_headers):
     assert post.status_code == 201
     assert post.json()["duties"] == ["重大执法决定法制审核"]
     stranger = await make_person(roles=["admin"])
-    response = await client.post(
-        "/api/v1/posts", json={"unit_id": unit["id"], "name": "x"}, headers=await auth_headers(stranger)
-    )
+    response = await client.post("/api/v1/posts", json={"unit_id": unit["id"], "name": "x"}, headers=await auth_headers(stranger))
     assert response.status_code == 404
 
 
