@@ -52,7 +52,8 @@ def render(rows: list[Row], report: dict[str, Any]) -> str:
         f"Python {versions.get('python')}, Litestar {versions.get('litestar')}, uvicorn {versions.get('uvicorn')}, "
         f"minio {versions.get('minio')}, moto {versions.get('moto')}, Node {versions.get('node', 'missing')}; "
         f"repeats {report.get('repeats')}{' (SMOKE: sizes reduced, figures meaningless)' if report.get('smoke') else ''}.\n"
-        "ours/baseline: median of per-repeat ratios (> 1 is better for ours; latency ratios are baseline/ours); "
+        "ratio = ours / baseline, the median of per-repeat ratios (each pair measured back to back): for throughput "
+        "higher is better; for latency (ms) it is how many times the trivial route's latency, lower is better. "
         "± is half the min–max spread over the repeats."
     )
     return "\n".join(out) + summary

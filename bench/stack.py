@@ -229,6 +229,7 @@ class World:
 
     officer: Actor
     admin: Actor
+    supervisor: Actor
     case_id: uuid.UUID
 
 
@@ -287,8 +288,9 @@ async def _seed() -> World:
 
     admin = await user(f"{code}-admin", ["admin"])
     officer = await user(f"{code}-officer", ["officer"])
+    supervisor = await user(f"{code}-supervisor", ["supervisor"])
     case_id = await open_case(officer)
-    return World(officer=officer, admin=admin, case_id=case_id)
+    return World(officer=officer, admin=admin, supervisor=supervisor, case_id=case_id)
 
 
 async def open_case(officer: Actor, *, extra_officers: list[Actor] | None = None) -> uuid.UUID:
