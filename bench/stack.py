@@ -323,14 +323,16 @@ def login(base_url: str, actor: Actor) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+_paths: dict[str, dict[str, Any]] = {}
+
+
 def route_exists(base_url: str, method: str, path_template: str) -> bool:
     """Whether the running server documents this route (cases for routes not yet written skip)."""
-    with httpx.Client(base_url=base_url, timeout=30) as client:
-        schema = client.get("/schema/openapi.json")
-    if schema.status_code != 200:
-        return False
-    paths: dict[str, Any] = schema.json().get("paths", {})
-    return method.lower() in paths.get(path_template, {})
+    if base_url not in _paths:
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            schema = client.get("/schema/openapi.json")
+        _paths[base_url] = schema.json().get("paths", {}) if schema.status_code == 200 else {}
+    return method.lower() in _paths[base_url].get(path_template, {})
 
 
 def require_route(base_url: str, method: str, path_template: str, who: str) -> None:
