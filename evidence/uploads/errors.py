@@ -1,7 +1,6 @@
 """Problems of the tus upload area, each with its own stable slug and tus status code."""
 
 # Named after the problem they report, like backend.core.errors (NotFound, Conflict).
-# ruff: noqa: N818
 
 from __future__ import annotations
 

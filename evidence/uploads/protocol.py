@@ -63,13 +63,16 @@ def parse_non_negative(value: str | None, *, header: str) -> int:
     return int(text)
 
 
-def parse_upload_metadata(value: str | None) -> dict[str, bytes | None]:
-    """``key base64,key2 base64,key3``: keys unique ASCII without space/comma; values base64."""
+def parse_upload_metadata(value: str | None) -> dict[str, bytes]:
+    """``key base64,key2 base64,key3``: keys unique ASCII without space/comma; values base64.
+
+    A key without a value (the space may be left out) has the empty value.
+    """
     if value is None or not value.strip():
         return {}
     if len(value) > _MAX_METADATA:
         raise InvalidUploadMetadata(f"Upload-Metadata is longer than {_MAX_METADATA} characters", field="Upload-Metadata")
-    pairs: dict[str, bytes | None] = {}
+    pairs: dict[str, bytes] = {}
     for raw_pair in value.split(","):
         parts = raw_pair.strip().split(" ")
         if len(parts) > 2 or not parts[0]:
@@ -79,12 +82,12 @@ def parse_upload_metadata(value: str | None) -> dict[str, bytes | None]:
             raise InvalidUploadMetadata(f"Upload-Metadata key {key[:40]!r} has characters outside printable ASCII", field=key)
         if key in pairs:
             raise InvalidUploadMetadata(f"Upload-Metadata key {key!r} appears twice", field=key)
-        pairs[key] = _b64decode(parts[1], field=key) if len(parts) == 2 else None
+        pairs[key] = _b64decode(parts[1], field=key) if len(parts) == 2 else b""
     return pairs
 
 
-def encode_upload_metadata(values: dict[str, bytes | None]) -> str:
-    return ",".join(key if raw is None else f"{key} {base64.b64encode(raw).decode('ascii')}" for key, raw in values.items())
+def encode_upload_metadata(values: dict[str, bytes]) -> str:
+    return ",".join(f"{key} {base64.b64encode(raw).decode('ascii')}" if raw else key for key, raw in values.items())
 
 
 def _b64decode(text: str, *, field: str) -> bytes:

@@ -65,12 +65,12 @@ DECLARED_KEYS = frozenset(f.name for f in msgspec.structs.fields(UploadDeclarati
 _AT_FIELD = re.compile(r"`\$\.(\w+)`")
 
 
-def declaration_from_metadata(pairs: dict[str, bytes | None]) -> UploadDeclaration:
+def declaration_from_metadata(pairs: dict[str, bytes]) -> UploadDeclaration:
     """Typed declaration from decoded Upload-Metadata; a bad or missing key names itself."""
     values: dict[str, str] = {}
     for key, raw in pairs.items():
-        if key not in DECLARED_KEYS or raw is None:
-            continue
+        if key not in DECLARED_KEYS or not raw:
+            continue  # an empty value is an absent one
         try:
             values[key] = raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -57,7 +57,7 @@ KIND_LIMITS = {"video": None, "audio": 2 * GiB, "photo": 200 * MiB, "document": 
 OPEN_STATUSES = ("open", "completing")
 
 
-class StreamInterrupted(Exception):  # noqa: N818 - it is an event, not an error of ours
+class StreamInterrupted(Exception):
     """The client went away mid-body; the bytes already received are kept (NOTES: tus)."""
 
 

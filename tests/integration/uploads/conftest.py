@@ -33,12 +33,12 @@ def pdf_bytes(size: int, seed: int = 0) -> bytes:
     return (head + body)[:size]
 
 
-def metadata(data: bytes, case_id: Any, **overrides: str | None) -> str:
+def metadata(data: bytes, case: Any, **overrides: str | None) -> str:
     values: dict[str, str | None] = {
         "filename": "scene.pdf",
         "filetype": "application/pdf",
         "sha256": hashlib.sha256(data).hexdigest(),
-        "case_id": str(case_id),
+        "case_id": str(case),
         "captured_at": "2026-05-01T09:30:00+08:00",
         "device_id": "phone-1",
     }
@@ -108,6 +108,7 @@ async def open_case(officer: Person) -> Any:
             "kind": "penalty",
             "title": "Unlicensed street stall",
             "matter": "unlicensed_business",
+            "domain": "market_supervision",
             "legal_basis": "无证无照经营查处办法 第十三条",
             "party": {"kind": "person", "name": "李四"},
             "officers": [{"user_id": str(officer.user.id), "role": "lead"}],
