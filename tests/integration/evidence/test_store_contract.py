@@ -195,5 +195,3 @@ async def test_finished_evidence_is_immutable_at_rest(store: ObjectStore):
     assert await read_all(store, key) == data
     lock = store.client.get_object_lock_config(store.bucket)
     assert lock is not None
-
-
