@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +124,6 @@ async def login(client: AsyncTestClient[Litestar], person: Person) -> dict[str, 
 
 
 @pytest.fixture
-async def tus(client: AsyncTestClient[Litestar], officer: Person) -> AsyncIterator[Tus]:
+async def tus(client: AsyncTestClient[Litestar], officer: Person) -> Tus:
     case = await open_case(officer)
-    yield Tus(client=client, auth=await login(client, officer), case_id=case.id)
+    return Tus(client=client, auth=await login(client, officer), case_id=case.id)
