@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 from urllib.parse import urlparse
 
+import anyio
 import anyio.from_thread
 import anyio.to_thread
 import certifi
@@ -179,13 +180,29 @@ class S3Store:
 
         try:
             result = await self._call(upload)
-        except BaseException:
+        except Exception:
+            # The client aborts its multipart upload itself, but that abort may have failed
+            # too (S3 unreachable): try again so no parts are left behind.
+            await self._abort_uploads_of(bucket, key)
             if reader.source_error is not None:
                 raise reader.source_error from None  # the caller's stream failed, not S3
             raise
         return ObjectInfo(
             key=key, size=reader.digest.size, content_type=content_type, etag=result.etag or "", sha256=reader.digest.hexdigest
         )
+
+    async def _abort_uploads_of(self, bucket: str, key: str, attempts: int = 6) -> None:
+        """Best effort, with backoff: abort every pending multipart upload of ``key``."""
+        for attempt in range(attempts):
+            try:
+                result = await self._thread(self.client._list_multipart_uploads, bucket, prefix=key)
+                for upload in result.uploads:
+                    if upload.object_name == key and upload.upload_id:
+                        await self._thread(self.client._abort_multipart_upload, bucket, key, upload.upload_id)
+                return
+            except (StoreError, ObjectMissingError):
+                await anyio.sleep(0.1 * 2**attempt)
+        # Still unreachable: list_incomplete_multipart() shows it to the sweeper.
 
     # --- reading ----------------------------------------------------------------------------
 

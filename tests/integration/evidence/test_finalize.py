@@ -15,7 +15,7 @@ from backend.core.settings import Settings
 from evidence import service
 from evidence.custody.tables import LedgerRow
 from evidence.schemas import CaptureContext
-from evidence.store import FilesystemStore, ObjectStore, S3Store
+from evidence.store import FilesystemStore, ObjectStore, S3Store, open_store
 from evidence.tables import EvidenceItem
 from tests.integration.evidence import media_factory
 from tests.integration.evidence.helpers import CHINA, chunks_of, declare, read_all
@@ -270,3 +270,30 @@ async def test_list_for_action_and_agency_scoping(
     with pytest.raises(service.NotFound):
         await service.get_evidence(agency_id=stranger.agency.id, evidence_id=video.id)
     assert (await service.get_evidence(agency_id=context.agency_id, evidence_id=video.id)).id == video.id
+
+
+async def test_s3_failure_mid_stream_leaves_nothing_and_answers_503(s3_settings: Settings, context: CaptureContext):
+    from urllib.parse import urlparse
+
+    from tests.integration.evidence.flaky_proxy import FlakyProxy
+
+    upstream = urlparse(s3_settings.store_url)
+    real = open_store(s3_settings)
+    await real.check()  # buckets exist before the outage
+    proxy = FlakyProxy((upstream.hostname or "127.0.0.1", upstream.port or 80), budget=7 * 1024 * 1024, refuse=12)
+    flaky = open_store(msgspec.structs.replace(s3_settings, store_url=proxy.endpoint, s3_part_size=5 * 1024 * 1024))
+    data = media_factory.jpeg() + bytes(range(256)) * (12 * 4096)  # ~12 MiB: multipart, cut in part 2
+    try:
+        with pytest.raises(service.StoreUnavailableError) as caught:
+            await service.receive_direct(
+                store=flaky, chunks=chunks_of(data), declared=declare(data), context=context, settings=s3_settings
+            )
+        assert caught.value.status == 503
+        assert proxy.cuts == 1  # the S3 connection really broke mid-body
+    finally:
+        proxy.close()
+        await flaky.close()
+    assert await EvidenceItem.count() == 0
+    assert await real.stat("sha256/" + hashlib.sha256(data).hexdigest()) is None
+    assert await staged_keys(real) == []
+    await real.close()
