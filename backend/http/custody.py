@@ -1,5 +1,268 @@
-"""HTTP routes of this area (registered in backend/app.py via ROUTES)."""
+"""Office HTTP for custody (R-REC-7, R-REC-8): supervisors and legal reviewers.
 
-from typing import Any
+Thin: rules live in ``evidence.custody``. This layer may ask the field workflow
+(``backend.enforcement``) whether a case is the caller's and whether an officer is
+assigned to it, and hands the answers to the evidence services, which must not import it.
+"""
 
-ROUTES: list[Any] = []
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
+from litestar.response import Stream
+
+from backend.core.auth import Principal
+from backend.core.errors import InvalidInput, NotFound
+from backend.core.keys import KeyRing
+from backend.core.problems import problem
+from backend.enforcement import service as enforcement
+from evidence import service as evidence_service
+from evidence.custody import export, objects, retrieval, review, verify
+from evidence.custody.ranges import RangeNotSatisfiable
+from evidence.custody.schemas import ExportIn, HoldIn, LedgerReport, TimelinePage, VerificationRunOut
+from evidence.schemas import EvidenceOut
+from evidence.store import ObjectStore
+
+TAGS = ["custody"]
+RAISES = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
+REVIEWERS = ("supervisor", "legal_reviewer")
+
+
+class LinkIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    purpose: Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
+    expires_s: Annotated[int, msgspec.Meta(ge=1, le=retrieval.MAX_LINK_TTL_S)] = retrieval.MAX_LINK_TTL_S
+
+
+async def _reviewer_case(principal: Principal, case_id: UUID) -> dict[str, Any]:
+    """The case as context, if it is the caller's agency's and the caller reviews; else 404."""
+    case = await enforcement.get_case(principal=principal, case_id=case_id)
+    if not principal.has(*REVIEWERS):
+        raise NotFound(f"case {case_id} not found")
+    return dict(msgspec.to_builtins(case))
+
+
+def _assignment_check(principal: Principal) -> retrieval.AssignmentCheck:
+    async def is_assigned(case_id: UUID) -> bool:
+        return principal.user_id in await enforcement.active_officer_ids(case_id=case_id)
+
+    return is_assigned
+
+
+def _purpose(value: str | None) -> str:
+    # R-REC-7: a retrieval without a stated purpose is refused (422), never logged as "".
+    text = (value or "").strip()
+    if len(text) < 3 or len(text) > 500:
+        raise InvalidInput("state the purpose of this retrieval (3..500 characters)", field="purpose")
+    return text
+
+
+@get(
+    "/api/v1/cases/{case_id:uuid}/timeline",
+    summary="Case timeline: the custody ledger of the case (R-REC-8)",
+    tags=TAGS,
+    raises=RAISES,
+)
+async def case_timeline(
+    principal: NamedDependency[Principal],
+    case_id: FromPath[UUID],
+    cursor: FromQuery[str | None] = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+) -> TimelinePage:
+    await _reviewer_case(principal, case_id)
+    return await review.case_timeline(case_id=case_id, cursor=cursor, limit=limit)
+
+
+@get(
+    "/api/v1/cases/{case_id:uuid}/evidence-chain",
+    summary="Evidence-chain report: hash, capture, certificate, verification and accesses per item",
+    tags=TAGS,
+    raises=RAISES,
+)
+async def evidence_chain(principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> review.ChainReport:
+    await _reviewer_case(principal, case_id)
+    return await review.evidence_chain_report(agency_id=principal.agency_id, case_id=case_id)
+
+
+@post(
+    "/api/v1/custody/ledger/verify",
+    summary="Recompute the whole ledger chain and checkpoints; report the first broken entry",
+    tags=TAGS,
+    status_code=200,
+    raises=RAISES,
+)
+async def verify_ledger(principal: NamedDependency[Principal], keys: NamedDependency[KeyRing]) -> LedgerReport:
+    principal.require(*REVIEWERS)
+    return await verify.verify_ledger(keys=keys)
+
+
+@post(
+    "/api/v1/cases/{case_id:uuid}/verification-runs",
+    summary="Re-hash the case's stored objects in the background (R-REC-8)",
+    tags=TAGS,
+    status_code=202,
+    raises=RAISES,
+)
+async def start_verification(
+    principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], case_id: FromPath[UUID]
+) -> Response[VerificationRunOut]:
+    await _reviewer_case(principal, case_id)
+    run = await objects.start_case_run(principal=principal, case_id=case_id)
+    return Response(
+        run,
+        status_code=202,
+        headers={"Location": f"/api/v1/custody/verification-runs/{run.id}"},
+        background=BackgroundTask(objects.execute_run, store=store, run_id=run.id),
+    )
+
+
+@get(
+    "/api/v1/custody/verification-runs/{run_id:uuid}",
+    summary="Progress and findings of a verification run",
+    tags=TAGS,
+    raises=RAISES,
+)
+async def get_verification(principal: NamedDependency[Principal], run_id: FromPath[UUID]) -> VerificationRunOut:
+    principal.require(*REVIEWERS)
+    return await objects.get_run(principal=principal, run_id=run_id)
+
+
+@get(
+    "/api/v1/evidence/{evidence_id:uuid}/content",
+    summary="Stream an evidence object (HTTP Range; purpose required and logged first)",
+    description=(
+        "Supports `Range: bytes=…` (206 with Content-Range; 416 when unsatisfiable) and `If-Range`; "
+        "the ETag is the quoted SHA-256. `purpose` is required (422 without it) and is written "
+        "to the custody ledger before any byte is sent (R-REC-7)."
+    ),
+    tags=TAGS,
+    raises=RAISES,
+)
+async def evidence_content(
+    principal: NamedDependency[Principal],
+    store: NamedDependency[ObjectStore],
+    evidence_id: FromPath[UUID],
+    purpose: FromQuery[str | None] = None,
+    range_header: Annotated[str | None, HeaderParameter(name="Range")] = None,
+    if_range: Annotated[str | None, HeaderParameter(name="If-Range")] = None,
+) -> Response[Any]:
+    text = _purpose(purpose)
+    try:
+        content = await retrieval.open_content(
+            store=store,
+            principal=principal,
+            evidence_id=evidence_id,
+            purpose=text,
+            range_header=range_header,
+            if_range=if_range,
+            is_assigned_officer=_assignment_check(principal),
+        )
+    except RangeNotSatisfiable as exc:
+        return problem(
+            exc.status, exc.slug, exc.title, exc.detail, headers={"Content-Range": f"bytes */{exc.size}"}, size=exc.size
+        )
+    return Stream(content.chunks, status_code=content.status, headers=content.headers, media_type=content.evidence.media_type)
+
+
+@post(
+    "/api/v1/evidence/{evidence_id:uuid}/link",
+    summary="A presigned download link valid at most 5 minutes (logged first)",
+    tags=TAGS,
+    status_code=201,
+    raises=RAISES,
+)
+async def evidence_link(
+    principal: NamedDependency[Principal],
+    store: NamedDependency[ObjectStore],
+    evidence_id: FromPath[UUID],
+    data: JSONBody[LinkIn],
+) -> retrieval.LinkOut:
+    return await retrieval.issue_link(
+        store=store,
+        principal=principal,
+        evidence_id=evidence_id,
+        purpose=_purpose(data.purpose),
+        expires_s=data.expires_s,
+        is_assigned_officer=_assignment_check(principal),
+    )
+
+
+@post(
+    "/api/v1/cases/{case_id:uuid}/export",
+    summary="Court-verifiable export package (streamed ZIP with manifest, ledger, keys, verifier)",
+    tags=TAGS,
+    status_code=200,
+    raises=RAISES,
+)
+async def export_case(
+    principal: NamedDependency[Principal],
+    store: NamedDependency[ObjectStore],
+    keys: NamedDependency[KeyRing],
+    case_id: FromPath[UUID],
+    data: JSONBody[ExportIn],
+) -> Stream:
+    context = await _reviewer_case(principal, case_id)
+    plan = await export.prepare_export(
+        principal=principal,
+        case_id=case_id,
+        purpose=_purpose(data.purpose),
+        keys=keys,
+        case_context=context,
+        evidence_ids=data.evidence_ids,
+    )
+    return Stream(
+        export.stream_export(store=store, plan=plan, keys=keys),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{plan.filename}"', "X-Export-Id": str(plan.export_id)},
+    )
+
+
+async def _hold(principal: Principal, store: ObjectStore, case_id: UUID, *, on: bool, reason: str) -> list[EvidenceOut]:
+    await _reviewer_case(principal, case_id)
+    items = await evidence_service.list_for_case(agency_id=principal.agency_id, case_id=case_id)
+    for item in items:
+        await evidence_service.set_legal_hold(
+            store=store, agency_id=principal.agency_id, evidence_id=item.id, actor_id=principal.user_id, on=on, reason=reason
+        )
+    return items
+
+
+@post(
+    "/api/v1/cases/{case_id:uuid}/legal-hold", summary="Place a legal hold on every object of the case", tags=TAGS, raises=RAISES
+)
+async def place_hold(
+    principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], case_id: FromPath[UUID], data: JSONBody[HoldIn]
+) -> list[EvidenceOut]:
+    return await _hold(principal, store, case_id, on=True, reason=data.reason)
+
+
+@post(
+    "/api/v1/cases/{case_id:uuid}/legal-hold/release",
+    summary="Release the legal hold on every object of the case",
+    tags=TAGS,
+    raises=RAISES,
+)
+async def release_hold(
+    principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], case_id: FromPath[UUID], data: JSONBody[HoldIn]
+) -> list[EvidenceOut]:
+    return await _hold(principal, store, case_id, on=False, reason=data.reason)
+
+
+ROUTES: list[Any] = [
+    case_timeline,
+    evidence_chain,
+    verify_ledger,
+    start_verification,
+    get_verification,
+    evidence_content,
+    evidence_link,
+    export_case,
+    place_hold,
+    release_hold,
+]

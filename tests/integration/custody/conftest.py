@@ -1,0 +1,115 @@
+"""Custody fixtures: a real case with real evidence, and the people who may or may not see it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import pytest
+
+from backend.core.settings import Settings
+from backend.enforcement import schemas as enforcement_schemas
+from backend.enforcement import service as enforcement
+from evidence import service as evidence_service
+from evidence.schemas import CaptureDeclaration, EvidenceOut
+from evidence.store import ObjectStore, open_store
+
+SALT = b"c" * 32
+
+
+ROLES = {
+    "officer": ["officer"],
+    "colleague": ["officer"],
+    "supervisor": ["supervisor"],
+    "reviewer": ["legal_reviewer"],
+    "admin": ["admin"],
+}
+
+
+@dataclass
+class Scene:
+    """One case of one agency; people are created (and logged in) only when a test asks."""
+
+    agency: Any
+    case_id: Any
+    make_person: Any
+    auth_headers: Any
+    people: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    evidence: list[EvidenceOut] = field(default_factory=list)
+    payloads: dict[Any, bytes] = field(default_factory=dict)
+
+    async def person(self, name: str) -> Any:
+        if name not in self.people:
+            if name == "stranger":  # a reviewer and supervisor of another agency
+                self.people[name] = await self.make_person(roles=["legal_reviewer", "supervisor"])
+            else:
+                self.people[name] = await self.make_person(roles=ROLES[name], agency=self.agency)
+        return self.people[name]
+
+    async def h(self, name: str) -> dict[str, str]:
+        if name not in self.headers:
+            self.headers[name] = await self.auth_headers(await self.person(name))
+        return self.headers[name]
+
+
+async def _chunks(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def attach(store: ObjectStore, settings: Settings, officer: Any, case_id: Any, data: bytes) -> EvidenceOut:
+    """Attach bytes through the real capture path (authorize_capture → receive_direct)."""
+    context = await enforcement.authorize_capture(principal=officer.principal, case_id=case_id, action_id=None)
+    declared = CaptureDeclaration(
+        sha256=hashlib.sha256(data).hexdigest(), kind="document", captured_at=datetime.now(UTC), device_id="device-1"
+    )
+    result = await evidence_service.receive_direct(
+        store=store, chunks=_chunks(data), declared=declared, context=context, settings=settings
+    )
+    return result.evidence
+
+
+def pdf_bytes(size: int) -> bytes:
+    """A document the media sniffer accepts, padded with random bytes to ``size``."""
+    head = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+    return head + os.urandom(max(0, size - len(head) - 6)) + b"\n%%EOF"
+
+
+@pytest.fixture
+async def app_store(settings: Settings) -> AsyncIterator[ObjectStore]:
+    store = open_store(settings)  # the same files the app's store serves
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def scene(make_agency: Any, make_person: Any, auth_headers: Any, settings: Settings, app_store: ObjectStore) -> Scene:
+    agency = await make_agency()
+    scene = Scene(agency=agency, case_id=None, make_person=make_person, auth_headers=auth_headers)
+    officer = await scene.person("officer")
+    data = msgspec.convert(
+        {
+            "kind": "penalty",
+            "title": "无照经营",
+            "matter": "unlicensed_business",
+            "domain": "market_supervision",
+            "legal_basis": "《无证无照经营查处办法》第十三条",
+            "party": {"kind": "person", "name": "张三", "id_number": "140826199001011234"},
+            "officers": [{"user_id": str(officer.user.id), "role": "lead"}],
+        },
+        enforcement_schemas.CaseIn,
+    )
+    case = await enforcement.create_case(principal=officer.principal, data=data, id_salt=SALT)
+    scene.case_id = case.id
+    for size in (300_000, 12_345):
+        payload = pdf_bytes(size)
+        item = await attach(app_store, settings, officer, case.id, payload)
+        scene.evidence.append(item)
+        scene.payloads[item.id] = payload
+    return scene
