@@ -14,13 +14,11 @@ import msgspec
 
 from backend.core.auth import Principal
 from backend.core.errors import Conflict
+from backend.enforcement import recusal
 from backend.enforcement import service as field
 from backend.enforcement.schemas import CaseRecordIn, StageAdvanceIn
-from backend.enforcement.tables import RecusalDeclaration, RecusalRequest
+from backend.enforcement.tables import RecusalDeclaration
 from evidence.custody import service as custody
-
-# A raised ground blocks the person until it is decided and dismissed (R-RCS-4).
-_CLEARED_REQUEST_STATES = frozenset({"rejected", "dismissed", "not_established"})
 
 
 class RecusalMissing(Conflict):
@@ -62,19 +60,11 @@ async def case_facts(*, principal: Principal, case_id: UUID) -> CaseFacts:
 
 async def recusal_problem(*, case_id: UUID, user_id: UUID) -> str:
     """Why this person may not act on the case (R-RCS-2/3/4), or '' when they may."""
-    declarations = await RecusalDeclaration.select(RecusalDeclaration.conflict).where(
-        (RecusalDeclaration.case == case_id) & (RecusalDeclaration.user == user_id)
-    )
-    if not declarations:
+    declared = await RecusalDeclaration.count().where((RecusalDeclaration.case == case_id) & (RecusalDeclaration.user == user_id))
+    if not declared:
         return f"user {user_id} has not declared on the recusal grounds for this case"
-    if any(d["conflict"] for d in declarations):
-        return f"user {user_id} declared a conflict of interest on this case"
-    requests = await RecusalRequest.select(RecusalRequest.status).where(
-        (RecusalRequest.case == case_id) & (RecusalRequest.target_user == user_id)
-    )
-    if any(r["status"] not in _CLEARED_REQUEST_STATES for r in requests):
-        return f"a recusal ground raised against user {user_id} is pending or established"
-    return ""
+    blocked = await recusal.blocked_reason(case_id=case_id, user_id=user_id)
+    return f"user {user_id} is blocked: {blocked}" if blocked else ""
 
 
 async def require_declared(*, case_id: UUID, user_ids: Iterable[UUID], as_what: str) -> None:

@@ -19,7 +19,7 @@ from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.enforcement.decisions import cases, deadlines, discretion, schemas, standards
-from backend.enforcement.decisions.standards import (  # noqa: F401 - re-exported entry points
+from backend.enforcement.decisions.standards import (
     add_catalog_entry,
     answer_periods,
     create_benchmark,
@@ -40,6 +40,36 @@ from backend.org import service as org_service
 from evidence.tables import EvidenceItem
 
 _MATCHES = msgspec.json.Decoder(list[schemas.MajorMatch])
+# The standards functions are re-exported so other areas import this one module.
+__all__ = [
+    "add_catalog_entry",
+    "answer_periods",
+    "comparable_decisions",
+    "create_benchmark",
+    "create_draft",
+    "designate_reviewer",
+    "generate_notice",
+    "get_benchmark",
+    "get_decision",
+    "get_notice",
+    "issue_decision",
+    "list_benchmarks",
+    "list_case_decisions",
+    "list_catalog",
+    "list_reviewers",
+    "list_reviews",
+    "public_decisions",
+    "publish_benchmark",
+    "record_notice_service",
+    "retire_catalog_entry",
+    "review_bundle",
+    "review_decision",
+    "reviewer_ratio",
+    "revise_draft",
+    "revoke_reviewer",
+    "set_answer_period",
+    "waive_answer_period",
+]
 # Service is recorded after it happened; a time ahead of the server clock is a typing error.
 _SERVICE_CLOCK_TOLERANCE = timedelta(minutes=5)
 
@@ -436,11 +466,13 @@ async def generate_notice(*, principal: Principal, decision_id: UUID, data: sche
     return _notice_out(notice)
 
 
-async def _ensure_case_evidence(*, agency_id: UUID, case_id: UUID, evidence_id: UUID, field: str) -> None:
-    """Proof of service is a capture held in this case's evidence (photo of a signed receipt…)."""
-    found = await EvidenceItem.count().where(
-        (EvidenceItem.id == evidence_id) & (EvidenceItem.case_id == case_id) & (EvidenceItem.agency == agency_id)
-    )
+async def _ensure_case_evidence(*, case_id: UUID, evidence_id: UUID, field: str) -> None:
+    """Proof of service is a capture held in this case's evidence (photo of a signed receipt…).
+
+    The case is already scoped to the caller's agency; evidence may be held under the
+    entrusting agency for entrusted cases, so it is matched by case, not by agency.
+    """
+    found = await EvidenceItem.count().where((EvidenceItem.id == evidence_id) & (EvidenceItem.case_id == case_id))
     if not found:
         raise InvalidInput(f"evidence {evidence_id} is not a capture of this case", field=field)
 
@@ -456,9 +488,7 @@ async def record_notice_service(*, principal: Principal, decision_id: UUID, data
         raise Conflict("this notice's service is already recorded")
     if data.served_at.tzinfo is None or data.served_at > clock.now() + _SERVICE_CLOCK_TOLERANCE:
         raise InvalidInput("served_at must be a timezone-aware time not in the future", field="served_at")
-    await _ensure_case_evidence(
-        agency_id=principal.agency_id, case_id=row["case_id"], evidence_id=data.proof_evidence_id, field="proof_evidence_id"
-    )
+    await _ensure_case_evidence(case_id=row["case_id"], evidence_id=data.proof_evidence_id, field="proof_evidence_id")
     # Calendar years the statutory calendar does not know are refused here, never guessed.
     deadline = _deadline(data.served_at, notice["answer_days"], notice["answer_day_kind"])
     async with write_transaction():
@@ -501,9 +531,7 @@ async def waive_answer_period(*, principal: Principal, decision_id: UUID, data: 
         raise NoticeNotServed("a waiver needs a served notice")
     if notice["waived_at"] is not None:
         raise Conflict("the answer period is already waived")
-    await _ensure_case_evidence(
-        agency_id=principal.agency_id, case_id=row["case_id"], evidence_id=data.waiver_evidence_id, field="waiver_evidence_id"
-    )
+    await _ensure_case_evidence(case_id=row["case_id"], evidence_id=data.waiver_evidence_id, field="waiver_evidence_id")
     async with write_transaction():
         await WrittenNotice.update(
             {

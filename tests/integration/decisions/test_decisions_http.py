@@ -1,0 +1,298 @@
+"""Decisions under rule, through the office API on a real database (scenario 4)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from backend.core import clock
+from backend.enforcement.decisions.tables import Decision, LegalReview
+from backend.enforcement.tables import Case
+from evidence.custody.tables import LedgerRow
+from tests.integration.decisions.conftest import YUAN, draft_body
+
+pytestmark = pytest.mark.both_engines
+
+
+def slug(response: Any) -> str:
+    return response.json()["type"].removeprefix("/problems/")
+
+
+@pytest.mark.requirement("R-LEGAL-4", "R-LEGAL-3", "R-LEGAL-5", "R-LEGAL-6", "R-FAULT-3")
+async def test_large_fine_needs_a_passed_review_of_exactly_the_current_draft(make_office):
+    office = await make_office()
+    drafted = await office.draft(amount_yuan=200_000)
+    assert drafted.status_code == 201, drafted.text
+    decision = drafted.json()["decision"]
+    decision_id, first_sha = decision["id"], decision["draft_sha256"]
+    assert decision["major"] is True
+    assert decision["major_matches"][0]["category"] == "large_fine"
+    await office.serve_and_waive(decision_id)
+
+    blocked = await office.issue(decision_id, first_sha)
+    assert blocked.status_code == 409
+    assert slug(blocked) == "legal-review-required"
+    assert first_sha in blocked.json()["detail"]
+
+    assert (await office.review(decision_id, first_sha, "passed")).status_code == 201
+    revised = await office.call(
+        "PUT", "wang", f"/api/v1/decisions/{decision_id}/draft", draft_body(office.benchmark_id, amount_yuan=250_000)
+    )
+    assert revised.status_code == 200, revised.text
+    second_sha = revised.json()["decision"]["draft_sha256"]
+    assert second_sha != first_sha
+    stale = await office.issue(decision_id, second_sha)
+    assert stale.status_code == 409
+    assert slug(stale) == "legal-review-required"
+    assert "no longer counts" in stale.json()["detail"]
+    assert stale.json()["reviewed_sha256"] == first_sha
+
+    assert (await office.review(decision_id, second_sha, "passed")).status_code == 201
+    issued = await office.issue(decision_id, second_sha)
+    assert issued.status_code == 200, issued.text
+    body = issued.json()["decision"]
+    assert body["status"] == "issued"
+    assert body["decision_no"] == "新市监罚〔2026〕17号"
+    assert body["approver_id"] == str(office.people["liu"].user.id)
+    assert body["fine_total_fen"] == 250_000 * YUAN
+    case = await Case.select(Case.stage).where(Case.id == office.case_id).first()
+    assert case is not None
+    assert case["stage"] == "service_execution"
+    events = await LedgerRow.select(LedgerRow.event).where(LedgerRow.case_id == office.case_id).order_by(LedgerRow.seq)
+    names = [e["event"] for e in events]
+    for expected in ("decision.drafted", "decision.reviewed", "decision.revised", "decision.notice_served", "decision.issued"):
+        assert expected in names
+    # R-LEGAL-5: the review record cannot be changed or deleted through the API.
+    reviews = await office.call("GET", "sun", f"/api/v1/decisions/{decision_id}/reviews")
+    assert [(r["outcome"], r["current"]) for r in reviews.json()] == [("passed", False), ("passed", True)]
+    review_id = reviews.json()[0]["id"]
+    assert (await office.call("DELETE", "sun", f"/api/v1/decisions/{decision_id}/reviews/{review_id}")).status_code in (404, 405)
+
+
+@pytest.mark.requirement("R-LEGAL-4")
+async def test_failed_review_blocks_and_scenario_4_completes_after_a_new_pass(make_office):
+    office = await make_office()
+    decision = (await office.draft(amount_yuan=200_000)).json()["decision"]
+    await office.serve_and_waive(decision["id"])
+    failed = await office.review(decision["id"], decision["draft_sha256"], "not_passed")
+    assert failed.status_code == 201
+    refused = await office.issue(decision["id"], decision["draft_sha256"])
+    assert refused.status_code == 409
+    assert "not_passed" in refused.json()["detail"]
+    revised = await office.call(
+        "PUT", "wang", f"/api/v1/decisions/{decision['id']}/draft", draft_body(office.benchmark_id, amount_yuan=180_000)
+    )
+    sha = revised.json()["decision"]["draft_sha256"]
+    assert revised.json()["decision"]["status"] == "draft"
+    assert (await office.review(decision["id"], sha, "passed")).status_code == 201
+    assert (await office.issue(decision["id"], sha)).status_code == 200
+
+
+async def test_reviewing_a_stale_view_of_the_draft_is_refused(make_office):
+    office = await make_office()
+    decision = (await office.draft()).json()["decision"]
+    await office.call(
+        "PUT", "wang", f"/api/v1/decisions/{decision['id']}/draft", draft_body(office.benchmark_id, amount_yuan=210_000)
+    )
+    stale = await office.review(decision["id"], decision["draft_sha256"])
+    assert stale.status_code == 409
+    assert slug(stale) == "draft-changed"
+    assert await LegalReview.count() == 0
+
+
+@pytest.mark.requirement("R-DISC-5", "R-DISC-3")
+async def test_amount_outside_the_proposed_tier_needs_a_written_reason(make_office):
+    office = await make_office()
+    refused = await office.draft(amount_yuan=350_000)
+    assert refused.status_code == 422
+    assert slug(refused) == "deviation-reason-required"
+    assert refused.json()["field"] == "deviation_reason"
+    assert await Decision.count() == 0
+    accepted = await office.draft(amount_yuan=350_000, deviation_reason="数量远超本阶次典型情形, 且拒不配合")
+    assert accepted.status_code == 201, accepted.text
+    decision = accepted.json()["decision"]
+    assert decision["proposal"]["tier_code"] == "t2"
+    assert (decision["proposal"]["fine_min_fen"], decision["proposal"]["fine_max_fen"]) == (100_000 * YUAN, 300_000 * YUAN)
+    assert decision["deviation"]["deviates"] is True
+    assert decision["draft"]["deviation_reason"].startswith("数量")
+
+
+@pytest.mark.requirement("R-DISC-4")
+async def test_fine_above_the_statutory_maximum_is_refused_even_with_a_reason(make_office):
+    office = await make_office()
+    refused = await office.draft(amount_yuan=600_000, deviation_reason="any")
+    assert refused.status_code == 422
+    assert slug(refused) == "penalty-outside-statutory-range"
+    assert refused.json()["field"] == "penalties[0].amount_fen"
+
+
+@pytest.mark.requirement("R-DISC-7")
+async def test_no_decision_before_the_notice_is_served_and_the_answer_period_has_run(make_office):
+    office = await make_office()
+    decision = (await office.draft(amount_yuan=90_000, circumstances=["f1"])).json()["decision"]
+    assert decision["major"] is False
+    sha = decision["draft_sha256"]
+    not_served = await office.issue(decision["id"], sha)
+    assert not_served.status_code == 409
+    assert slug(not_served) == "notice-not-served"
+    assert (
+        await office.call(
+            "POST", "wang", f"/api/v1/decisions/{decision['id']}/notice", {"rights": ["statement", "defence", "hearing"]}
+        )
+    ).status_code == 201
+    still_not_served = await office.issue(decision["id"], sha)
+    assert slug(still_not_served) == "notice-not-served"
+    service = {
+        "served_at": clock.now().isoformat(),
+        "method": "direct",
+        "recipient": "张三",
+        "proof_evidence_id": office.receipt_id,
+    }
+    served = await office.call("POST", "wang", f"/api/v1/decisions/{decision['id']}/notice/service", service)
+    assert served.status_code == 200
+    assert served.json()["answer_days"] == 5
+    running = await office.issue(decision["id"], sha)
+    assert running.status_code == 409
+    assert slug(running) == "answer-period-running"
+    with clock.frozen_clock(clock.now() + timedelta(days=7)):
+        issued = await office.issue(decision["id"], sha)
+    assert issued.status_code == 200, issued.text
+
+
+@pytest.mark.requirement("R-DISC-7")
+async def test_service_proof_must_be_a_capture_of_the_case(make_office):
+    office = await make_office()
+    decision = (await office.draft(amount_yuan=90_000, circumstances=["f1"])).json()["decision"]
+    await office.call("POST", "wang", f"/api/v1/decisions/{decision['id']}/notice", {})
+    service = {
+        "served_at": clock.now().isoformat(),
+        "method": "post",
+        "recipient": "张三",
+        "proof_evidence_id": str(office.case_id),
+    }
+    refused = await office.call("POST", "wang", f"/api/v1/decisions/{decision['id']}/notice/service", service)
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "proof_evidence_id"
+
+
+@pytest.mark.requirement("R-DISC-8")
+async def test_lead_investigator_cannot_approve_where_separation_applies(make_office):
+    office = await make_office(separation_mode="block")
+    decision = (await office.draft(amount_yuan=90_000, circumstances=["f1"])).json()["decision"]
+    await office.serve_and_waive(decision["id"])
+    refused = await office.issue(decision["id"], decision["draft_sha256"], who="wang")
+    assert refused.status_code == 409
+    assert slug(refused) == "separation-of-functions"
+    row = await Decision.select(Decision.status).where(Decision.id == decision["id"]).first()
+    assert row is not None
+    assert row["status"] == "draft"
+
+
+@pytest.mark.requirement("R-DISC-8")
+async def test_warn_mode_issues_and_records_the_overlap(make_office):
+    office = await make_office(separation_mode="warn")
+    decision = (await office.draft(amount_yuan=90_000, circumstances=["f1"])).json()["decision"]
+    await office.serve_and_waive(decision["id"])
+    issued = await office.issue(decision["id"], decision["draft_sha256"], who="wang")
+    assert issued.status_code == 200, issued.text
+    warnings = issued.json()["decision"]["separation_warnings"]
+    assert len(warnings) == 1
+    assert "investigation" in warnings[0]
+
+
+@pytest.mark.requirement("R-LEGAL-6")
+async def test_reviewer_cannot_approve_the_decision_they_reviewed(make_office, make_person, auth_headers):
+    office = await make_office()
+    both = await make_person(roles=["legal_reviewer", "supervisor"], agency=office.agency)
+    office.headers["both"] = await auth_headers(both)
+    designated = await office.call(
+        "POST", "zhou", "/api/v1/legal-reviewers", {"user_id": str(both.user.id), "unit_id": str(office.extra["unit_id"])}
+    )
+    assert designated.status_code == 201
+    from tests.integration.decisions.conftest import declare
+
+    await declare(office.case_id, both)
+    decision = (await office.draft()).json()["decision"]
+    await office.serve_and_waive(decision["id"])
+    assert (await office.review(decision["id"], decision["draft_sha256"], who="both")).status_code == 201
+    refused = await office.issue(decision["id"], decision["draft_sha256"], who="both")
+    assert refused.status_code == 409
+    assert slug(refused) == "approver-is-reviewer"
+
+
+@pytest.mark.requirement("R-RCS-3", "R-RCS-5")
+async def test_reviewer_and_handlers_must_have_declared(make_office, make_person, auth_headers):
+    office = await make_office()
+    newcomer = await make_person(roles=["legal_reviewer"], agency=office.agency)
+    office.headers["new"] = await auth_headers(newcomer)
+    await office.call(
+        "POST", "zhou", "/api/v1/legal-reviewers", {"user_id": str(newcomer.user.id), "unit_id": str(office.extra["unit_id"])}
+    )
+    decision = (await office.draft()).json()["decision"]
+    refused = await office.review(decision["id"], decision["draft_sha256"], who="new")
+    assert refused.status_code == 409
+    assert slug(refused) == "recusal-missing"
+    assert "legal reviewer" in refused.json()["detail"]
+
+
+@pytest.mark.requirement("R-LEGAL-2", "R-LEGAL-1")
+async def test_reviewer_without_qualification_is_refused(make_office, make_person, auth_headers):
+    from backend.org.tables import User
+
+    office = await make_office()
+    legacy = await make_person(roles=["legal_reviewer"], agency=office.agency)
+    # A reviewer account migrated without a recorded qualification (org refuses new ones).
+    await User.update({User.legal_qualification_no: "", User.legal_qualification_date: None}).where(User.id == legacy.user.id)
+    body = {"user_id": str(legacy.user.id), "unit_id": str(office.extra["unit_id"])}
+    refused = await office.call("POST", "zhou", "/api/v1/legal-reviewers", body)
+    assert refused.status_code == 403
+    assert slug(refused) == "legal-qualification-missing"
+    # Not designated at all: refused as a reviewer whatever the role says.
+    office.headers["legacy"] = await auth_headers(legacy)
+    decision = (await office.draft()).json()["decision"]
+    not_member = await office.review(decision["id"], decision["draft_sha256"], who="legacy")
+    assert not_member.status_code == 403
+    assert slug(not_member) == "not-a-legal-reviewer"
+    # Evidence of prior review work ("reviewing since") lets an existing reviewer migrate.
+    migrated = {**body, "reviewing_since": "2018-03-01", "reviewing_since_evidence": "新市监任〔2018〕5号 任命文件"}
+    assert (await office.call("POST", "zhou", "/api/v1/legal-reviewers", migrated)).status_code == 201
+
+
+@pytest.mark.requirement("R-LEGAL-1")
+async def test_reviewer_ratio_warns_below_five_percent(make_office, make_person):
+    office = await make_office()
+    for _ in range(20):
+        await make_person(roles=["officer"], agency=office.agency)
+    ratio = (await office.call("GET", "liu", "/api/v1/legal-reviewers/ratio")).json()
+    assert (ratio["reviewers"], ratio["officers"]) == (1, 22)
+    assert ratio["below_required"] is True
+
+
+async def test_another_agencys_decision_is_not_found(make_office):
+    office = await make_office()
+    other = await make_office()
+    decision = (await office.draft()).json()["decision"]
+    assert (await other.call("GET", "wang", f"/api/v1/decisions/{decision['id']}")).status_code == 404
+    assert (
+        await other.call("POST", "wang", f"/api/v1/cases/{office.case_id}/decisions", draft_body(other.benchmark_id))
+    ).status_code == 404
+
+
+@pytest.mark.requirement("R-DISC-5")
+async def test_draft_shows_comparable_issued_decisions_of_the_same_item_and_tier(make_office):
+    office = await make_office(separation_mode="warn")
+    first = (await office.draft(amount_yuan=150_000)).json()["decision"]
+    await office.serve_and_waive(first["id"])
+    await office.review(first["id"], first["draft_sha256"])
+    assert (await office.issue(first["id"], first["draft_sha256"])).status_code == 200
+    # A second case of the same agency, same item and tier.
+    from tests.integration.decisions.conftest import _case_in_review, declare
+
+    second_case = await _case_in_review(office.people["wang"], office.people["li"])
+    await declare(second_case, *office.people.values())
+    office.case_id = second_case
+    second = (await office.draft(amount_yuan=120_000)).json()
+    assert [c["decision_no"] for c in second["comparable"]] == ["新市监罚〔2026〕17号"]
+    assert second["comparable"][0]["fine_total_fen"] == 150_000 * YUAN
