@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -29,12 +30,12 @@ async def store(store_settings: Settings) -> AsyncIterator[ObjectStore]:
 
 
 @pytest.fixture
-async def officer(make_person):
+async def officer(make_person: Any) -> Any:
     return await make_person(roles=["officer"])
 
 
 @pytest.fixture
-def context(officer) -> CaptureContext:
+def context(officer: Any) -> CaptureContext:
     return CaptureContext(
         agency_id=officer.agency.id,
         case_id=uuid.uuid4(),

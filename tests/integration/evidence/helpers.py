@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from evidence.schemas import CaptureDeclaration
 from evidence.store import ObjectStore
@@ -11,7 +13,7 @@ from evidence.store import ObjectStore
 CHINA = timezone(timedelta(hours=8))
 
 
-def declare(data: bytes, kind: str = "photo", *, captured_at: datetime | None = None, **fields) -> CaptureDeclaration:
+def declare(data: bytes, kind: str = "photo", *, captured_at: datetime | None = None, **fields: Any) -> CaptureDeclaration:
     return CaptureDeclaration(
         sha256=hashlib.sha256(data).hexdigest(),
         kind=kind,  # type: ignore[arg-type]
@@ -21,7 +23,7 @@ def declare(data: bytes, kind: str = "photo", *, captured_at: datetime | None = 
     )
 
 
-async def chunks_of(data: bytes, size: int = 64 * 1024):
+async def chunks_of(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
@@ -22,7 +23,7 @@ URL = "/api/mobile/v1/evidence"
 SALT = b"s" * 32
 
 
-async def open_case(officer):
+async def open_case(officer: Any) -> Any:
     data = msgspec.convert(
         {
             "kind": "penalty",
@@ -38,7 +39,7 @@ async def open_case(officer):
     return await case_service.create_case(principal=officer.principal, data=data, id_salt=SALT)
 
 
-def query(data: bytes, case_id, kind: str = "photo", **extra) -> str:
+def query(data: bytes, case_id: Any, kind: str = "photo", **extra: Any) -> str:
     params = {
         "case_id": str(case_id),
         "kind": kind,
@@ -53,7 +54,9 @@ def query(data: bytes, case_id, kind: str = "photo", **extra) -> str:
     return f"{URL}?{urlencode(params)}"
 
 
-async def asgi_post(app, url: str, headers: dict[str, str], pieces: list[bytes], *, disconnect: bool = False):
+async def asgi_post(
+    app: Any, url: str, headers: dict[str, str], pieces: list[bytes], *, disconnect: bool = False
+) -> tuple[int | None, bytes]:
     """Drive the real app at the ASGI level: a chunked body without Content-Length, or a
     client that vanishes mid-body (the test client can send neither)."""
     path, _, query_string = url.partition("?")
@@ -76,10 +79,10 @@ async def asgi_post(app, url: str, headers: dict[str, str], pieces: list[bytes],
     events.append({"type": "http.disconnect"} if disconnect else {"type": "http.request", "body": b"", "more_body": False})
     sent: list[dict] = []
 
-    async def receive():
+    async def receive() -> Any:
         return events.pop(0) if events else {"type": "http.disconnect"}
 
-    async def send(message):
+    async def send(message: Any) -> None:
         sent.append(message)
 
     await app(scope, receive, send)
@@ -89,13 +92,13 @@ async def asgi_post(app, url: str, headers: dict[str, str], pieces: list[bytes],
 
 
 @pytest.fixture
-async def officer(make_person):
+async def officer(make_person: Any) -> Any:
     return await make_person(roles=["officer"])
 
 
 @pytest.mark.both_engines
 @pytest.mark.requirement("R-REC-5")
-async def test_direct_upload_creates_evidence_and_retry_is_idempotent(client, officer, auth_headers):
+async def test_direct_upload_creates_evidence_and_retry_is_idempotent(client: Any, officer: Any, auth_headers: Any) -> None:
     headers = await auth_headers(officer)
     case = await open_case(officer)
     data = media_factory.jpeg()
@@ -121,7 +124,7 @@ async def test_direct_upload_creates_evidence_and_retry_is_idempotent(client, of
 
 
 @pytest.mark.requirement("R-REC-5")
-async def test_hash_mismatch_is_a_problem_and_attaches_nothing(client, officer, auth_headers):
+async def test_hash_mismatch_is_a_problem_and_attaches_nothing(client: Any, officer: Any, auth_headers: Any) -> None:
     headers = await auth_headers(officer)
     case = await open_case(officer)
     data = media_factory.jpeg()
@@ -136,7 +139,7 @@ async def test_hash_mismatch_is_a_problem_and_attaches_nothing(client, officer, 
     assert [e["event"] for e in events] == ["evidence.rejected"]
 
 
-async def test_disallowed_type_answers_415(client, officer, auth_headers):
+async def test_disallowed_type_answers_415(client: Any, officer: Any, auth_headers: Any) -> None:
     headers = await auth_headers(officer)
     case = await open_case(officer)
     data = b"MZ\x90\x00 definitely not a photo"
@@ -146,7 +149,7 @@ async def test_disallowed_type_answers_415(client, officer, auth_headers):
     assert await EvidenceItem.count() == 0
 
 
-async def test_bad_declaration_names_the_field(client, officer, auth_headers):
+async def test_bad_declaration_names_the_field(client: Any, officer: Any, auth_headers: Any) -> None:
     headers = await auth_headers(officer)
     case = await open_case(officer)
     data = media_factory.png()
@@ -157,7 +160,7 @@ async def test_bad_declaration_names_the_field(client, officer, auth_headers):
     assert response.status_code == 400
 
 
-async def test_authentication_and_agency_scoping(client, officer, auth_headers, make_person):
+async def test_authentication_and_agency_scoping(client: Any, officer: Any, auth_headers: Any, make_person: Any) -> None:
     case = await open_case(officer)
     data = media_factory.png()
     assert (await client.post(query(data, case.id), content=data)).status_code == 401
@@ -170,7 +173,7 @@ async def test_authentication_and_agency_scoping(client, officer, auth_headers, 
     assert foreign.status_code == 404
 
 
-async def test_body_over_the_configured_limit_is_413(settings, key_ring, make_person):
+async def test_body_over_the_configured_limit_is_413(settings: Any, key_ring: Any, make_person: Any) -> None:
     small = msgspec.structs.replace(settings, direct_upload_limit=4096)
     app = create_app(small, keys=key_ring)
     async with AsyncTestClient(app) as small_client:
@@ -191,7 +194,7 @@ async def test_body_over_the_configured_limit_is_413(settings, key_ring, make_pe
         assert await EvidenceItem.count() == 0
 
 
-async def test_direct_upload_to_the_s3_server(s3_settings, key_ring, make_person):
+async def test_direct_upload_to_the_s3_server(s3_settings: Any, key_ring: Any, make_person: Any) -> None:
     app = create_app(s3_settings, keys=key_ring)
     async with AsyncTestClient(app) as s3_client:
         officer = await make_person(roles=["officer"])
@@ -214,7 +217,9 @@ async def test_direct_upload_to_the_s3_server(s3_settings, key_ring, make_person
         stored.release_conn()
 
 
-async def test_client_vanishing_mid_body_leaves_nothing_and_no_500(app, settings, client, officer, auth_headers):
+async def test_client_vanishing_mid_body_leaves_nothing_and_no_500(
+    app: Any, settings: Any, client: Any, officer: Any, auth_headers: Any
+) -> None:
     headers = await auth_headers(officer)
     case = await open_case(officer)
     data = media_factory.jpeg(size=(200, 200))

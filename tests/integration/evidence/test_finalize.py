@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 import pytest
 from PIL import Image
 
+from backend.core.errors import NotFound
 from backend.core.settings import Settings
 from evidence import service
 from evidence.custody.tables import LedgerRow
@@ -37,7 +40,7 @@ async def staged_keys(store: ObjectStore) -> list[str]:
     return pending + [o.object_name for o in store.client.list_objects(store.staging_bucket, recursive=True)]
 
 
-async def upload(store, store_settings, context, data, kind="photo", **declared_fields):
+async def upload(store: Any, store_settings: Any, context: Any, data: Any, kind: Any = "photo", **declared_fields: Any) -> Any:
     return await service.receive_direct(
         store=store,
         chunks=chunks_of(data),
@@ -50,7 +53,7 @@ async def upload(store, store_settings, context, data, kind="photo", **declared_
 @pytest.mark.requirement("R-REC-5", "R-REC-7")
 async def test_photo_becomes_content_addressed_evidence_with_record_and_ledger(
     store: ObjectStore, store_settings: Settings, context: CaptureContext
-):
+) -> None:
     data = media_factory.jpeg()
     result = await upload(store, store_settings, context, data, lat=35.61, lon=111.22, accuracy_m=8.5, filename="IMG_1.jpg")
     evidence = result.evidence
@@ -81,7 +84,7 @@ async def test_photo_becomes_content_addressed_evidence_with_record_and_ledger(
 
 async def test_photo_metadata_exif_gps_and_upright_thumbnail(
     store: ObjectStore, store_settings: Settings, context: CaptureContext
-):
+) -> None:
     data = media_factory.jpeg(taken="2026:11:26 10:00:00", offset="+08:00", gps=(35.6123, 111.2234), orientation=6, size=(64, 48))
     evidence = (await upload(store, store_settings, context, data)).evidence
     assert await staged_keys(store) == []  # staged bytes are gone once the evidence is final
@@ -99,7 +102,7 @@ async def test_photo_metadata_exif_gps_and_upright_thumbnail(
         assert image.height > image.width  # orientation 6 = rotated: the thumbnail stands upright
 
 
-async def test_video_metadata_from_container(store: ObjectStore, store_settings: Settings, context: CaptureContext):
+async def test_video_metadata_from_container(store: ObjectStore, store_settings: Settings, context: CaptureContext) -> None:
     data = media_factory.mp4(seconds=2, creation_time="2026-11-26T02:00:00.000000Z", location="+35.6100+111.2200/")
     evidence = (await upload(store, store_settings, context, data, kind="video")).evidence
     assert evidence.media_type == "video/mp4"
@@ -112,7 +115,7 @@ async def test_video_metadata_from_container(store: ObjectStore, store_settings:
     assert evidence.thumbnail_key is not None  # poster frame
 
 
-async def test_audio_in_mp4_container(store: ObjectStore, store_settings: Settings, context: CaptureContext):
+async def test_audio_in_mp4_container(store: ObjectStore, store_settings: Settings, context: CaptureContext) -> None:
     data = media_factory.mp4(video=False)
     evidence = (await upload(store, store_settings, context, data, kind="audio")).evidence
     assert evidence.media_type == "audio/mp4"
@@ -121,7 +124,9 @@ async def test_audio_in_mp4_container(store: ObjectStore, store_settings: Settin
 
 
 @pytest.mark.requirement("R-REC-5")
-async def test_hash_mismatch_rejects_and_leaves_nothing(store: ObjectStore, store_settings: Settings, context: CaptureContext):
+async def test_hash_mismatch_rejects_and_leaves_nothing(
+    store: ObjectStore, store_settings: Settings, context: CaptureContext
+) -> None:
     data = media_factory.jpeg(color="green")
     wrong = declare(b"something else", "photo")
     with pytest.raises(service.HashMismatch) as caught:
@@ -137,7 +142,9 @@ async def test_hash_mismatch_rejects_and_leaves_nothing(store: ObjectStore, stor
     assert await staged_keys(store) == []
 
 
-async def test_disallowed_type_is_refused_from_the_bytes(store: ObjectStore, store_settings: Settings, context: CaptureContext):
+async def test_disallowed_type_is_refused_from_the_bytes(
+    store: ObjectStore, store_settings: Settings, context: CaptureContext
+) -> None:
     pdf = media_factory.pdf()
     with pytest.raises(service.DisallowedMediaType) as caught:
         await upload(store, store_settings, context, pdf, kind="photo", filename="photo.jpg")
@@ -152,7 +159,7 @@ async def test_disallowed_type_is_refused_from_the_bytes(store: ObjectStore, sto
 
 async def test_oversize_direct_upload_is_refused_while_streaming(
     store: ObjectStore, store_settings: Settings, context: CaptureContext
-):
+) -> None:
     small = msgspec.structs.replace(store_settings, direct_upload_limit=2048)
     data = media_factory.jpeg(size=(400, 400)) + b"\0" * 4096
     with pytest.raises(service.UploadTooLarge) as caught:
@@ -165,13 +172,15 @@ async def test_oversize_direct_upload_is_refused_while_streaming(
     assert await staged_keys(store) == []
 
 
-async def test_client_disconnect_mid_body_leaves_nothing(store: ObjectStore, store_settings: Settings, context: CaptureContext):
+async def test_client_disconnect_mid_body_leaves_nothing(
+    store: ObjectStore, store_settings: Settings, context: CaptureContext
+) -> None:
     data = media_factory.jpeg() * 50
 
     class Gone(Exception):
         pass
 
-    async def vanishing():
+    async def vanishing() -> AsyncIterator[bytes]:
         yield data[:1000]
         raise Gone
 
@@ -187,7 +196,7 @@ async def test_client_disconnect_mid_body_leaves_nothing(store: ObjectStore, sto
 @pytest.mark.requirement("R-REC-5")
 async def test_identical_bytes_are_stored_once_and_answered_duplicate(
     store: ObjectStore, store_settings: Settings, context: CaptureContext
-):
+) -> None:
     data = media_factory.jpeg(color="yellow")
     first = await upload(store, store_settings, context, data)
     retry = await upload(store, store_settings, context, data)
@@ -206,7 +215,7 @@ async def test_identical_bytes_are_stored_once_and_answered_duplicate(
 @pytest.mark.requirement("R-REC-6")
 async def test_finalised_evidence_gets_retention_and_legal_hold(
     store: ObjectStore, store_settings: Settings, context: CaptureContext
-):
+) -> None:
     evidence = (await upload(store, store_settings, context, media_factory.png())).evidence
     info = await store.stat(evidence.object_key)
     assert info is not None
@@ -228,7 +237,7 @@ async def test_finalised_evidence_gets_retention_and_legal_hold(
     assert (await ledger_events(str(evidence.id)))[-1] == "evidence.held"
 
 
-async def test_clock_skew_is_flagged_not_trusted(store: ObjectStore, store_settings: Settings, context: CaptureContext):
+async def test_clock_skew_is_flagged_not_trusted(store: ObjectStore, store_settings: Settings, context: CaptureContext) -> None:
     now = datetime.now(UTC)
     ok = await upload(
         store, store_settings, context, media_factory.png((5, 5)), captured_at=now.astimezone(CHINA), device_sent_at=now
@@ -254,11 +263,13 @@ async def test_clock_skew_is_flagged_not_trusted(store: ObjectStore, store_setti
 
 
 async def test_list_for_action_and_agency_scoping(
-    store: ObjectStore, store_settings: Settings, context: CaptureContext, make_person
-):
+    store: ObjectStore, store_settings: Settings, context: CaptureContext, make_person: Any
+) -> None:
     video = (await upload(store, store_settings, context, media_factory.mp4(seconds=1), kind="video")).evidence
     photo = (await upload(store, store_settings, context, media_factory.png((7, 7)))).evidence
-    listed = await service.list_for_action(agency_id=context.agency_id, action_id=context.action_id)
+    action_id = context.action_id
+    assert action_id is not None
+    listed = await service.list_for_action(agency_id=context.agency_id, action_id=action_id)
     assert {e.id for e in listed} == {video.id, photo.id}
     by_id = {e.id: e for e in listed}
     assert by_id[video.id].has_video
@@ -266,13 +277,13 @@ async def test_list_for_action_and_agency_scoping(
     assert by_id[video.id].media_started_at == video.media_captured_at
     assert by_id[video.id].duration_s == pytest.approx(1.0, abs=0.1)
     stranger = await make_person()
-    assert await service.list_for_action(agency_id=stranger.agency.id, action_id=context.action_id) == []
-    with pytest.raises(service.NotFound):
+    assert await service.list_for_action(agency_id=stranger.agency.id, action_id=action_id) == []
+    with pytest.raises(NotFound):
         await service.get_evidence(agency_id=stranger.agency.id, evidence_id=video.id)
     assert (await service.get_evidence(agency_id=context.agency_id, evidence_id=video.id)).id == video.id
 
 
-async def test_s3_failure_mid_stream_leaves_nothing_and_answers_503(s3_settings: Settings, context: CaptureContext):
+async def test_s3_failure_mid_stream_leaves_nothing_and_answers_503(s3_settings: Settings, context: CaptureContext) -> None:
     from urllib.parse import urlparse
 
     from tests.integration.evidence.flaky_proxy import FlakyProxy

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import AsyncIterator
+from typing import Any
 
 import psutil
 import pytest
@@ -43,7 +45,7 @@ class PeakRss:
         return self.peak - self.baseline
 
 
-async def generated(size: int, expected: hashlib._Hash):
+async def generated(size: int, expected: Any) -> AsyncIterator[bytes]:
     block = bytearray(hashlib.sha256(b"seed").digest() * (64 * 1024 // 32))  # 64 KiB, like network reads
     sent = 0
     counter = 0
@@ -57,7 +59,7 @@ async def generated(size: int, expected: hashlib._Hash):
 
 
 @pytest.mark.slow
-async def test_hundreds_of_megabytes_stream_in_and_out_with_bounded_memory(store: ObjectStore):
+async def test_hundreds_of_megabytes_stream_in_and_out_with_bounded_memory(store: ObjectStore) -> None:
     expected = hashlib.sha256()
     with PeakRss() as upload_rss:
         info = await store.put_stream("staging/large", generated(SIZE, expected))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class Boom(Exception):
     pass
 
 
-async def failing_after(data: bytes, fail_at: int):
+async def failing_after(data: bytes, fail_at: int) -> AsyncIterator[bytes]:
     sent = 0
     async for chunk in chunks_of(data, 256 * 1024):
         if sent >= fail_at:
@@ -43,7 +44,7 @@ async def failing_after(data: bytes, fail_at: int):
         yield chunk
 
 
-async def test_put_stream_of_unknown_length_hashes_and_stores(store: ObjectStore):
+async def test_put_stream_of_unknown_length_hashes_and_stores(store: ObjectStore) -> None:
     data = payload(11 * MiB + 123)  # more than one S3 part (8 MiB default)
     info = await store.put_stream("staging/a", chunks_of(data), content_type="video/mp4")
     assert info.size == len(data)
@@ -55,7 +56,7 @@ async def test_put_stream_of_unknown_length_hashes_and_stores(store: ObjectStore
     assert await read_all(store, "staging/a") == data
 
 
-async def test_ranged_reads_stream_the_requested_bytes(store: ObjectStore):
+async def test_ranged_reads_stream_the_requested_bytes(store: ObjectStore) -> None:
     data = payload(3 * MiB + 7, seed=2)
     await store.put_stream("staging/r", chunks_of(data))
     assert await read_all(store, "staging/r", 0, 10) == data[:10]
@@ -65,7 +66,7 @@ async def test_ranged_reads_stream_the_requested_bytes(store: ObjectStore):
     assert await read_all(store, "staging/r", 4, 4) == b""
 
 
-async def test_missing_objects(store: ObjectStore):
+async def test_missing_objects(store: ObjectStore) -> None:
     assert await store.stat("staging/none") is None
     with pytest.raises(ObjectMissingError):
         await read_all(store, "sha256/" + "0" * 64)
@@ -73,7 +74,7 @@ async def test_missing_objects(store: ObjectStore):
         await store.copy("staging/none", "staging/other")
 
 
-async def test_failing_stream_leaves_nothing_behind(store: ObjectStore):
+async def test_failing_stream_leaves_nothing_behind(store: ObjectStore) -> None:
     data = payload(20 * MiB, seed=3)
     with pytest.raises(Boom):
         await store.put_stream("staging/broken", failing_after(data, 17 * MiB))  # after two S3 parts
@@ -81,7 +82,7 @@ async def test_failing_stream_leaves_nothing_behind(store: ObjectStore):
     assert [u for u in await store.list_incomplete_multipart() if u.key == "staging/broken"] == []
 
 
-async def test_evidence_keys_are_written_once(store: ObjectStore):
+async def test_evidence_keys_are_written_once(store: ObjectStore) -> None:
     data = b"evidence bytes"
     key = "sha256/" + hashlib.sha256(data).hexdigest()
     await store.put_stream("staging/e", chunks_of(data))
@@ -93,7 +94,7 @@ async def test_evidence_keys_are_written_once(store: ObjectStore):
     assert await read_all(store, key) == data
 
 
-async def test_only_staged_objects_can_be_deleted(store: ObjectStore):
+async def test_only_staged_objects_can_be_deleted(store: ObjectStore) -> None:
     data = b"keep me"
     key = "sha256/" + hashlib.sha256(data).hexdigest()
     await store.put_stream("staging/d", chunks_of(data))
@@ -107,7 +108,7 @@ async def test_only_staged_objects_can_be_deleted(store: ObjectStore):
 
 
 @pytest.mark.requirement("R-REC-6")
-async def test_retention_and_legal_hold_are_reported_by_stat(store: ObjectStore):
+async def test_retention_and_legal_hold_are_reported_by_stat(store: ObjectStore) -> None:
     data = b"hold me"
     key = "sha256/" + hashlib.sha256(data).hexdigest()
     await store.put_stream("staging/h", chunks_of(data))
@@ -126,7 +127,7 @@ async def test_retention_and_legal_hold_are_reported_by_stat(store: ObjectStore)
     assert info.legal_hold is False
 
 
-async def test_multipart_upload_list_complete_and_abort(store: ObjectStore, tmp_path: Path):
+async def test_multipart_upload_list_complete_and_abort(store: ObjectStore, tmp_path: Path) -> None:
     first, second = payload(5 * MiB, seed=4), payload(1000, seed=5)
     part_file = tmp_path / "part2"
     part_file.write_bytes(second)
@@ -147,12 +148,12 @@ async def test_multipart_upload_list_complete_and_abort(store: ObjectStore, tmp_
     assert await store.stat("staging/gone") is None
 
 
-async def test_multipart_is_for_staging_only(store: ObjectStore):
+async def test_multipart_is_for_staging_only(store: ObjectStore) -> None:
     with pytest.raises(NotStagedError):
         await store.create_multipart("sha256/" + "1" * 64)
 
 
-async def test_presigned_get(store: ObjectStore):
+async def test_presigned_get(store: ObjectStore) -> None:
     data = b"download me"
     await store.put_stream("staging/p", chunks_of(data))
     url = await store.presigned_get("staging/p", expires_s=60)
@@ -167,12 +168,12 @@ async def test_presigned_get(store: ObjectStore):
     assert response.content == data
 
 
-async def test_store_is_ready(store: ObjectStore):
+async def test_store_is_ready(store: ObjectStore) -> None:
     await store.check()
 
 
 @pytest.mark.requirement("R-REC-6")
-async def test_finished_evidence_is_immutable_at_rest(store: ObjectStore):
+async def test_finished_evidence_is_immutable_at_rest(store: ObjectStore) -> None:
     data = b"locked"
     key = "sha256/" + hashlib.sha256(data).hexdigest()
     await store.put_stream("staging/l", chunks_of(data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -40,11 +41,11 @@ CHINA = timezone(timedelta(hours=8))
         (b"", None),
     ],
 )
-def test_sniff_by_magic_bytes(head: bytes, expected: str | None):
+def test_sniff_by_magic_bytes(head: bytes, expected: str | None) -> None:
     assert media.sniff(head) == expected
 
 
-def test_allowed_types_per_kind():
+def test_allowed_types_per_kind() -> None:
     jpeg = b"\xff\xd8\xff\xe0"
     mp4 = b"\x00\x00\x00\x20ftypisom\x00\x00"
     assert media.allowed_type("photo", jpeg) == "image/jpeg"
@@ -57,12 +58,12 @@ def test_allowed_types_per_kind():
 
 
 @given(st.binary(max_size=64))
-def test_sniff_never_fails_and_answers_only_known_types(head: bytes):
+def test_sniff_never_fails_and_answers_only_known_types(head: bytes) -> None:
     found = media.sniff(head)
     assert found is None or any(found in allowed for allowed in media.ALLOWED_TYPES.values())
 
 
-def test_exif_datetime_with_and_without_offset():
+def test_exif_datetime_with_and_without_offset() -> None:
     assert media.parse_exif_datetime("2026:11:26 10:00:00", "+08:00", UTC) == datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
     assert media.parse_exif_datetime("2026:11:26 10:00:00", None, CHINA) == datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
     assert media.parse_exif_datetime("2026:11:26 10:00:00", "-0530", UTC) == datetime(2026, 11, 26, 15, 30, tzinfo=UTC)
@@ -71,12 +72,12 @@ def test_exif_datetime_with_and_without_offset():
 
 
 @given(st.text(max_size=40), st.one_of(st.none(), st.text(max_size=10)))
-def test_exif_datetime_parser_never_raises(value: str, offset: str | None):
+def test_exif_datetime_parser_never_raises(value: str, offset: str | None) -> None:
     result = media.parse_exif_datetime(value, offset, UTC)
     assert result is None or result.tzinfo is not None
 
 
-def test_gps_from_exif_rationals_and_references():
+def test_gps_from_exif_rationals_and_references() -> None:
     gps = {1: "S", 2: (35.0, 36.0, 36.0), 3: "W", 4: (111.0, 13.0, 30.0), 5: 1, 6: 12.5}
     point = media.gps_from_exif(gps)
     assert point is not None
@@ -87,7 +88,7 @@ def test_gps_from_exif_rationals_and_references():
     assert media.gps_from_exif({2: (95.0, 0.0, 0.0), 4: (0.0, 0.0, 0.0)}) is None
 
 
-def test_iso6709_and_creation_time():
+def test_iso6709_and_creation_time() -> None:
     point = media.parse_iso6709("+35.6100+111.2200+010.000/")
     assert point is not None
     assert (point.lat, point.lon, point.altitude_m) == (35.61, 111.22, 10.0)
@@ -99,8 +100,8 @@ def test_iso6709_and_creation_time():
 
 
 @given(st.lists(st.binary(max_size=300), max_size=20), st.integers(min_value=1, max_value=500))
-async def test_rechunk_preserves_bytes_and_block_size(parts: list[bytes], size: int):
-    async def source():
+async def test_rechunk_preserves_bytes_and_block_size(parts: list[bytes], size: int) -> None:
+    async def source() -> AsyncIterator[bytes]:
         for part in parts:
             yield part
 
@@ -109,8 +110,8 @@ async def test_rechunk_preserves_bytes_and_block_size(parts: list[bytes], size: 
     assert all(len(b) == size for b in blocks[:-1])
 
 
-async def test_limit_size_raises_past_the_limit():
-    async def source():
+async def test_limit_size_raises_past_the_limit() -> None:
+    async def source() -> AsyncIterator[bytes]:
         yield b"x" * 60
         yield b"x" * 60
 
@@ -120,7 +121,7 @@ async def test_limit_size_raises_past_the_limit():
 
 
 @given(st.lists(st.binary(max_size=100), max_size=10))
-def test_stream_digest_equals_one_shot_sha256(parts: list[bytes]):
+def test_stream_digest_equals_one_shot_sha256(parts: list[bytes]) -> None:
     digest = StreamDigest()
     for part in parts:
         digest.update(part)
@@ -128,7 +129,7 @@ def test_stream_digest_equals_one_shot_sha256(parts: list[bytes]):
     assert digest.size == sum(map(len, parts))
 
 
-def test_content_key_and_normalisation():
+def test_content_key_and_normalisation() -> None:
     hex_ = "ab" * 32
     assert content_key(hex_) == f"sha256/{hex_}"
     assert normalise_sha256(hex_.upper()) == hex_
@@ -142,7 +143,7 @@ def _declared(captured_at: datetime, sent_at: datetime | None = None) -> Capture
     return CaptureDeclaration(sha256="a" * 64, kind="photo", captured_at=captured_at, device_id="d", device_sent_at=sent_at)
 
 
-def test_skew_flag_rules():
+def test_skew_flag_rules() -> None:
     now = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
     # Captured long ago, uploaded now with a correct clock: not skew.
     assert skew_flag(declared=_declared(now - timedelta(hours=5), now), received_at=now, media_time=None, tolerance_s=120) == (
