@@ -296,3 +296,38 @@ async def test_draft_shows_comparable_issued_decisions_of_the_same_item_and_tier
     second = (await office.draft(amount_yuan=120_000)).json()
     assert [c["decision_no"] for c in second["comparable"]] == ["新市监罚〔2026〕17号"]
     assert second["comparable"][0]["fine_total_fen"] == 150_000 * YUAN
+
+
+@pytest.mark.requirement("R-DISC-9", "R-DISC-1")
+async def test_issued_results_are_public_unless_restricted_with_a_reason(make_office):
+    office = await make_office(separation_mode="warn")
+    decision = (await office.draft(amount_yuan=90_000, circumstances=["f1"])).json()["decision"]
+    assert decision["benchmark_version"] == 1
+    await office.serve_and_waive(decision["id"])
+    body = {"decision_no": "新市监罚〔2026〕18号", "draft_sha256": decision["draft_sha256"], "disclosure": "restricted"}
+    no_reason = await office.call("POST", "liu", f"/api/v1/decisions/{decision['id']}/issue", body)
+    assert no_reason.status_code == 422
+    assert no_reason.json()["field"] == "restriction_reason"
+    public = await office.client.get(f"/public/v1/agencies/{office.agency.id}/decisions")
+    assert public.json() == []
+    assert (await office.issue(decision["id"], decision["draft_sha256"], number="新市监罚〔2026〕18号")).status_code == 200
+    public = await office.client.get(f"/public/v1/agencies/{office.agency.id}/decisions")
+    assert [(d["decision_no"], d["fine_total_fen"]) for d in public.json()] == [("新市监罚〔2026〕18号", 90_000 * YUAN)]
+
+
+@pytest.mark.requirement("R-LEGAL-5", "R-FAULT-3")
+async def test_review_bundle_shows_draft_tier_notice_declarations_and_roles(make_office):
+    office = await make_office()
+    decision = (await office.draft(amount_yuan=350_000, deviation_reason="拒不配合调查")).json()["decision"]
+    await office.serve_and_waive(decision["id"])
+    await office.review(decision["id"], decision["draft_sha256"], "returned")
+    bundle = await office.call("GET", "sun", f"/api/v1/decisions/{decision['id']}/review-bundle")
+    assert bundle.status_code == 200, bundle.text
+    body = bundle.json()
+    assert body["decision"]["deviation"]["deviates"] is True
+    assert body["decision"]["draft"]["deviation_reason"] == "拒不配合调查"
+    assert body["notice"]["proof_evidence_id"] == office.receipt_id
+    assert set(body["case"]["declarations"].values()) == {"declared"}
+    assert [r["role"] for r in body["roles"]] == ["drafter", "reviewer"]
+    assert [r["outcome"] for r in body["reviews"]] == ["returned"]
+    assert body["decision"]["status"] == "returned"
