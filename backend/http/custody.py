@@ -36,7 +36,8 @@ REVIEWERS = ("supervisor", "legal_reviewer")
 
 
 class LinkIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    purpose: Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
+    # Optional in the schema so that a missing purpose is the 422 of every retrieval.
+    purpose: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     expires_s: Annotated[int, msgspec.Meta(ge=1, le=retrieval.MAX_LINK_TTL_S)] = retrieval.MAX_LINK_TTL_S
 
 

@@ -87,12 +87,9 @@ class TimelinePage(msgspec.Struct, frozen=True, kw_only=True):
 Purpose = Annotated[str, Meta(min_length=3, max_length=500, description="Why the evidence is retrieved (logged, R-REC-7)")]
 
 
-class PurposeIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    purpose: Purpose
-
-
 class ExportIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    purpose: Purpose
+    # Optional here so a missing purpose is the same 422 problem as on every retrieval.
+    purpose: Annotated[str, Meta(max_length=500)] | None = None
     evidence_ids: Annotated[list[UUID], Meta(max_length=10_000)] | None = None
 
 

@@ -12,10 +12,12 @@ from typing import Any
 import msgspec
 import pytest
 
+from backend.core import db
 from backend.core.settings import Settings
 from backend.enforcement import schemas as enforcement_schemas
 from backend.enforcement import service as enforcement
 from evidence import service as evidence_service
+from evidence.custody.tables import LedgerRow
 from evidence.schemas import CaptureDeclaration, EvidenceOut
 from evidence.store import ObjectStore, open_store
 
@@ -113,3 +115,17 @@ async def scene(make_agency: Any, make_person: Any, auth_headers: Any, settings:
         scene.evidence.append(item)
         scene.payloads[item.id] = payload
     return scene
+
+
+async def tamper_ledger(sql: str, *args: Any) -> None:
+    """Change a stored row behind the service's back, the way an intruder with DB access would."""
+    engine = db.current_engine()
+    if db.is_postgres(engine):
+        async with engine.transaction():
+            await LedgerRow.raw("ALTER TABLE custody_ledger DISABLE TRIGGER custody_ledger_append_only")
+            await LedgerRow.raw(sql, *args)
+            await LedgerRow.raw("ALTER TABLE custody_ledger ENABLE TRIGGER custody_ledger_append_only")
+    else:
+        await LedgerRow.raw("DROP TRIGGER custody_ledger_no_update")
+        await LedgerRow.raw("DROP TRIGGER custody_ledger_no_delete")
+        await LedgerRow.raw(sql, *args)

@@ -17,6 +17,8 @@ from evidence.custody.schemas import LedgerEntry
 from evidence.custody.tables import LedgerRow
 from evidence.custody.verify import verify_ledger
 
+from .conftest import tamper_ledger
+
 pytestmark = pytest.mark.usefixtures("app")
 
 
@@ -35,20 +37,6 @@ async def _append(n: int = 1, **fields: Any) -> list[LedgerEntry]:
             )
         )
     return entries
-
-
-async def _tamper(sql: str, *args: Any) -> None:
-    """Change a stored row behind the service's back, the way an intruder with DB access would."""
-    engine = db.current_engine()
-    if db.is_postgres(engine):
-        async with engine.transaction():
-            await LedgerRow.raw("ALTER TABLE custody_ledger DISABLE TRIGGER custody_ledger_append_only")
-            await LedgerRow.raw(sql, *args)
-            await LedgerRow.raw("ALTER TABLE custody_ledger ENABLE TRIGGER custody_ledger_append_only")
-    else:
-        await LedgerRow.raw("DROP TRIGGER custody_ledger_no_update")
-        await LedgerRow.raw("DROP TRIGGER custody_ledger_no_delete")
-        await LedgerRow.raw(sql, *args)
 
 
 @pytest.mark.both_engines
@@ -119,7 +107,7 @@ async def test_database_refuses_update_and_delete_of_ledger_rows(app: Litestar) 
 @pytest.mark.requirement("R-REC-7", "R-REC-8")
 async def test_tampered_entry_is_reported_with_its_sequence(app: Litestar) -> None:
     await _append(5)
-    await _tamper("UPDATE custody_ledger SET details = {} WHERE seq = 3", '{"i":2,"purpose":"nothing to see"}')
+    await tamper_ledger("UPDATE custody_ledger SET details = {} WHERE seq = 3", '{"i":2,"purpose":"nothing to see"}')
     report = await verify_ledger(record=False)
     assert not report.ok
     assert report.first_broken is not None
@@ -130,7 +118,7 @@ async def test_tampered_entry_is_reported_with_its_sequence(app: Litestar) -> No
 @pytest.mark.both_engines
 async def test_removed_entry_is_reported_as_gap(app: Litestar) -> None:
     await _append(4)
-    await _tamper("DELETE FROM custody_ledger WHERE seq = 2")
+    await tamper_ledger("DELETE FROM custody_ledger WHERE seq = 2")
     report = await verify_ledger(record=False)
     assert report.first_broken is not None
     assert report.first_broken.seq == 3
@@ -145,7 +133,7 @@ async def test_checkpoint_signs_head_and_detects_truncated_tail(app: Litestar, k
     assert (checkpoint.seq, checkpoint.head_hash, checkpoint.key_id) == (head_seq, head_hash, key_ring.kid)
     assert await make_checkpoint(keys=key_ring) == checkpoint  # nothing appended: same checkpoint
     assert (await verify_ledger(keys=key_ring, record=False)).ok
-    await _tamper("DELETE FROM custody_ledger WHERE seq = 3")
+    await tamper_ledger("DELETE FROM custody_ledger WHERE seq = 3")
     report = await verify_ledger(keys=key_ring, record=False)
     assert not report.ok
     assert report.first_broken is None
