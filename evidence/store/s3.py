@@ -175,7 +175,7 @@ class S3Store:
                 length=-1,
                 part_size=self.part_size,
                 content_type=content_type,
-                num_parallel_uploads=2,
+                num_parallel_uploads=3,
             )
 
         try:
