@@ -24,7 +24,7 @@ from bench import field, hashing, ledger, uploads
 from bench.context import Context, Sizes
 from bench.harness import Children, Row, Skip, install_signal_handlers, python_version
 from bench.report import render
-from bench.stack import pg_available, pg_url, work_root
+from bench.stack import drop_pg, pg_available, pg_url, work_root
 
 CASES: dict[str, Callable[[Context], list[Row]]] = {
     "direct": uploads.run_direct,
@@ -64,7 +64,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--tus-s3-mib", type=int, default=None, help="tus size on S3 in MiB (default 512: moto holds objects in RAM)"
     )
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, files)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, files) and the bench database")
     args = parser.parse_args(argv)
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:
@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ctx.stop_shared()
         Children.stop_all()
+        if ctx.pg_url and not args.keep:
+            drop_pg(ctx.pg_url)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     report = {

@@ -78,38 +78,56 @@ def start_s3(work: Path) -> S3Server:
 
 
 def pg_url(smoke: bool) -> str:
+    """This run's own database (``fp_bench_<pid>``, dropped at the end), so concurrent runs —
+    a smoke run inside ``make test`` next to ``make bench`` — never reset each other's data.
+    ``BENCH_DATABASE_URL`` names the server (its database part is the prefix)."""
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG
-    return url + "_smoke" if smoke and "BENCH_DATABASE_URL" not in os.environ else url
+    parsed = urlparse(url)
+    name = (parsed.path.lstrip("/") or "fp_bench") + ("_smoke" if smoke else "") + f"_{os.getpid()}"
+    return parsed._replace(path="/" + name).geturl()
 
 
 def pg_available(url: str) -> str | None:
-    """None when PostgreSQL answers, else why not (the PG configuration is then skipped)."""
+    """None when PostgreSQL answers and this run's database exists, else why not."""
     parsed = urlparse(url)
     if not port_open(parsed.hostname or "127.0.0.1", parsed.port or 5432):
         return f"PostgreSQL not reachable at {parsed.hostname}:{parsed.port or 5432}"
     try:
-        asyncio.run(_reset_pg(url))
+        asyncio.run(_create_pg(url))
     except Exception as exc:
         return f"PostgreSQL bench database unusable: {type(exc).__name__}: {exc}"
     return None
 
 
-async def _reset_pg(url: str) -> None:
+def _admin_url(url: str) -> str:
+    return urlparse(url)._replace(path="/postgres").geturl()
+
+
+async def _create_pg(url: str) -> None:
     import asyncpg
 
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = await asyncpg.connect(url.replace(parsed.path, "/postgres"), timeout=10)
+    name = urlparse(url).path.lstrip("/")
+    admin = await asyncpg.connect(_admin_url(url), timeout=10)
     try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
+
+
+def drop_pg(url: str) -> None:
+    """Remove this run's database (the API servers are stopped by then)."""
+    import asyncpg
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(_admin_url(url), timeout=10)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{urlparse(url).path.lstrip("/")}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    with contextlib.suppress(Exception):
+        asyncio.run(drop())
 
 
 # --- configuration and the API server ---------------------------------------------------------
