@@ -247,6 +247,7 @@ async def place_hold(
     "/api/v1/cases/{case_id:uuid}/legal-hold/release",
     summary="Release the legal hold on every object of the case",
     tags=TAGS,
+    status_code=200,
     raises=RAISES,
 )
 async def release_hold(

@@ -1,0 +1,58 @@
+"""The server's hash rules and the standalone verifier's are the same rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from evidence.custody import chain, verify_export
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(details=st.dictionaries(st.text(max_size=10), json_values, max_size=6), seq=st.integers(1, 10**12))
+def test_server_and_verifier_hash_entries_identically(details: dict[str, object], seq: int) -> None:
+    body = chain.entry_body(
+        seq=seq,
+        recorded_at=datetime(2026, 3, 1, 8, 30, 0, 123456, tzinfo=UTC),
+        event="evidence.viewed",
+        actor_id=uuid.uuid4(),
+        agency_id=None,
+        subject_type="evidence",
+        subject_id="证据-1",
+        case_id=uuid.uuid4(),
+        action_id=None,
+        details_json=chain.canonical_details(details),
+    )
+    prev = chain.body_hash({"x": seq})
+    server = chain.chain_hash(prev, chain.body_hash(body))
+    assert verify_export.chain_hash(prev, verify_export.body_hash(body)) == server
+    line = {"seq": seq, "prev_hash": prev, "entry_hash": server, "body": body}
+    assert verify_export.check_entry(line, seq, prev) is None
+    line["body"] = {**body, "event": "evidence.deleted"}
+    assert "entry was changed" in (verify_export.check_entry(line, seq, prev) or "")
+
+
+def test_redacted_entry_still_chains() -> None:
+    body_digest = chain.body_hash({"seq": 7, "secret": "other case"})
+    line = {"seq": 7, "prev_hash": chain.GENESIS_HASH, "entry_hash": chain.chain_hash(chain.GENESIS_HASH, body_digest)}
+    assert verify_export.check_entry({**line, "redacted": True, "body_hash": body_digest}, 7, chain.GENESIS_HASH) is None
+    forged = chain.body_hash({"seq": 7, "secret": "forged"})
+    assert verify_export.check_entry({**line, "redacted": True, "body_hash": forged}, 7, chain.GENESIS_HASH) is not None
+    assert "expected seq 8" in (verify_export.check_entry({**line, "redacted": True, "body_hash": body_digest}, 8, None) or "")
+
+
+def test_details_are_canonical_whatever_the_input_order() -> None:
+    assert chain.canonical_details({"b": 1, "a": uuid.UUID(int=1)}) == '{"a":"00000000-0000-0000-0000-000000000001","b":1}'
+    assert chain.format_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000000Z"
