@@ -1,5 +1,178 @@
-"""HTTP routes of this area (registered in backend/app.py via ROUTES)."""
+"""The officer's phone API for the field workflow (/api/mobile/v1): thin controllers only.
+
+Writes carry client-generated UUIDs, so a record created offline and sent again is the same
+record; the Idempotency-Key middleware replays whole answers on top of that.
+"""
+
+from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-ROUTES: list[Any] = []
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
+from litestar.params import FromPath, JSONBody
+
+from backend.core.auth import Principal
+from backend.core.keys import KeyRing
+from backend.core.settings import Settings
+from backend.enforcement import actions, devices, recusal, schemas, views
+
+RAISES = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
+
+
+class FieldPhoneController(Controller):
+    path = "/api/mobile/v1"
+    tags = ["mobile: field"]
+
+    @get("/me", summary="The officer, certificate status and today's actions", raises=RAISES)
+    async def me(self, principal: NamedDependency[Principal]) -> schemas.MeOut:
+        return await views.me(principal=principal)
+
+    @get("/actions/{action_id:uuid}", summary="Action checklist: what is still required", raises=RAISES)
+    async def checklist(
+        self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
+    ) -> schemas.ChecklistOut:
+        return await views.checklist(principal=principal, action_id=action_id, settings=settings)
+
+    @post(
+        "/actions/{action_id:uuid}/check-ins",
+        summary="Check in: verifies the certificate and stores the signed snapshot (R-CERT-4)",
+        status_code=201,
+        raises=RAISES,
+    )
+    async def check_in(
+        self,
+        principal: NamedDependency[Principal],
+        keys: NamedDependency[KeyRing],
+        settings: NamedDependency[Settings],
+        action_id: FromPath[UUID],
+        data: JSONBody[schemas.CheckInIn],
+    ) -> schemas.CheckInOut:
+        return await actions.check_in(principal=principal, keys=keys, settings=settings, action_id=action_id, data=data)
+
+    @post(
+        "/actions/{action_id:uuid}/recusals",
+        summary="Declare no conflict, or a conflict on one of the three grounds (R-RCS)",
+        status_code=201,
+        raises=RAISES,
+    )
+    async def declare_recusal(
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.RecusalIn]
+    ) -> schemas.RecusalOut:
+        action = await actions.action_row(principal=principal, action_id=action_id)
+        await actions.ensure_participant(principal=principal, action=action)
+        return await recusal.declare(principal=principal, action=action, data=data)
+
+    @post(
+        "/actions/{action_id:uuid}/recording-sessions",
+        summary="Open a recording session from this device (R-REC-3)",
+        status_code=201,
+        raises=RAISES,
+    )
+    async def open_recording(
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.RecordingSessionIn]
+    ) -> schemas.RecordingSessionOut:
+        return await actions.open_recording(principal=principal, action_id=action_id, data=data)
+
+    @post(
+        "/actions/{action_id:uuid}/recording-sessions/{session_id:uuid}/close",
+        summary="Close a recording session",
+        status_code=200,
+        raises=RAISES,
+    )
+    async def close_recording(
+        self,
+        principal: NamedDependency[Principal],
+        action_id: FromPath[UUID],
+        session_id: FromPath[UUID],
+        data: JSONBody[schemas.RecordingCloseIn],
+    ) -> schemas.RecordingSessionOut:
+        return await actions.close_recording(principal=principal, action_id=action_id, session_id=session_id, data=data)
+
+    @post(
+        "/actions/{action_id:uuid}/start", summary="Start the action (409 lists what is missing)", status_code=200, raises=RAISES
+    )
+    async def start(
+        self,
+        principal: NamedDependency[Principal],
+        settings: NamedDependency[Settings],
+        action_id: FromPath[UUID],
+        data: JSONBody[schemas.TransitionIn],
+    ) -> schemas.ActionOut:
+        return await actions.start_action(principal=principal, action_id=action_id, data=data, settings=settings)
+
+    @post("/actions/{action_id:uuid}/end", summary="End the on-site action", status_code=200, raises=RAISES)
+    async def end(
+        self,
+        principal: NamedDependency[Principal],
+        settings: NamedDependency[Settings],
+        action_id: FromPath[UUID],
+        data: JSONBody[schemas.TransitionIn],
+    ) -> schemas.ActionOut:
+        return await actions.end_action(principal=principal, action_id=action_id, data=data, settings=settings)
+
+    @post(
+        "/actions/{action_id:uuid}/close",
+        summary="Close the action (409 video-coverage-incomplete lists unexplained gaps)",
+        status_code=200,
+        raises=RAISES,
+    )
+    async def close(
+        self,
+        principal: NamedDependency[Principal],
+        settings: NamedDependency[Settings],
+        action_id: FromPath[UUID],
+        data: JSONBody[schemas.TransitionIn],
+    ) -> schemas.ActionOut:
+        return await actions.close_action(principal=principal, action_id=action_id, data=data, settings=settings)
+
+    @get("/actions/{action_id:uuid}/coverage", summary="Video coverage of the action (R-REC-4)", raises=RAISES)
+    async def coverage(
+        self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
+    ) -> schemas.CoverageReportOut:
+        return await actions.coverage_report(principal=principal, action_id=action_id, settings=settings)
+
+    @post(
+        "/actions/{action_id:uuid}/gap-reasons",
+        summary="Record why the recording has a gap (a supervisor approves it)",
+        status_code=201,
+        raises=RAISES,
+    )
+    async def gap_reason(
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.GapReasonIn]
+    ) -> schemas.GapReasonOut:
+        return await actions.record_gap_reason(principal=principal, action_id=action_id, data=data)
+
+    @post(
+        "/actions/{action_id:uuid}/manifests",
+        summary="Submit an offline capture manifest signed with the device key (R-REC-5)",
+        status_code=201,
+        raises=RAISES,
+    )
+    async def manifest(
+        self,
+        principal: NamedDependency[Principal],
+        settings: NamedDependency[Settings],
+        action_id: FromPath[UUID],
+        data: JSONBody[schemas.ManifestIn],
+    ) -> schemas.ManifestOut:
+        return await devices.submit_manifest(principal=principal, action_id=action_id, data=data, settings=settings)
+
+    @get("/actions/{action_id:uuid}/manifests/{manifest_id:uuid}", summary="Manifest with per-file match status", raises=RAISES)
+    async def get_manifest(
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], manifest_id: FromPath[UUID]
+    ) -> schemas.ManifestOut:
+        return await devices.get_manifest(principal=principal, action_id=action_id, manifest_id=manifest_id)
+
+    @post("/devices", summary="Register this phone's Ed25519 key", status_code=201, raises=RAISES)
+    async def register_device(self, principal: NamedDependency[Principal], data: JSONBody[schemas.DeviceIn]) -> schemas.DeviceOut:
+        return await devices.register_device(principal=principal, data=data)
+
+    @get("/devices", summary="My registered devices", raises=RAISES)
+    async def my_devices(self, principal: NamedDependency[Principal]) -> list[schemas.DeviceOut]:
+        return await devices.list_devices(principal=principal, user_id=principal.user_id)
+
+
+ROUTES: list[Any] = [FieldPhoneController]

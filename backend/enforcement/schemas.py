@@ -63,7 +63,7 @@ class CaseIn(Strict, kw_only=True):
     kind: CaseKind
     title: Title
     matter: Code
-    domain: Annotated[str, Meta(max_length=64)] = ""
+    domain: Code
     legal_basis: LongText
     party: PartyIn
     location: ShortText = ""

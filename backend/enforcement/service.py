@@ -24,6 +24,7 @@ from backend.enforcement.recusal import blocked_reason
 from backend.enforcement.tables import Action, ActionParticipant, Case, CaseOfficer, CaseRecord, CaseStage, CheckIn
 from backend.org import service as org_service
 from backend.org.schemas import AgencyOut
+from evidence import service as evidence_service
 from evidence.schemas import CaptureContext
 
 
@@ -356,6 +357,16 @@ async def list_records(*, principal: Principal, case_id: UUID) -> list[schemas.C
     return [_record_out(r) for r in rows]
 
 
+async def _stage_has_record(case: dict[str, Any]) -> bool:
+    """A document filed in the stage, or a capture received while the case was in it."""
+    documents = await CaseRecord.count().where((CaseRecord.case == case["id"]) & (CaseRecord.stage == case["stage"]))
+    if documents:
+        return True
+    entered = clock.as_utc(case["stage_entered_at"])
+    captures = await evidence_service.list_for_case(agency_id=case["agency"], case_id=case["id"])
+    return any(item.received_at >= entered and item.status != "rejected" for item in captures)
+
+
 async def advance_stage(*, principal: Principal, case_id: UUID, data: schemas.StageAdvanceIn) -> schemas.CaseOut:
     principal.require("officer", "supervisor", "admin")
     row = await _case_row(principal=principal, case_id=case_id)
@@ -364,8 +375,7 @@ async def advance_stage(*, principal: Principal, case_id: UUID, data: schemas.St
     expected = schemas.STAGES[schemas.STAGES.index(current) + 1]
     if data.to_stage != expected:
         raise InvalidInput(f"from {current} the next stage is {expected}, not {data.to_stage}", field="to_stage")
-    count = await CaseRecord.count().where((CaseRecord.case == case_id) & (CaseRecord.stage == current))
-    if count == 0:
+    if not await _stage_has_record(row):
         # R-REC-1: a stage closes only with at least one document or capture in it.
         raise StageRecordMissing(f"stage {current} has no document or capture yet", stage=current)
     now = clock.now()
@@ -428,7 +438,9 @@ def _capture_context(
     principal: Principal, case: dict[str, Any], action_id: UUID | None, check_in_id: UUID | None
 ) -> CaptureContext:
     return CaptureContext(
-        agency_id=case["acting_agency"],
+        # The owning agency: evidence is scoped by it exactly like the case (for entrusted
+        # cases the entruster's name is on the case as acting_agency, R-CERT-6).
+        agency_id=case["agency"],
         case_id=case["id"],
         action_id=action_id,
         officer_id=principal.user_id,

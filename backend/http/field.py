@@ -1,5 +1,214 @@
-"""HTTP routes of this area (registered in backend/app.py via ROUTES)."""
+"""Office API of the field workflow (/api/v1): cases, stages, assignments, actions, recusal
+requests, gap approvals and coverage reports. Thin: every rule lives in backend.enforcement."""
 
-from typing import Any
+from __future__ import annotations
 
-ROUTES: list[Any] = []
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+
+from backend.core.auth import Principal
+from backend.core.settings import Settings
+from backend.enforcement import actions, devices, recusal, schemas, service
+
+RAISES = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
+CASE_ROLES = ("officer", "supervisor", "admin")
+
+
+class CaseController(Controller):
+    path = "/api/v1/cases"
+    tags = ["field: cases"]
+
+    @post("/", summary="Open a case (立案) within the agency's powers (R-AGY-1/3)", status_code=201, raises=RAISES)
+    async def create_case(
+        self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], data: JSONBody[schemas.CaseIn]
+    ) -> schemas.CaseOut:
+        principal.require(*CASE_ROLES)
+        salt = service.party_salt(settings.effective_key_dir)
+        return await service.create_case(principal=principal, data=data, id_salt=salt)
+
+    @get("/", summary="Cases of the caller's agency", raises=RAISES)
+    async def list_cases(
+        self,
+        principal: NamedDependency[Principal],
+        stage: FromQuery[schemas.Stage | None] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> list[schemas.CaseOut]:
+        return await service.list_cases(principal=principal, stage=stage, limit=limit)
+
+    @get("/{case_id:uuid}", summary="One case", raises=RAISES)
+    async def get_case(self, principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> schemas.CaseOut:
+        return await service.get_case(principal=principal, case_id=case_id)
+
+    @post("/{case_id:uuid}/officers", summary="Assign an officer (lead 主办 / assisting 协办)", status_code=201, raises=RAISES)
+    async def assign(
+        self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.OfficerAssignmentIn]
+    ) -> schemas.CaseOut:
+        return await service.assign_officer(principal=principal, case_id=case_id, data=data)
+
+    @post(
+        "/{case_id:uuid}/records",
+        summary="File a document or capture in the current stage (R-REC-1)",
+        status_code=201,
+        raises=RAISES,
+    )
+    async def add_record(
+        self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.CaseRecordIn]
+    ) -> schemas.CaseRecordOut:
+        principal.require(*CASE_ROLES)
+        return await service.add_record(principal=principal, case_id=case_id, data=data)
+
+    @get("/{case_id:uuid}/records", summary="Records filed per stage", raises=RAISES)
+    async def list_records(self, principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> list[schemas.CaseRecordOut]:
+        return await service.list_records(principal=principal, case_id=case_id)
+
+    @post(
+        "/{case_id:uuid}/stage",
+        summary="Move to the next stage (needs a record in the current one)",
+        status_code=200,
+        raises=RAISES,
+    )
+    async def advance(
+        self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.StageAdvanceIn]
+    ) -> schemas.CaseOut:
+        return await service.advance_stage(principal=principal, case_id=case_id, data=data)
+
+    @get("/{case_id:uuid}/actions", summary="Actions of a case", raises=RAISES)
+    async def list_actions(self, principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> list[schemas.ActionOut]:
+        await service.get_case(principal=principal, case_id=case_id)
+        return await actions.list_actions(principal=principal, case_id=case_id)
+
+    @get("/{case_id:uuid}/recusals", summary="Recusal declarations (immutable, R-RCS-5)", raises=RAISES)
+    async def declarations(self, principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> list[schemas.RecusalOut]:
+        await service.get_case(principal=principal, case_id=case_id)
+        return await recusal.list_declarations(case_id=case_id)
+
+    @post(
+        "/{case_id:uuid}/recusal-requests",
+        summary="Record a recusal request (e.g. from the party)",
+        status_code=201,
+        raises=RAISES,
+    )
+    async def raise_request(
+        self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.RecusalRequestIn]
+    ) -> schemas.RecusalRequestOut:
+        return await recusal.raise_request(principal=principal, case_id=case_id, data=data)
+
+    @get("/{case_id:uuid}/recusal-requests", summary="Recusal requests of a case", raises=RAISES)
+    async def list_requests(
+        self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
+    ) -> list[schemas.RecusalRequestOut]:
+        return await recusal.list_requests(principal=principal, case_id=case_id)
+
+    @post(
+        "/{case_id:uuid}/recusal-requests/{request_id:uuid}/decision",
+        summary="Decide a recusal request with reasons (responsible person)",
+        status_code=200,
+        raises=RAISES,
+    )
+    async def decide_request(
+        self,
+        principal: NamedDependency[Principal],
+        case_id: FromPath[UUID],
+        request_id: FromPath[UUID],
+        data: JSONBody[schemas.RecusalDecisionIn],
+    ) -> schemas.RecusalRequestOut:
+        return await recusal.decide_request(principal=principal, case_id=case_id, request_id=request_id, data=data)
+
+
+class ActionController(Controller):
+    path = "/api/v1/actions"
+    tags = ["field: actions"]
+
+    @post("/", summary="Plan an action (kind, time, place, participants)", status_code=201, raises=RAISES)
+    async def create_action(self, principal: NamedDependency[Principal], data: JSONBody[schemas.ActionIn]) -> schemas.ActionOut:
+        principal.require(*CASE_ROLES)
+        return await actions.create_action(principal=principal, data=data)
+
+    @get("/{action_id:uuid}", summary="One action with participants and transitions", raises=RAISES)
+    async def get_action(self, principal: NamedDependency[Principal], action_id: FromPath[UUID]) -> schemas.ActionOut:
+        return await actions.get_action(principal=principal, action_id=action_id)
+
+    @post("/{action_id:uuid}/participants", summary="Add a case officer to the action", status_code=201, raises=RAISES)
+    async def add_participant(
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.ParticipantIn]
+    ) -> schemas.ActionOut:
+        return await actions.add_participant(principal=principal, action_id=action_id, data=data)
+
+    @post(
+        "/{action_id:uuid}/coercion-reason",
+        summary="Why non-coercive means do not suffice (R-DISC-6)",
+        status_code=200,
+        raises=RAISES,
+    )
+    async def coercion_reason(
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.CoercionReasonIn]
+    ) -> schemas.ActionOut:
+        principal.require(*CASE_ROLES)
+        return await actions.record_coercion_reason(principal=principal, action_id=action_id, data=data)
+
+    @post("/{action_id:uuid}/close", summary="Close the action (supervisor)", status_code=200, raises=RAISES)
+    async def close(
+        self,
+        principal: NamedDependency[Principal],
+        settings: NamedDependency[Settings],
+        action_id: FromPath[UUID],
+        data: JSONBody[schemas.TransitionIn],
+    ) -> schemas.ActionOut:
+        return await actions.close_action(principal=principal, action_id=action_id, data=data, settings=settings)
+
+    @get("/{action_id:uuid}/coverage", summary="Current video coverage: intervals, gaps, reasons (R-REC-4)", raises=RAISES)
+    async def coverage(
+        self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
+    ) -> schemas.CoverageReportOut:
+        return await actions.coverage_report(principal=principal, action_id=action_id, settings=settings)
+
+    @post("/{action_id:uuid}/coverage/reports", summary="Compute and store a coverage report", status_code=201, raises=RAISES)
+    async def store_coverage(
+        self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
+    ) -> schemas.CoverageReportOut:
+        return await actions.coverage_report(principal=principal, action_id=action_id, settings=settings, store=True)
+
+    @get("/{action_id:uuid}/coverage/reports", summary="Stored coverage reports, oldest first", raises=RAISES)
+    async def stored_coverage(
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID]
+    ) -> list[schemas.CoverageReportOut]:
+        return await actions.stored_reports(principal=principal, action_id=action_id)
+
+    @get("/{action_id:uuid}/gap-reasons", summary="Recorded reasons for recording gaps", raises=RAISES)
+    async def gap_reasons(self, principal: NamedDependency[Principal], action_id: FromPath[UUID]) -> list[schemas.GapReasonOut]:
+        return await actions.list_gap_reasons(principal=principal, action_id=action_id)
+
+    @post(
+        "/{action_id:uuid}/gap-reasons/{reason_id:uuid}/approve",
+        summary="Approve a gap reason (supervisor, R-REC-4)",
+        status_code=200,
+        raises=RAISES,
+    )
+    async def approve_gap(
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], reason_id: FromPath[UUID]
+    ) -> schemas.GapReasonOut:
+        return await actions.approve_gap_reason(principal=principal, action_id=action_id, reason_id=reason_id)
+
+
+class DeviceController(Controller):
+    path = "/api/v1/devices"
+    tags = ["field: devices"]
+
+    @get("/", summary="Registered phones of the agency (admin)", raises=RAISES)
+    async def list_devices(
+        self, principal: NamedDependency[Principal], user_id: FromQuery[UUID | None] = None
+    ) -> list[schemas.DeviceOut]:
+        principal.require("admin")
+        return await devices.list_devices(principal=principal, user_id=user_id)
+
+    @post("/{device_id:uuid}/revoke", summary="Revoke a lost phone's key (admin)", status_code=200, raises=RAISES)
+    async def revoke(self, principal: NamedDependency[Principal], device_id: FromPath[UUID]) -> schemas.DeviceOut:
+        return await devices.revoke_device(principal=principal, device_id=device_id)
+
+
+ROUTES: list[Any] = [CaseController, ActionController, DeviceController]

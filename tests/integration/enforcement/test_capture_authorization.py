@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import msgspec
 import pytest
@@ -14,12 +15,13 @@ from backend.enforcement.tables import Case
 SALT = b"s" * 32
 
 
-async def _case(officer, *others):
+async def _case(officer: Any, *others: Any) -> schemas.CaseOut:
     data = msgspec.convert(
         {
             "kind": "penalty",
             "title": "Counterfeit goods",
             "matter": "food_safety",
+            "domain": "market_supervision",
             "legal_basis": "食品安全法 第一百二十四条",
             "party": {"kind": "person", "name": "张三", "id_number": "140826199001011234"},
             "officers": [{"user_id": str(officer.user.id), "role": "lead"}]
@@ -70,6 +72,7 @@ async def test_party_identity_number_is_minimised(make_person):
     officer = await make_person()
     case = await _case(officer)
     row = await Case.select().where(Case.id == case.id).first()
+    assert row is not None
     assert row["party_id_masked"] == "**************1234"
     assert "140826199001011234" not in str(row)
     assert row["party_id_hash"] == service.hash_id_number("140826199001011234", salt=SALT)

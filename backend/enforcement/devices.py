@@ -1,0 +1,234 @@
+"""Phone device keys and signed offline capture manifests (R-REC-5).
+
+A phone registers an Ed25519 public key; offline captures are listed in a manifest (file,
+SHA-256, size, capture time) whose exact bytes the device signs. Uploads that arrive later
+are matched to manifest entries by hash; missing or mismatching files are flagged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from backend.core import clock
+from backend.core.auth import Principal
+from backend.core.db import unique_as, write_transaction
+from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.core.settings import Settings
+from backend.enforcement import ledger, schemas
+from backend.enforcement.actions import action_row, ensure_participant, skew
+from backend.enforcement.tables import CaptureManifest, Device, ManifestEntry
+from evidence import service as evidence_service
+
+
+class DeviceRevoked(Forbidden):
+    slug = "device-revoked"
+    title = "This device has been revoked"
+
+
+class ManifestSignatureInvalid(InvalidInput):
+    slug = "manifest-signature-invalid"
+    title = "The manifest signature does not verify with the device key"
+
+
+def _b64url(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def _device_out(row: dict[str, Any]) -> schemas.DeviceOut:
+    return schemas.DeviceOut(
+        id=row["id"],
+        user_id=row["user"],
+        label=row["device_label"],
+        public_key=row["public_key"],
+        registered_at=clock.as_utc(row["registered_at"]),
+        revoked_at=clock.as_utc(row["revoked_at"]) if row["revoked_at"] else None,
+    )
+
+
+async def register_device(*, principal: Principal, data: schemas.DeviceIn) -> schemas.DeviceOut:
+    key = data.public_key.rstrip("=")
+    try:
+        Ed25519PublicKey.from_public_bytes(_b64url(key))
+    except (ValueError, binascii.Error):
+        raise InvalidInput("public_key is not a raw Ed25519 public key (base64url, 32 bytes)", field="public_key") from None
+    existing = await Device.select().where(Device.id == data.id).first()
+    if existing is not None:
+        if existing["user"] != principal.user_id or existing["public_key"] != key:
+            # A device id is bound to one user and one key for ever: re-keying is a new device.
+            raise Conflict(f"device {data.id} is already registered with another key or user", field="id")
+        return _device_out(existing)
+    async with write_transaction():
+        with unique_as(f"device {data.id} already exists", field="id"):
+            await Device.insert(
+                Device(
+                    id=data.id,
+                    user=principal.user_id,
+                    agency=principal.agency_id,
+                    device_label=data.label,
+                    public_key=key,
+                    registered_at=clock.now(),
+                )
+            )
+    row = await Device.select().where(Device.id == data.id).first()
+    assert row is not None
+    return _device_out(row)
+
+
+async def list_devices(*, principal: Principal, user_id: UUID | None = None) -> list[schemas.DeviceOut]:
+    query = Device.select().where(Device.agency == principal.agency_id)
+    if user_id is not None:
+        query = query.where(Device.user == user_id)
+    return [_device_out(r) for r in await query.order_by(Device.registered_at)]
+
+
+async def revoke_device(*, principal: Principal, device_id: UUID) -> schemas.DeviceOut:
+    """An admin revokes a lost phone; its manifests are refused from now on."""
+    principal.require("admin")
+    row = await Device.select().where((Device.id == device_id) & (Device.agency == principal.agency_id)).first()
+    if row is None:
+        raise NotFound(f"device {device_id} not found")
+    if row["revoked_at"] is None:
+        await Device.update({Device.revoked_at: clock.now(), Device.revoked_by: principal.user_id}).where(Device.id == device_id)
+        row = await Device.select().where(Device.id == device_id).first()
+        assert row is not None
+    return _device_out(row)
+
+
+def _verify_signature(public_key: str, payload: str, signature: str) -> None:
+    try:
+        Ed25519PublicKey.from_public_bytes(_b64url(public_key)).verify(_b64url(signature), payload.encode())
+    except (InvalidSignature, ValueError, binascii.Error):
+        raise ManifestSignatureInvalid("the signature does not match the payload and the device key", field="signature") from None
+
+
+def _parse_payload(payload: str) -> schemas.ManifestPayload:
+    try:
+        return msgspec.json.decode(payload.encode(), type=schemas.ManifestPayload)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"payload: {exc}", field="payload") from None
+    except msgspec.DecodeError:
+        raise InvalidInput("payload is not JSON", field="payload") from None
+
+
+async def submit_manifest(
+    *, principal: Principal, action_id: UUID, data: schemas.ManifestIn, settings: Settings
+) -> schemas.ManifestOut:
+    manifest = _parse_payload(data.payload)
+    if manifest.action_id != action_id:
+        raise InvalidInput("the manifest names another action", field="payload")
+    action = await action_row(principal=principal, action_id=action_id)
+    device = await Device.select().where((Device.id == manifest.device_id) & (Device.user == principal.user_id)).first()
+    if device is None:
+        raise NotFound(f"device {manifest.device_id} is not registered to you", field="payload")
+    if device["revoked_at"] is not None:
+        raise DeviceRevoked(f"device {manifest.device_id} was revoked")
+    _verify_signature(device["public_key"], data.payload, data.signature)
+    existing = await CaptureManifest.select().where(CaptureManifest.id == manifest.id).first()
+    if existing is None:
+        await ensure_participant(principal=principal, action=action)
+        await _store_manifest(principal, action, manifest, data, settings)
+    elif existing["action"] != action_id or existing["body"] != data.payload:
+        raise Conflict(f"manifest {manifest.id} was already submitted with other content", field="payload")
+    return await get_manifest(principal=principal, action_id=action_id, manifest_id=manifest.id)
+
+
+async def _store_manifest(
+    principal: Principal, action: dict[str, Any], manifest: schemas.ManifestPayload, data: schemas.ManifestIn, settings: Settings
+) -> None:
+    now = clock.now()
+    skew_s, flagged = skew(manifest.device_time, now, settings.clock_skew_tolerance_s)
+    async with write_transaction():
+        await CaptureManifest.insert(
+            CaptureManifest(
+                id=manifest.id,
+                action=action["id"],
+                device=manifest.device_id,
+                user=principal.user_id,
+                body=data.payload,
+                signature=data.signature,
+                server_time=now,
+                device_time=manifest.device_time,
+                skew_s=skew_s,
+                skew_flagged=flagged,
+            )
+        )
+        for entry in manifest.entries:
+            await ManifestEntry.insert(
+                ManifestEntry(
+                    id=uuid.uuid4(),
+                    manifest=manifest.id,
+                    action=action["id"],
+                    file_name=entry.file_name,
+                    sha256=entry.sha256,
+                    size=entry.size,
+                    media_type=entry.media_type,
+                    captured_at=entry.captured_at,
+                )
+            )
+        await ledger.record(
+            principal=principal,
+            event="manifest.received",
+            case_id=action["case"],
+            action_id=action["id"],
+            subject_type="manifest",
+            subject_id=manifest.id,
+            details={"device_id": str(manifest.device_id), "entries": len(manifest.entries), "skew_s": skew_s},
+        )
+
+
+async def _entry_statuses(action: dict[str, Any], entries: list[dict[str, Any]]) -> list[schemas.ManifestEntryStatus]:
+    items = await evidence_service.list_for_action(agency_id=action["agency"], action_id=action["id"])
+    by_hash = {item.sha256.lower(): item for item in items if item.status != "rejected"}
+    statuses = []
+    for entry in entries:
+        item = by_hash.get(entry["sha256"])
+        status = "missing" if item is None else ("size_mismatch" if item.size != entry["size"] else "matched")
+        statuses.append(
+            schemas.ManifestEntryStatus(
+                file_name=entry["file_name"],
+                sha256=entry["sha256"],
+                size=entry["size"],
+                captured_at=clock.as_utc(entry["captured_at"]),
+                status=status,  # type: ignore[arg-type]
+                evidence_id=item.id if item is not None else None,
+            )
+        )
+    return statuses
+
+
+async def get_manifest(*, principal: Principal, action_id: UUID, manifest_id: UUID) -> schemas.ManifestOut:
+    action = await action_row(principal=principal, action_id=action_id)
+    row = (
+        await CaptureManifest.select().where((CaptureManifest.id == manifest_id) & (CaptureManifest.action == action_id)).first()
+    )
+    if row is None:
+        raise NotFound(f"manifest {manifest_id} not found")
+    entries = await ManifestEntry.select().where(ManifestEntry.manifest == manifest_id).order_by(ManifestEntry.captured_at)
+    return schemas.ManifestOut(
+        id=row["id"],
+        action_id=action_id,
+        device_id=row["device"],
+        server_time=clock.as_utc(row["server_time"]),
+        device_time=clock.as_utc(row["device_time"]),
+        skew_s=row["skew_s"],
+        skew_flagged=bool(row["skew_flagged"]),
+        entries=await _entry_statuses(action, list(entries)),
+    )
+
+
+async def manifest_flags(*, action: dict[str, Any]) -> list[str]:
+    """Entries not (yet) matched by an upload: shown on the phone checklist."""
+    entries = await ManifestEntry.select().where(ManifestEntry.action == action["id"])
+    return [
+        f"{s.status}: {s.file_name} ({s.sha256[:12]})"
+        for s in await _entry_statuses(action, list(entries))
+        if s.status != "matched"
+    ]
