@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import os
@@ -41,6 +42,7 @@ from backend.core.keys import KeyRing, load_key_ring
 from backend.core.observability import configure_logging, request_id_middleware
 from backend.core.problems import EXCEPTION_HANDLERS, problem
 from backend.core.settings import Settings
+from backend.ops import background_duties
 from backend.org import service as org_service
 from backend.org import tables as org_tables
 from backend.org.routes import AuthController, OrgController
@@ -142,9 +144,13 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
         # Worker threads carry blocking object-store calls; bound them explicitly.
         anyio.to_thread.current_default_thread_limiter().total_tokens = 32
         await db.start_pool(engine, max_size=settings.database_pool_max)
+        duties = asyncio.create_task(background_duties(settings, keys, store), name="background-duties")
         try:
             yield
         finally:
+            duties.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await duties
             await db.close_pool(engine)
             await store.close()
 

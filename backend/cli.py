@@ -11,17 +11,18 @@ from typing import Any
 
 import msgspec
 
-from backend.app import all_tables, create_app, migrate
 from backend.core import db
 from backend.core.keys import rotate
 from backend.core.settings import Settings, SettingsError, load_settings
-from backend.org import schemas as org_schemas
-from backend.org import service as org_service
+
+# The application modules are imported inside the commands: `--help` stays instant.
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
 
 def _bind(settings: Settings) -> None:
+    from backend.app import all_tables
+
     db.bind(db.make_engine(settings.effective_database_url), all_tables())
 
 
@@ -32,12 +33,16 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from backend.app import create_app
+
     app = create_app(settings)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_config=None, access_log=False)
     return 0
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.app import migrate
+
     asyncio.run(migrate(settings))
     print(f"migrations applied to {_redacted(settings.effective_database_url)}")
     return 0
@@ -45,14 +50,16 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from backend import demo
+    from backend.app import create_app
 
-    _bind(settings)
-    keys_app = create_app(settings)  # loads (or creates) the key ring and binds every table
-    del keys_app
+    create_app(settings)  # loads (or creates) the key ring and binds every table
     return _run(demo.load(settings))
 
 
 def cmd_create_agency(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.org import schemas as org_schemas
+    from backend.org import service as org_service
+
     _bind(settings)
     data = org_schemas.AgencyIn(
         code=args.code,
@@ -83,6 +90,9 @@ def _read_password() -> str:
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.org import schemas as org_schemas
+    from backend.org import service as org_service
+
     _bind(settings)
     password = _read_password()
 

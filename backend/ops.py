@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+import anyio
+import msgspec
+import structlog
+
 from backend.core import db
+from backend.core.keys import KeyRing
 from backend.core.settings import Settings
+from evidence.store import ObjectStore
+
+log = structlog.get_logger("fieldproof.ops")
 
 
 async def connectivity_report(settings: Settings) -> dict[str, str]:
@@ -33,4 +43,60 @@ def _kind(url: str) -> str:
 
 
 async def run(name: str, settings: Settings) -> int:
-    raise SystemExit(f"{name}: not wired yet")
+    """Run one operational command; print a short report; 0 when all is well."""
+    from backend.core.keys import load_key_ring
+    from evidence.custody.checkpoint import make_checkpoint
+    from evidence.custody.objects import verify_objects
+    from evidence.custody.verify import verify_ledger
+    from evidence.store import open_store
+    from evidence.uploads.sweeper import sweep_expired_uploads
+
+    keys = load_key_ring(settings.effective_key_dir, retention_s=settings.key_retention_s)
+    if name == "verify-ledger":
+        ledger = await verify_ledger(keys=keys)
+        print(msgspec.json.format(msgspec.json.encode(ledger)).decode())
+        return 0 if ledger.ok else 1
+    if name == "sign-checkpoint":
+        checkpoint = await make_checkpoint(keys=keys, force=True)
+        print(f"checkpoint seq={checkpoint.seq} head={checkpoint.head_hash} kid={checkpoint.key_id}")
+        return 0
+    store = open_store(settings)
+    try:
+        if name == "verify-objects":
+            objects = await verify_objects(store)
+            print(msgspec.json.format(msgspec.json.encode(objects)).decode())
+            return 0 if objects.ok else 1
+        if name == "sweep-uploads":
+            swept = await sweep_expired_uploads(store, settings=settings)
+            print(msgspec.json.format(msgspec.json.encode(swept)).decode())
+            return 0
+    finally:
+        await store.close()
+    raise SystemExit(f"unknown operation {name}")
+
+
+async def background_duties(settings: Settings, keys: KeyRing, store: ObjectStore) -> None:
+    """Periodic work of every API process: sign a ledger checkpoint, sweep expired uploads.
+
+    Several processes may run this at once: both duties are safe to repeat concurrently.
+    """
+    from evidence.custody.checkpoint import make_checkpoint
+    from evidence.uploads.sweeper import sweep_expired_uploads
+
+    duties: list[tuple[int, Callable[[], Awaitable[object]]]] = [
+        (settings.checkpoint_interval_s, lambda: make_checkpoint(keys=keys)),
+        (settings.sweep_interval_s, lambda: sweep_expired_uploads(store, settings=settings)),
+    ]
+    async with anyio.create_task_group() as group:
+        for interval, duty in duties:
+            if interval > 0:
+                group.start_soon(_every, interval, duty)
+
+
+async def _every(interval: int, duty: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await duty()
+        except Exception:  # a failed round is logged and retried next round
+            log.exception("background duty failed")

@@ -58,6 +58,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     av_gap_tolerance_s: Annotated[int, Meta(ge=0)] = 5
     # 0 = no pool (a connection per query; tests use it so any event loop may query).
     database_pool_max: Annotated[int, Meta(ge=0, le=200)] = 10
+    # Background duties of every API process (0 = off): signed ledger checkpoints, upload sweeper.
+    checkpoint_interval_s: Annotated[int, Meta(ge=0)] = 3600
+    sweep_interval_s: Annotated[int, Meta(ge=0)] = 600
     log_level: str = "INFO"
     demo_data: bool = False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -21,8 +22,13 @@ from backend.org import schemas
 from backend.org.tables import Agency, Entrustment, LoginFailure, Post, RefreshToken, Unit, User
 
 _hasher = PasswordHasher()
-# A valid hash to verify against when the user is unknown, so timing does not tell.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A valid hash to verify against when the user is unknown, so timing does not tell."""
+    return _hasher.hash("not-a-real-password")
+
 BAD_LOGIN = "username or password is wrong"
 
 
@@ -307,7 +313,7 @@ async def login(
 ) -> schemas.TokenPair:
     await _check_login_rate(data.username, client_address, max_failures=max_failures, window_s=window_s)
     row = await User.select(User.id, User.password_hash, User.active).where(User.username == data.username).first()
-    stored = row["password_hash"] if row else _DUMMY_HASH
+    stored = row["password_hash"] if row else _dummy_hash()
     try:
         _hasher.verify(stored, data.password)
         ok = row is not None and bool(row["active"])

@@ -1,0 +1,124 @@
+"""The `fieldproof` command, run as a real process on the embedded default (SQLite + files)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COMMANDS = [
+    "serve",
+    "migrate",
+    "demo",
+    "check",
+    "rotate-keys",
+    "verify-ledger",
+    "verify-objects",
+    "sweep-uploads",
+    "sign-checkpoint",
+    "create-agency",
+    "create-user",
+]
+
+
+def _run(args: list[str], data_dir: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FIELDPROOF_")}
+    environment |= {"FIELDPROOF_DATA_DIR": str(data_dir), "FIELDPROOF_LOG_LEVEL": "WARNING", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=180,
+        check=False,
+    )
+
+
+def _count(data_dir: Path, table: str) -> int:
+    with sqlite3.connect(data_dir / "fieldproof.sqlite3") as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 - test-owned names
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, tmp_path):
+    result = _run([command, "--help"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "usage: fieldproof" in result.stdout
+
+
+def test_bad_setting_is_named_and_nothing_runs(tmp_path):
+    result = _run(["migrate"], tmp_path, FIELDPROOF_PORT="not-a-port")
+    assert result.returncode == 2
+    assert "FIELDPROOF_PORT" in result.stderr
+    assert not (tmp_path / "fieldproof.sqlite3").exists()
+
+
+@pytest.mark.slow
+def test_migrate_and_demo_twice_are_idempotent(tmp_path):
+    for _ in range(2):
+        assert _run(["migrate"], tmp_path).returncode == 0
+        demo = _run(["demo"], tmp_path)
+        assert demo.returncode == 0, demo.stderr
+        assert "DEMO ONLY" in demo.stdout
+    users = _count(tmp_path, "org_user")
+    agencies = _count(tmp_path, "org_agency")
+    assert users >= 8
+    assert agencies == 6
+    assert _run(["demo"], tmp_path).returncode == 0
+    assert _count(tmp_path, "org_user") == users
+
+
+@pytest.mark.slow
+def test_create_user_reads_the_password_from_stdin(tmp_path):
+    assert _run(["migrate"], tmp_path).returncode == 0
+    agency = _run(
+        [
+            "create-agency",
+            "--code",
+            "bureau",
+            "--name",
+            "局",
+            "--kind",
+            "enforcement_agency",
+            "--announcement-no",
+            "N1",
+            "--announcement-date",
+            "2022-11-01",
+        ],
+        tmp_path,
+    )
+    assert agency.returncode == 0, agency.stderr
+    user = _run(
+        ["create-user", "--agency", "bureau", "--username", "wang", "--full-name", "王", "--role", "officer"],
+        tmp_path,
+        stdin="a-long-password\n",
+    )
+    assert user.returncode == 0, user.stderr
+    assert "a-long-password" not in user.stdout + user.stderr
+    with sqlite3.connect(tmp_path / "fieldproof.sqlite3") as conn:
+        stored = conn.execute("SELECT password_hash FROM org_user WHERE username='wang'").fetchone()[0]
+    assert stored.startswith("$argon2")
+    short = _run(
+        ["create-user", "--agency", "bureau", "--username", "li", "--full-name", "李", "--role", "officer"], tmp_path, stdin="x\n"
+    )
+    assert short.returncode == 2
+    assert "password" in short.stderr
+
+
+@pytest.mark.slow
+def test_check_and_ledger_commands(tmp_path):
+    assert _run(["migrate"], tmp_path).returncode == 0
+    check = _run(["check"], tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "database" in check.stdout
+    assert "ok" in check.stdout
+    checkpoint = _run(["sign-checkpoint"], tmp_path)
+    assert checkpoint.returncode == 0, checkpoint.stderr
+    verify = _run(["verify-ledger"], tmp_path)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert '"ok": true' in verify.stdout
