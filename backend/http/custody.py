@@ -235,7 +235,11 @@ async def _hold(principal: Principal, store: ObjectStore, case_id: UUID, *, on: 
 
 
 @post(
-    "/api/v1/cases/{case_id:uuid}/legal-hold", summary="Place a legal hold on every object of the case", tags=TAGS, raises=RAISES
+    "/api/v1/cases/{case_id:uuid}/legal-hold",
+    summary="Place a legal hold on every object of the case (R-REC-6)",
+    tags=TAGS,
+    status_code=200,
+    raises=RAISES,
 )
 async def place_hold(
     principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], case_id: FromPath[UUID], data: JSONBody[HoldIn]
