@@ -207,6 +207,34 @@ class DecisionController(Controller):
     ) -> schemas.DraftView:
         return await service.issue_decision(principal=principal, decision_id=decision_id, data=data)
 
+    @post(
+        "/cases/{case_id:uuid}/decision-declarations",
+        summary="Declare on the recusal grounds as handler, reviewer, approver or discussion member (R-RCS-3)",
+        status_code=201,
+        raises=CHANGE_ERRORS,
+    )
+    async def declare_recusal(
+        self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.DeclarationIn]
+    ) -> schemas.DeclarationOut:
+        return await service.declare_recusal(principal=principal, case_id=case_id, data=data)
+
+    @get("/cases/{case_id:uuid}/decision-declarations", summary="Declarations for decision roles on a case", raises=AUTH_ERRORS)
+    async def list_declarations(
+        self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
+    ) -> list[schemas.DeclarationOut]:
+        return await service.list_declarations(principal=principal, case_id=case_id)
+
+    @post(
+        "/decisions/{decision_id:uuid}/discussions",
+        summary="Record a collective discussion (every participant declared, R-RCS-2)",
+        status_code=201,
+        raises=CHANGE_ERRORS,
+    )
+    async def record_discussion(
+        self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.DiscussionIn]
+    ) -> schemas.DiscussionOut:
+        return await service.record_discussion(principal=principal, decision_id=decision_id, data=data)
+
 
 class PublicDecisionController(Controller):
     """R-DISC-9: benchmarks are public; issued results are open unless restricted."""

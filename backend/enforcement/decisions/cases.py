@@ -16,6 +16,7 @@ from backend.core.auth import Principal
 from backend.core.errors import Conflict
 from backend.enforcement import recusal
 from backend.enforcement import service as field
+from backend.enforcement.decisions.tables import DecisionDeclaration
 from backend.enforcement.schemas import CaseRecordIn, StageAdvanceIn
 from backend.enforcement.tables import RecusalDeclaration
 from evidence.custody import service as custody
@@ -59,10 +60,20 @@ async def case_facts(*, principal: Principal, case_id: UUID) -> CaseFacts:
 
 
 async def recusal_problem(*, case_id: UUID, user_id: UUID) -> str:
-    """Why this person may not act on the case (R-RCS-2/3/4), or '' when they may."""
-    declared = await RecusalDeclaration.count().where((RecusalDeclaration.case == case_id) & (RecusalDeclaration.user == user_id))
-    if not declared:
+    """Why this person may not act on the case (R-RCS-2/3/4), or '' when they may.
+
+    A declaration counts from the field workflow (per action) or from this area (case-level,
+    for handlers, reviewers, approvers and discussion members).
+    """
+    in_field = await RecusalDeclaration.count().where((RecusalDeclaration.case == case_id) & (RecusalDeclaration.user == user_id))
+    own = await DecisionDeclaration.select(DecisionDeclaration.conflict, DecisionDeclaration.ground).where(
+        (DecisionDeclaration.case_id == case_id) & (DecisionDeclaration.user == user_id)
+    )
+    if not in_field and not own:
         return f"user {user_id} has not declared on the recusal grounds for this case"
+    conflict = next((d for d in own if d["conflict"]), None)
+    if conflict is not None:
+        return f"user {user_id} declared a conflict ({conflict['ground']})"
     blocked = await recusal.blocked_reason(case_id=case_id, user_id=user_id)
     return f"user {user_id} is blocked: {blocked}" if blocked else ""
 
@@ -82,15 +93,21 @@ async def move_to_service_and_execution(*, principal: Principal, case_id: UUID, 
 
 
 async def ledger(
-    *, principal: Principal, event: str, case_id: UUID, decision_id: UUID, details: Mapping[str, Any] | None = None
+    *,
+    principal: Principal,
+    event: str,
+    case_id: UUID,
+    subject_id: UUID,
+    details: Mapping[str, Any] | None = None,
+    subject_type: str = "decision",
 ) -> None:
     """Every decision event joins the one custody ledger; the case timeline shows it."""
     await custody.append_event(
         event=event,
         actor_id=principal.user_id,
         agency_id=principal.agency_id,
-        subject_type="decision",
-        subject_id=str(decision_id),
+        subject_type=subject_type,
+        subject_id=str(subject_id),
         case_id=case_id,
         details=details,
     )

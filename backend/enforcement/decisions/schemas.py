@@ -369,6 +369,49 @@ class IssueIn(Strict, kw_only=True):
     restriction_reason: OptionalText = ""
 
 
+# --- recusal of decision roles and collective discussion (R-RCS-2/3/5) ------------------------
+
+DeclarationCapacity = Literal["handler", "reviewer", "approver", "discussion_member"]
+RecusalGround = Literal["direct_interest", "close_relative", "other_relationship"]
+
+
+class DeclarationIn(Strict, kw_only=True):
+    """The caller's declaration on all three grounds (R-RCS-1) for a case."""
+
+    capacity: DeclarationCapacity
+    conflict: bool
+    ground: RecusalGround | None = None
+    statement: OptionalText = ""
+
+
+class DeclarationOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    case_id: UUID
+    user_id: UUID
+    capacity: str
+    conflict: bool
+    ground: str
+    statement: str
+    declared_at: datetime
+
+
+class DiscussionIn(Strict, kw_only=True):
+    held_at: datetime
+    participant_ids: Annotated[list[UUID], Meta(min_length=2, max_length=50)]
+    minutes: LongText
+    outcome: Text
+
+
+class DiscussionOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    decision_id: UUID
+    held_at: datetime
+    participant_ids: list[UUID]
+    minutes: str
+    outcome: str
+    recorded_at: datetime
+
+
 class ReviewBundle(msgspec.Struct, kw_only=True):
     """R-LEGAL-5: what the legal reviewer sees for one exact draft version."""
 
@@ -377,6 +420,7 @@ class ReviewBundle(msgspec.Struct, kw_only=True):
     reviews: list[ReviewOut]
     comparable: list[ComparableDecision]
     roles: list[dict[str, str]]
+    discussions: list[DiscussionOut]
     case: dict[str, object]
 
 

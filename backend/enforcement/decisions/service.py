@@ -34,9 +34,18 @@ from backend.enforcement.decisions.standards import (
     revoke_reviewer,
     set_answer_period,
 )
-from backend.enforcement.decisions.tables import Decision, DecisionRole, DecisionVersion, LegalReview, WrittenNotice
+from backend.enforcement.decisions.tables import (
+    CollectiveDiscussion,
+    Decision,
+    DecisionDeclaration,
+    DecisionRole,
+    DecisionVersion,
+    LegalReview,
+    WrittenNotice,
+)
 from backend.enforcement.service import SeparationOfFunctions
 from backend.org import service as org_service
+from backend.org.tables import User
 from evidence.tables import EvidenceItem
 
 _MATCHES = msgspec.json.Decoder(list[schemas.MajorMatch])
@@ -47,6 +56,7 @@ __all__ = [
     "comparable_decisions",
     "create_benchmark",
     "create_draft",
+    "declare_recusal",
     "designate_reviewer",
     "generate_notice",
     "get_benchmark",
@@ -56,10 +66,12 @@ __all__ = [
     "list_benchmarks",
     "list_case_decisions",
     "list_catalog",
+    "list_declarations",
     "list_reviewers",
     "list_reviews",
     "public_decisions",
     "publish_benchmark",
+    "record_discussion",
     "record_notice_service",
     "retire_catalog_entry",
     "review_bundle",
@@ -317,7 +329,7 @@ async def create_draft(*, principal: Principal, case_id: UUID, data: schemas.Dra
             principal=principal,
             event="decision.drafted",
             case_id=case_id,
-            decision_id=decision_id,
+            subject_id=decision_id,
             details=_event_details(1, sha, evaluation),
         )
     return await get_decision(principal=principal, decision_id=decision_id)
@@ -373,7 +385,7 @@ async def revise_draft(*, principal: Principal, decision_id: UUID, data: schemas
         await _record_role(decision_id, principal.user_id, "drafter")
         details = {**_event_details(version, sha, evaluation), "previous_sha256": row["draft_sha256"]}
         await cases.ledger(
-            principal=principal, event="decision.revised", case_id=row["case_id"], decision_id=decision_id, details=details
+            principal=principal, event="decision.revised", case_id=row["case_id"], subject_id=decision_id, details=details
         )
     return await get_decision(principal=principal, decision_id=decision_id)
 
@@ -458,7 +470,7 @@ async def generate_notice(*, principal: Principal, decision_id: UUID, data: sche
             principal=principal,
             event="decision.notice_generated",
             case_id=row["case_id"],
-            decision_id=decision_id,
+            subject_id=decision_id,
             details=details,
         )
     notice = await WrittenNotice.select().where(WrittenNotice.id == notice_id).first()
@@ -510,7 +522,7 @@ async def record_notice_service(*, principal: Principal, decision_id: UUID, data
             "answer_deadline": deadline.isoformat(),
         }
         await cases.ledger(
-            principal=principal, event="decision.notice_served", case_id=row["case_id"], decision_id=decision_id, details=details
+            principal=principal, event="decision.notice_served", case_id=row["case_id"], subject_id=decision_id, details=details
         )
     served = await WrittenNotice.select().where(WrittenNotice.id == notice["id"]).first()
     assert served is not None
@@ -545,7 +557,7 @@ async def waive_answer_period(*, principal: Principal, decision_id: UUID, data: 
             principal=principal,
             event="decision.answer_period_waived",
             case_id=row["case_id"],
-            decision_id=decision_id,
+            subject_id=decision_id,
             details=details,
         )
     waived = await WrittenNotice.select().where(WrittenNotice.id == notice["id"]).first()
@@ -625,7 +637,8 @@ async def review_decision(*, principal: Principal, decision_id: UUID, data: sche
     # R-RCS-3: the reviewer declares too; R-RCS-5: no pass while a handler lacks one or is blocked.
     await cases.require_declared(case_id=case.id, user_ids=[principal.user_id], as_what="the legal reviewer")
     if data.outcome == "passed":
-        await cases.require_declared(case_id=case.id, user_ids=case.handler_ids, as_what="the case handlers")
+        members = case.handler_ids | await _discussion_member_ids(decision_id)
+        await cases.require_declared(case_id=case.id, user_ids=members, as_what="the case handlers and discussion members")
     review_id = uuid.uuid4()
     async with write_transaction():
         await LegalReview.insert(
@@ -646,7 +659,7 @@ async def review_decision(*, principal: Principal, decision_id: UUID, data: sche
             "draft_sha256": row["draft_sha256"],
         }
         await cases.ledger(
-            principal=principal, event="decision.reviewed", case_id=row["case_id"], decision_id=decision_id, details=details
+            principal=principal, event="decision.reviewed", case_id=row["case_id"], subject_id=decision_id, details=details
         )
     stored = await LegalReview.select().where(LegalReview.id == review_id).first()
     assert stored is not None
@@ -766,9 +779,118 @@ async def _issue(principal: Principal, row: dict[str, Any], data: schemas.IssueI
             "separation_warnings": warnings,
         }
         await cases.ledger(
-            principal=principal, event="decision.issued", case_id=row["case_id"], decision_id=row["id"], details=details
+            principal=principal, event="decision.issued", case_id=row["case_id"], subject_id=row["id"], details=details
         )
         await cases.move_to_service_and_execution(principal=principal, case_id=row["case_id"], decision_no=data.decision_no)
+
+
+# --- recusal of decision roles and collective discussion (R-RCS-2/3/5) ----------------------
+
+
+def _declaration_out(row: dict[str, Any]) -> schemas.DeclarationOut:
+    return schemas.DeclarationOut(
+        id=row["id"],
+        case_id=row["case_id"],
+        user_id=row["user"],
+        capacity=row["capacity"],
+        conflict=bool(row["conflict"]),
+        ground=row["ground"],
+        statement=row["statement"],
+        declared_at=clock.as_utc(row["declared_at"]),
+    )
+
+
+async def declare_recusal(*, principal: Principal, case_id: UUID, data: schemas.DeclarationIn) -> schemas.DeclarationOut:
+    """The caller declares on the three grounds for a decision role on the case; immutable."""
+    if data.conflict != (data.ground is not None):
+        # R-RCS-1: a conflict names its ground; "no conflict" names none.
+        raise InvalidInput("a declared conflict names its ground, and only a conflict does", field="ground")
+    case = await cases.case_facts(principal=principal, case_id=case_id)
+    scope = (DecisionDeclaration.case_id == case.id) & (DecisionDeclaration.user == principal.user_id)
+    declaration_id = uuid.uuid4()
+    async with write_transaction():
+        if await DecisionDeclaration.count().where(scope & (DecisionDeclaration.capacity == data.capacity)):
+            raise Conflict(f"you already declared as {data.capacity} on this case; declarations are immutable")
+        await DecisionDeclaration.insert(
+            DecisionDeclaration(
+                id=declaration_id, case_id=case.id, agency=principal.agency_id, user=principal.user_id, capacity=data.capacity,
+                conflict=data.conflict, ground=data.ground or "", statement=data.statement, declared_at=clock.now(),
+            )
+        )  # fmt: skip
+        details = {"capacity": data.capacity, "conflict": data.conflict, "ground": data.ground or ""}
+        await cases.ledger(
+            principal=principal,
+            event="recusal.declared",
+            case_id=case.id,
+            subject_id=declaration_id,
+            details=details,
+            subject_type="recusal",
+        )
+    row = await DecisionDeclaration.select().where(DecisionDeclaration.id == declaration_id).first()
+    assert row is not None
+    return _declaration_out(row)
+
+
+async def list_declarations(*, principal: Principal, case_id: UUID) -> list[schemas.DeclarationOut]:
+    case = await cases.case_facts(principal=principal, case_id=case_id)
+    rows = (
+        await DecisionDeclaration.select().where(DecisionDeclaration.case_id == case.id).order_by(DecisionDeclaration.declared_at)
+    )
+    return [_declaration_out(r) for r in rows]
+
+
+def _discussion_out(row: dict[str, Any]) -> schemas.DiscussionOut:
+    return schemas.DiscussionOut(
+        id=row["id"],
+        decision_id=row["decision"],
+        held_at=clock.as_utc(row["held_at"]),
+        participant_ids=[UUID(str(p)) for p in standards.json_list(row["participants"])],
+        minutes=row["minutes"],
+        outcome=row["outcome"],
+        recorded_at=clock.as_utc(row["recorded_at"]),
+    )
+
+
+async def _discussions(decision_id: UUID) -> list[schemas.DiscussionOut]:
+    rows = (
+        await CollectiveDiscussion.select()
+        .where(CollectiveDiscussion.decision == decision_id)
+        .order_by(CollectiveDiscussion.held_at)
+    )
+    return [_discussion_out(r) for r in rows]
+
+
+async def record_discussion(*, principal: Principal, decision_id: UUID, data: schemas.DiscussionIn) -> schemas.DiscussionOut:
+    """R-RCS-2: nobody joins the collective discussion without a declaration."""
+    principal.require("supervisor", "admin")
+    row = await _decision_row(principal=principal, decision_id=decision_id)
+    _ensure_open(row)
+    participants = sorted(set(data.participant_ids))
+    known = await User.count().where(User.id.is_in(participants) & (User.agency == principal.agency_id))
+    if known != len(participants):
+        raise NotFound("a participant is not a user of this agency", field="participant_ids")
+    await cases.require_declared(case_id=row["case_id"], user_ids=participants, as_what="collective discussion")
+    discussion_id = uuid.uuid4()
+    async with write_transaction():
+        await CollectiveDiscussion.insert(
+            CollectiveDiscussion(
+                id=discussion_id, decision=decision_id, held_at=data.held_at, participants=[str(p) for p in participants],
+                minutes=data.minutes, outcome=data.outcome, recorded_by=principal.user_id, recorded_at=clock.now(),
+            )
+        )  # fmt: skip
+        for user_id in participants:
+            await _record_role(decision_id, user_id, "discussion_member")
+        details = {"discussion_id": str(discussion_id), "participants": [str(p) for p in participants]}
+        await cases.ledger(
+            principal=principal, event="decision.discussed", case_id=row["case_id"], subject_id=decision_id, details=details
+        )
+    stored = await CollectiveDiscussion.select().where(CollectiveDiscussion.id == discussion_id).first()
+    assert stored is not None
+    return _discussion_out(stored)
+
+
+async def _discussion_member_ids(decision_id: UUID) -> set[UUID]:
+    return {p for d in await _discussions(decision_id) for p in d.participant_ids}
 
 
 # --- the reviewer's bundle and public results --------------------------------------------------
@@ -782,14 +904,15 @@ async def review_bundle(*, principal: Principal, decision_id: UUID) -> schemas.R
     case = await cases.case_facts(principal=principal, case_id=row["case_id"])
     notice = await _latest_notice(decision_id)
     roles = await DecisionRole.select().where(DecisionRole.decision == decision_id).order_by(DecisionRole.assigned_at)
-    declarations = {
-        str(u): (await cases.recusal_problem(case_id=case.id, user_id=u)) or "declared" for u in sorted(case.handler_ids)
-    }
+    # R-RCS-5: declarations of everyone who handled, discussed, reviewed or approved it.
+    people = case.handler_ids | {r["user"] for r in roles}
+    declarations = {str(u): (await cases.recusal_problem(case_id=case.id, user_id=u)) or "declared" for u in sorted(people)}
     return schemas.ReviewBundle(
         decision=view.decision,
         notice=_notice_out(notice) if notice else None,
         reviews=await _reviews(row),
         comparable=view.comparable,
+        discussions=await _discussions(decision_id),
         roles=[
             {"user_id": str(r["user"]), "role": r["role"], "assigned_at": clock.as_utc(r["assigned_at"]).isoformat()}
             for r in roles

@@ -182,6 +182,34 @@ class DecisionRole(Table, tablename="dec_decision_role"):
     assigned_at = Timestamptz()
 
 
+class DecisionDeclaration(Table, tablename="dec_recusal_declaration"):
+    """R-RCS-2/3: a case-level recusal declaration by a handler, reviewer, approver or
+    discussion member (the field workflow records the per-action ones). Immutable."""
+
+    id = UUID(primary_key=True)
+    case_id = UUID(index=True)
+    agency = ForeignKey(Agency, on_delete=OnDelete.restrict)
+    user = ForeignKey(User, on_delete=OnDelete.restrict)
+    capacity = Varchar(length=24)
+    conflict = Boolean()
+    ground = Varchar(length=32, default="")
+    statement = Text(default="")
+    declared_at = Timestamptz()
+
+
+class CollectiveDiscussion(Table, tablename="dec_collective_discussion"):
+    """R-RCS-2: a collective discussion of the decision; every participant has declared."""
+
+    id = UUID(primary_key=True)
+    decision = ForeignKey(Decision, on_delete=OnDelete.restrict)
+    held_at = Timestamptz()
+    participants = JSON(default=[])
+    minutes = Text()
+    outcome = Text()
+    recorded_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    recorded_at = Timestamptz()
+
+
 TABLES: list[type[Table]] = [
     Benchmark,
     MajorCatalogEntry,
@@ -192,4 +220,6 @@ TABLES: list[type[Table]] = [
     WrittenNotice,
     LegalReview,
     DecisionRole,
+    DecisionDeclaration,
+    CollectiveDiscussion,
 ]

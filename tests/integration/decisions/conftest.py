@@ -27,7 +27,6 @@ from backend.core.keys import KeyRing
 from backend.core.settings import Settings
 from backend.enforcement import schemas as field_schemas
 from backend.enforcement import service as field_service
-from backend.enforcement.tables import RecusalDeclaration
 from backend.org import schemas as org_schemas
 from backend.org import service as org_service
 
@@ -135,6 +134,17 @@ class Office:
         )
         assert waived.status_code == 200, waived.text
 
+    async def declare(self, who: str, capacity: str, case_id: uuid.UUID | None = None, **fields: Any) -> Any:
+        """The person's own case-level declaration on the three grounds (R-RCS-2/3)."""
+        body = {"capacity": capacity, "conflict": False, "statement": "无回避情形", **fields}
+        response = await self.call("POST", who, f"/api/v1/cases/{case_id or self.case_id}/decision-declarations", body)
+        assert response.status_code == 201, response.text
+        return response
+
+    async def declare_all(self, case_id: uuid.UUID | None = None) -> None:
+        for who, capacity in (("wang", "handler"), ("li", "handler"), ("sun", "reviewer"), ("liu", "approver")):
+            await self.declare(who, capacity, case_id)
+
     async def review(self, decision_id: str, sha: str, outcome: str = "passed", who: str = "sun") -> Any:
         body = {"draft_sha256": sha, "outcome": outcome, "opinion": f"审核意见: {outcome}"}
         return await self.call("POST", who, f"/api/v1/decisions/{decision_id}/reviews", body)
@@ -142,25 +152,6 @@ class Office:
     async def issue(self, decision_id: str, sha: str, who: str = "liu", number: str = "新市监罚〔2026〕17号") -> Any:
         body = {"decision_no": number, "draft_sha256": sha}
         return await self.call("POST", who, f"/api/v1/decisions/{decision_id}/issue", body)
-
-
-async def declare(case_id: uuid.UUID, *people: Any) -> None:
-    """A case-level 'no conflict' declaration on all three grounds (R-RCS-2/3).
-
-    The field workflow records these from the phone; here the rows are written directly
-    because only their presence matters to the decision rules.
-    """
-    for person in people:
-        await RecusalDeclaration.insert(
-            RecusalDeclaration(
-                id=uuid.uuid4(),
-                case=case_id,
-                user=person.user.id,
-                conflict=False,
-                statement="无回避情形",
-                server_time=clock.now(),
-            )
-        )
 
 
 async def upload_receipt(client: AsyncTestClient[Litestar], headers: Headers, case_id: uuid.UUID) -> str:
@@ -180,7 +171,7 @@ async def upload_receipt(client: AsyncTestClient[Litestar], headers: Headers, ca
     return str(response.json()["evidence_id"])
 
 
-async def _case_in_review(officer: Any, assisting: Any) -> uuid.UUID:
+async def case_in_review(officer: Any, assisting: Any) -> uuid.UUID:
     data = msgspec.convert(
         {
             "kind": "penalty",
@@ -247,11 +238,11 @@ def make_office(client: AsyncTestClient[Litestar], make_agency: Any, make_person
         assert published.status_code == 200, published.text
         entry = {"category": "large_fine", "threshold_fen": threshold_yuan * YUAN, "legal_basis": "责任制 Art.20(1)"}
         assert (await client.post("/api/v1/major-catalog", json=entry, headers=headers["zhou"])).status_code == 201
-        case_id = await _case_in_review(people["wang"], people["li"])
-        await declare(case_id, *people.values())
+        case_id = await case_in_review(people["wang"], people["li"])
         receipt_id = await upload_receipt(client, headers["wang"], case_id)
         office = Office(client, agency, people, headers, benchmark_id, case_id, receipt_id)
         office.extra["unit_id"] = unit.id
+        await office.declare_all()
         return office
 
     return factory

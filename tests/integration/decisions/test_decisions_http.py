@@ -11,7 +11,7 @@ from backend.core import clock
 from backend.enforcement.decisions.tables import Decision, LegalReview
 from backend.enforcement.tables import Case
 from evidence.custody.tables import LedgerRow
-from tests.integration.decisions.conftest import YUAN, draft_body
+from tests.integration.decisions.conftest import YUAN, case_in_review, draft_body
 
 pytestmark = pytest.mark.both_engines
 
@@ -211,9 +211,7 @@ async def test_reviewer_cannot_approve_the_decision_they_reviewed(make_office, m
         "POST", "zhou", "/api/v1/legal-reviewers", {"user_id": str(both.user.id), "unit_id": str(office.extra["unit_id"])}
     )
     assert designated.status_code == 201
-    from tests.integration.decisions.conftest import declare
-
-    await declare(office.case_id, both)
+    await office.declare("both", "reviewer")
     decision = (await office.draft()).json()["decision"]
     await office.serve_and_waive(decision["id"])
     assert (await office.review(decision["id"], decision["draft_sha256"], who="both")).status_code == 201
@@ -288,10 +286,8 @@ async def test_draft_shows_comparable_issued_decisions_of_the_same_item_and_tier
     await office.review(first["id"], first["draft_sha256"])
     assert (await office.issue(first["id"], first["draft_sha256"])).status_code == 200
     # A second case of the same agency, same item and tier.
-    from tests.integration.decisions.conftest import _case_in_review, declare
-
-    second_case = await _case_in_review(office.people["wang"], office.people["li"])
-    await declare(second_case, *office.people.values())
+    second_case = await case_in_review(office.people["wang"], office.people["li"])
+    await office.declare_all(second_case)
     office.case_id = second_case
     second = (await office.draft(amount_yuan=120_000)).json()
     assert [c["decision_no"] for c in second["comparable"]] == ["新市监罚〔2026〕17号"]
@@ -331,3 +327,45 @@ async def test_review_bundle_shows_draft_tier_notice_declarations_and_roles(make
     assert [r["role"] for r in body["roles"]] == ["drafter", "reviewer"]
     assert [r["outcome"] for r in body["reviews"]] == ["returned"]
     assert body["decision"]["status"] == "returned"
+
+
+@pytest.mark.requirement("R-RCS-3", "R-RCS-4")
+async def test_reviewer_who_declared_a_conflict_cannot_review(make_office, make_person, auth_headers):
+    office = await make_office()
+    related = await make_person(roles=["legal_reviewer"], agency=office.agency)
+    office.headers["related"] = await auth_headers(related)
+    body = {"user_id": str(related.user.id), "unit_id": str(office.extra["unit_id"])}
+    await office.call("POST", "zhou", "/api/v1/legal-reviewers", body)
+    await office.declare("related", "reviewer", conflict=True, ground="close_relative", statement="当事人法定代表人系本人表兄")
+    again = await office.call(
+        "POST", "related", f"/api/v1/cases/{office.case_id}/decision-declarations", {"capacity": "reviewer", "conflict": False}
+    )
+    assert again.status_code == 409
+    decision = (await office.draft()).json()["decision"]
+    refused = await office.review(decision["id"], decision["draft_sha256"], who="related")
+    assert refused.status_code == 409
+    assert "close_relative" in refused.json()["detail"]
+
+
+@pytest.mark.requirement("R-RCS-2", "R-RCS-5")
+async def test_collective_discussion_needs_every_participant_declared(make_office, make_person, auth_headers):
+    office = await make_office()
+    deputy = await make_person(roles=["supervisor"], agency=office.agency)
+    office.headers["deputy"] = await auth_headers(deputy)
+    decision = (await office.draft()).json()["decision"]
+    people = office.people
+    body = {
+        "held_at": clock.now().isoformat(),
+        "participant_ids": [str(people["liu"].user.id), str(deputy.user.id)],
+        "minutes": "讨论了违法事实与罚款数额。",
+        "outcome": "同意拟处罚意见",
+    }
+    refused = await office.call("POST", "liu", f"/api/v1/decisions/{decision['id']}/discussions", body)
+    assert refused.status_code == 409
+    assert str(deputy.user.id) in refused.json()["detail"]
+    await office.declare("deputy", "discussion_member")
+    recorded = await office.call("POST", "liu", f"/api/v1/decisions/{decision['id']}/discussions", body)
+    assert recorded.status_code == 201, recorded.text
+    bundle = (await office.call("GET", "sun", f"/api/v1/decisions/{decision['id']}/review-bundle")).json()
+    assert len(bundle["discussions"]) == 1
+    assert bundle["case"]["declarations"][str(deputy.user.id)] == "declared"
