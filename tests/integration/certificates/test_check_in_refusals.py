@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import msgspec
 import pytest
@@ -13,7 +14,9 @@ from backend.org import service as org_service
 from certificates import schemas, service
 
 
-async def _check(key_ring, officer, *, agency_id=None, domain="urban_management", matter=None, at=None):
+async def _check(
+    key_ring: Any, officer: Any, *, agency_id: Any = None, domain: str = "urban_management", matter: Any = None, at: Any = None
+) -> schemas.CertificateCheck:
     return await service.verify_for_action(
         keys=key_ring,
         user_id=officer.user.id,
@@ -24,7 +27,7 @@ async def _check(key_ring, officer, *, agency_id=None, domain="urban_management"
     )
 
 
-def _body(cls, **fields):
+def _body(cls: Any, **fields: Any) -> Any:
     return msgspec.convert(fields, cls)
 
 
@@ -89,7 +92,7 @@ async def test_the_most_telling_refusal_wins_across_several_certificates(make_pe
     assert (await _check(key_ring, officer, domain="market_supervision")).allowed is True
 
 
-async def _entrustment(make_person, entruster, entrusted, **fields):
+async def _entrustment(make_person: Any, entruster: Any, entrusted: Any, **fields: Any) -> Any:
     admin = await make_person(roles=["admin"], agency=entruster)
     now = clock.now()
     data = {

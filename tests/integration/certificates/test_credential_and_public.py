@@ -8,6 +8,7 @@ import json
 import os
 import time
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 from xml.etree import ElementTree
 
@@ -41,14 +42,14 @@ PUBLIC_FIELDS = {
 }
 
 
-async def _officer_with_certificate(make_person, auth_headers, issue_certificate, **fields):
+async def _officer_with_certificate(make_person: Any, auth_headers: Any, issue_certificate: Any, **fields: Any) -> Any:
     officer = await make_person(staff_no="SECRET-STAFF-42")
     admin = await make_person(roles=["admin"], agency=officer.agency)
     cert = await issue_certificate(officer, admin=admin, photo_ref="photos/private-photo.jpg", **fields)
     return officer, admin, cert, await auth_headers(officer)
 
 
-async def _credential(client, cert, headers) -> dict:
+async def _credential(client: Any, cert: Any, headers: Any) -> dict[str, Any]:
     response = await client.get(f"/api/mobile/v1/certificates/{cert.id}/credential", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
@@ -147,7 +148,7 @@ async def test_foreign_or_tampered_tokens_answer_invalid(client, make_person, au
         "unknown_key": jwt.encode(claims, stranger, algorithm="EdDSA", headers={"kid": key_id(stranger.public_key())}),
         "forged_known_kid": jwt.encode(claims, stranger, algorithm="EdDSA", headers={"kid": key_ring.kid}),
         "garbage": "not-a-token",
-        "alg_none": jwt.encode(claims, None, algorithm="none", headers={"kid": key_ring.kid}),
+        "alg_none": jwt.encode(claims, "", algorithm="none", headers={"kid": key_ring.kid}),
         "too_long": good + "A" * 5000,
     }
     response = await client.get(VERIFY, params={"token": tokens[mangle]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ REVOKE = {"reason": "调离执法岗位", "document_ref": "注销决定〔2025�
 REINSTATE = {"reason": "暂扣期满", "document_ref": "恢复决定〔2025〕3号"}
 
 
-async def _admin_and_officer(make_person, auth_headers):
+async def _admin_and_officer(make_person: Any, auth_headers: Any) -> Any:
     admin = await make_person(roles=["admin"])
     officer = await make_person(agency=admin.agency)
     return admin, officer, await auth_headers(admin)
@@ -244,4 +245,6 @@ async def test_non_admin_of_the_same_agency_cannot_change_status(client, make_pe
     officer_headers = await auth_headers(officer)
     response = await client.post(f"/api/v1/certificates/{cert['id']}/suspend", json=SUSPEND, headers=officer_headers)
     assert response.status_code == 403
-    assert (await Certificate.select(Certificate.status).first())["status"] == "active"
+    stored = await Certificate.select(Certificate.status).first()
+    assert stored is not None
+    assert stored["status"] == "active"

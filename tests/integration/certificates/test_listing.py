@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -11,16 +12,17 @@ from backend.core import clock
 SUSPEND = {"reason": "涉嫌违纪", "document_ref": "暂扣〔2025〕1号"}
 
 
-async def _setup(client, make_person, auth_headers, issue_certificate):
+async def _setup(client: Any, make_person: Any, auth_headers: Any, issue_certificate: Any) -> Any:
     admin = await make_person(roles=["admin"])
     now = clock.now()
     made = {}
-    for name, fields in {
+    plans: dict[str, dict[str, Any]] = {
         "soon": {"valid_until": (now + timedelta(days=10)).isoformat()},
         "later": {"valid_until": (now + timedelta(days=200)).isoformat(), "domains": ["market_supervision"]},
         "gone": {"valid_until": (now + timedelta(days=5)).isoformat()},
         "held": {},
-    }.items():
+    }
+    for name, fields in plans.items():
         officer = await make_person(agency=admin.agency, full_name=f"Officer {name.title()}")
         made[name] = await issue_certificate(officer, admin=admin, number=f"XJ-{name.upper()}", **fields)
     headers = await auth_headers(admin)
@@ -30,7 +32,7 @@ async def _setup(client, make_person, auth_headers, issue_certificate):
     return admin, made, headers
 
 
-async def _numbers(client, headers, **params):
+async def _numbers(client: Any, headers: Any, **params: Any) -> tuple[list[str], int]:
     response = await client.get("/api/v1/certificates", params=params, headers=headers)
     assert response.status_code == 200, response.text
     return [item["number"] for item in response.json()["items"]], response.json()["total"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jwt
 import pytest
 
@@ -12,7 +14,9 @@ from certificates import service
 
 @pytest.mark.both_engines
 @pytest.mark.requirement("R-CERT-4")
-async def test_active_certificate_allows_and_snapshot_verifies_with_jwks(make_person, issue_certificate, key_ring: KeyRing):
+async def test_active_certificate_allows_and_snapshot_verifies_with_jwks(
+    make_person: Any, issue_certificate: Any, key_ring: KeyRing
+) -> None:
     officer = await make_person()
     cert = await issue_certificate(officer)
     check = await service.verify_for_action(
