@@ -22,6 +22,7 @@ from backend.core.auth import Principal
 from backend.core.errors import InvalidInput, NotFound
 from backend.core.keys import KeyRing
 from backend.core.problems import problem
+from backend.enforcement import actions, recusal
 from backend.enforcement import service as enforcement
 from evidence import service as evidence_service
 from evidence.custody import export, objects, retrieval, review, verify
@@ -47,6 +48,21 @@ async def _reviewer_case(principal: Principal, case_id: UUID) -> dict[str, Any]:
     if not principal.has(*REVIEWERS):
         raise NotFound(f"case {case_id} not found")
     return dict(msgspec.to_builtins(case))
+
+
+async def _export_context(principal: Principal, case_id: UUID) -> dict[str, Any]:
+    """Manifest context (R-REC-4, R-RCS): the case, its actions with participants and transitions,
+    recusal declarations, stored coverage reports and case records. Check-ins with their
+    certificate snapshots travel as full ledger entries in the package's ledger.jsonl."""
+    context = await _reviewer_case(principal, case_id)
+    found = await actions.list_actions(principal=principal, case_id=case_id)
+    context["actions"] = msgspec.to_builtins(found)
+    context["coverage_reports"] = {
+        str(a.id): msgspec.to_builtins(await actions.stored_reports(principal=principal, action_id=a.id)) for a in found
+    }
+    context["recusal_declarations"] = msgspec.to_builtins(await recusal.list_declarations(case_id=case_id))
+    context["records"] = msgspec.to_builtins(await enforcement.list_records(principal=principal, case_id=case_id))
+    return context
 
 
 def _assignment_check(principal: Principal) -> retrieval.AssignmentCheck:
@@ -208,7 +224,7 @@ async def export_case(
     case_id: FromPath[UUID],
     data: JSONBody[ExportIn],
 ) -> Stream:
-    context = await _reviewer_case(principal, case_id)
+    context = await _export_context(principal, case_id)
     plan = await export.prepare_export(
         principal=principal,
         case_id=case_id,

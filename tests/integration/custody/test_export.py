@@ -10,10 +10,13 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from backend.enforcement import actions
+from backend.enforcement import schemas as enforcement_schemas
 from evidence.custody.tables import LedgerRow
 
 from .conftest import Scene
@@ -53,6 +56,19 @@ def _rewrite(folder: Path, name: str, change: Callable[[bytes], bytes]) -> None:
 
 @pytest.mark.requirement("R-REC-6", "R-REC-7")
 async def test_export_verifies_ok_standalone(client: AsyncTestClient[Litestar], scene: Scene, tmp_path: Path) -> None:
+    officer = await scene.person("officer")
+    action = await actions.create_action(
+        principal=officer.principal,
+        data=msgspec.convert(
+            {
+                "case_id": str(scene.case_id),
+                "kind": "inspection",
+                "planned_at": "2026-03-01T09:00:00+08:00",
+                "participant_ids": [str(officer.user.id)],
+            },
+            enforcement_schemas.ActionIn,
+        ),
+    )
     data = await _export(client, scene)
     folder = _unpack(data, tmp_path / "pkg")
     names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
@@ -61,6 +77,10 @@ async def test_export_verifies_ok_standalone(client: AsyncTestClient[Litestar], 
     )
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["case"]["id"] == str(scene.case_id)
+    assert [a["id"] for a in manifest["case"]["actions"]] == [str(action.id)]
+    assert manifest["case"]["actions"][0]["participants"][0]["user_id"] == str(officer.user.id)
+    assert manifest["case"]["coverage_reports"] == {str(action.id): []}
+    assert "recusal_declarations" in manifest["case"]
     for item in scene.evidence:
         entry = next(e for e in manifest["evidence"] if e["id"] == str(item.id))
         assert (folder / entry["path"]).read_bytes() == scene.payloads[item.id]
