@@ -27,8 +27,21 @@ from backend.core.keys import KeyRing
 from backend.core.settings import Settings
 from certificates import qr, ratelimit, schemas, service
 
+
+class _ConflictDoc(ClientException):
+    """Documents the 409 problems (illegal transition, duplicate, certificate not valid) in OpenAPI."""
+
+    status_code = 409
+
+
+class _UnprocessableDoc(ClientException):
+    """Documents the 422 problems (exam not passed, invalid validity or domains) in OpenAPI."""
+
+    status_code = 422
+
+
 AUTH_ERRORS = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
-CHANGE_ERRORS = [*AUTH_ERRORS, ClientException]  # ClientException documents the 409/422 problems
+CHANGE_ERRORS = [*AUTH_ERRORS, _ConflictDoc, _UnprocessableDoc]
 VERIFY_PATH = "/public/v1/certificates/verify"
 # A credential JWT is well under 2 KB; anything longer is not ours (and is answered "invalid").
 MAX_TOKEN_LENGTH = 4096

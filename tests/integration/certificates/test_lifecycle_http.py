@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from backend.core import clock
+from backend.core.errors import Conflict
+from certificates import schemas, service
 from certificates.tables import CardRecovery, Certificate, CertificateEvent
 from tests.integration.certificates.conftest import certificate_body
 
@@ -248,3 +252,18 @@ async def test_non_admin_of_the_same_agency_cannot_change_status(client, make_pe
     stored = await Certificate.select(Certificate.status).first()
     assert stored is not None
     assert stored["status"] == "active"
+
+
+@pytest.mark.both_engines
+@pytest.mark.requirement("R-CERT-2")
+async def test_concurrent_transitions_do_not_both_win(make_person, issue_certificate):
+    officer = await make_person()
+    admin = await make_person(roles=["admin"], agency=officer.agency)
+    cert = await issue_certificate(officer, admin=admin)
+    data = msgspec.convert(SUSPEND, schemas.SuspendIn)
+    results = await asyncio.gather(
+        *(service.suspend(principal=admin.principal, certificate_id=cert.id, data=data) for _ in range(2)), return_exceptions=True
+    )
+    assert sum(isinstance(r, schemas.CertificateDetail) for r in results) == 1
+    assert sum(isinstance(r, Conflict) for r in results) == 1
+    assert await CertificateEvent.count().where(CertificateEvent.action == "suspend") == 1
