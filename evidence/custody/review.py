@@ -28,6 +28,7 @@ ACCESS_EVENTS = {
     "evidence.downloaded",
     "evidence.range_read",
     "evidence.link_issued",
+    "evidence.exported",
     "evidence.held",
     "evidence.released",
 }
@@ -120,6 +121,11 @@ async def evidence_chain_report(*, agency_id: UUID, case_id: UUID) -> ChainRepor
     for row in rows:
         if row["subject_type"] == "evidence":
             by_subject[row["subject_id"]].append(entry_from_row(row))
+        elif row["event"] == "evidence.exported":
+            # A case-level export lists the items it carried: each item shows it as an access.
+            entry = entry_from_row(row)
+            for exported in entry.details.get("evidence", []):
+                by_subject[str(exported.get("id"))].append(entry)
     report_items = [
         ChainItem(
             evidence=item,

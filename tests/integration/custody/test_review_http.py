@@ -82,6 +82,10 @@ async def test_evidence_chain_report_lists_capture_verification_and_accesses(
 ) -> None:
     item = scene.evidence[0]
     await client.get(f"/api/v1/evidence/{item.id}/content?purpose=hearing", headers=await scene.h("reviewer"))
+    exported = await client.post(
+        f"/api/v1/cases/{scene.case_id}/export", json={"purpose": "court"}, headers=await scene.h("reviewer")
+    )
+    assert exported.status_code == 200
     response = await client.get(f"/api/v1/cases/{scene.case_id}/evidence-chain", headers=await scene.h("supervisor"))
     assert response.status_code == 200
     report = response.json()
@@ -91,7 +95,10 @@ async def test_evidence_chain_report_lists_capture_verification_and_accesses(
     assert row["captured_by"] == str((await scene.person("officer")).user.id)
     assert row["verification"] == "verified at reception"
     assert [e["event"] for e in row["custody"]][:3] == ["evidence.received", "evidence.verified", "evidence.attached"]
-    assert [(e["event"], e["details"]["purpose"]) for e in row["accesses"]] == [("evidence.downloaded", "hearing")]
+    assert [(e["event"], e["details"]["purpose"]) for e in row["accesses"]] == [
+        ("evidence.downloaded", "hearing"),
+        ("evidence.exported", "court"),
+    ]
 
 
 @pytest.mark.requirement("R-REC-8")
