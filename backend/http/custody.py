@@ -93,7 +93,7 @@ async def case_timeline(
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> TimelinePage:
     await _reviewer_case(principal, case_id)
-    return await review.case_timeline(case_id=case_id, cursor=cursor, limit=limit)
+    return await review.case_timeline(viewer=principal, case_id=case_id, cursor=cursor, limit=limit)
 
 
 @get(
@@ -104,7 +104,7 @@ async def case_timeline(
 )
 async def evidence_chain(principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> review.ChainReport:
     await _reviewer_case(principal, case_id)
-    return await review.evidence_chain_report(agency_id=principal.agency_id, case_id=case_id)
+    return await review.evidence_chain_report(viewer=principal, case_id=case_id)
 
 
 @post(

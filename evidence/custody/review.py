@@ -15,11 +15,12 @@ from uuid import UUID
 
 import msgspec
 
+from backend.core.auth import Principal
 from backend.core.errors import InvalidInput
 from evidence import service as evidence_service
 from evidence.custody import chain
 from evidence.custody.schemas import LedgerEntry, TimelinePage
-from evidence.custody.service import entry_from_row
+from evidence.custody.service import append_event, entry_from_row
 from evidence.custody.tables import LedgerRow
 from evidence.schemas import EvidenceOut
 
@@ -49,12 +50,27 @@ def parse_cursor(cursor: str | None) -> int:
     return int(cursor)
 
 
-async def case_timeline(*, case_id: UUID, cursor: str | None = None, limit: int = 100) -> TimelinePage:
+async def _log_view(viewer: Principal, case_id: UUID, event: str) -> None:
+    # Reading the audit trail is itself audited (CJIS-style; R-REC-7).
+    await append_event(
+        event=event,
+        actor_id=viewer.user_id,
+        agency_id=viewer.agency_id,
+        subject_type="case",
+        subject_id=str(case_id),
+        case_id=case_id,
+    )
+
+
+async def case_timeline(*, viewer: Principal, case_id: UUID, cursor: str | None = None, limit: int = 100) -> TimelinePage:
     """One page of the case's ledger entries after ``cursor`` (oldest first).
 
-    The caller has established that the case belongs to the principal's agency.
+    The caller has established that the case belongs to the viewer's agency. Opening the
+    timeline (the first page) is logged.
     """
     after = parse_cursor(cursor)
+    if after == 0:
+        await _log_view(viewer, case_id, "custody.timeline_viewed")
     rows = (
         await LedgerRow.select()
         .where((LedgerRow.case_id == case_id) & (LedgerRow.seq > after))
@@ -112,9 +128,10 @@ def _verification(entries: list[LedgerEntry]) -> str:
     return "no ledger record"
 
 
-async def evidence_chain_report(*, agency_id: UUID, case_id: UUID) -> ChainReport:
+async def evidence_chain_report(*, viewer: Principal, case_id: UUID) -> ChainReport:
     """Each item: hash, size, who captured it, when, where, certificate, verification, accesses."""
-    items = await evidence_service.list_for_case(agency_id=agency_id, case_id=case_id)
+    await _log_view(viewer, case_id, "custody.report_viewed")
+    items = await evidence_service.list_for_case(agency_id=viewer.agency_id, case_id=case_id)
     rows = await LedgerRow.select().where(LedgerRow.case_id == case_id).order_by(LedgerRow.seq)
     by_subject: dict[str, list[LedgerEntry]] = defaultdict(list)
     altered = [int(r["seq"]) for r in rows if not _intact(r)]

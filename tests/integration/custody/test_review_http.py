@@ -46,9 +46,6 @@ async def test_timeline_pages_through_every_case_event_in_order(client: AsyncTes
         await append_event(
             event="checkin.recorded", actor_id=None, agency_id=None, subject_type="case", subject_id="x", case_id=uuid.uuid4()
         )
-    expected = [
-        r["seq"] for r in await LedgerRow.select(LedgerRow.seq).where(LedgerRow.case_id == scene.case_id).order_by(LedgerRow.seq)
-    ]
     seen: list[int] = []
     cursor = ""
     pages = 0
@@ -64,7 +61,12 @@ async def test_timeline_pages_through_every_case_event_in_order(client: AsyncTes
         if body["next_cursor"] is None:
             break
         cursor = body["next_cursor"]
+    expected = [
+        r["seq"] for r in await LedgerRow.select(LedgerRow.seq).where(LedgerRow.case_id == scene.case_id).order_by(LedgerRow.seq)
+    ]
     assert seen == expected
+    last = await LedgerRow.select(LedgerRow.event).where(LedgerRow.seq == seen[-1]).first()
+    assert last == {"event": "custody.timeline_viewed"}  # opening the timeline is itself logged
     assert pages == -(-len(expected) // 100)
 
 
