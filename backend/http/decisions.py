@@ -225,6 +225,17 @@ class DecisionController(Controller):
         return await service.list_declarations(principal=principal, case_id=case_id)
 
     @post(
+        "/decisions/{decision_id:uuid}/hearing",
+        summary="Record the hearing the party asked for (host checked for separation, R-DISC-8)",
+        status_code=201,
+        raises=CHANGE_ERRORS,
+    )
+    async def record_hearing(
+        self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.HearingIn]
+    ) -> schemas.HearingOut:
+        return await service.record_hearing(principal=principal, decision_id=decision_id, data=data)
+
+    @post(
         "/decisions/{decision_id:uuid}/discussions",
         summary="Record a collective discussion (every participant declared, R-RCS-2)",
         status_code=201,

@@ -412,6 +412,23 @@ class DiscussionOut(msgspec.Struct, kw_only=True):
     recorded_at: datetime
 
 
+class HearingIn(Strict, kw_only=True):
+    host_id: UUID
+    held_at: datetime
+    minutes: LongText
+    record_evidence_id: UUID | None = None
+
+
+class HearingOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    decision_id: UUID
+    host_id: UUID
+    held_at: datetime
+    minutes: str
+    record_evidence_id: UUID | None
+    separation_warnings: list[str]
+
+
 class ReviewBundle(msgspec.Struct, kw_only=True):
     """R-LEGAL-5: what the legal reviewer sees for one exact draft version."""
 

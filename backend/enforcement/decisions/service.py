@@ -40,6 +40,7 @@ from backend.enforcement.decisions.tables import (
     DecisionDeclaration,
     DecisionRole,
     DecisionVersion,
+    Hearing,
     LegalReview,
     WrittenNotice,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "public_decisions",
     "publish_benchmark",
     "record_discussion",
+    "record_hearing",
     "record_notice_service",
     "retire_catalog_entry",
     "review_bundle",
@@ -114,6 +116,11 @@ class AnswerPeriodRunning(Conflict):
 class ApproverIsReviewer(Conflict):
     slug = "approver-is-reviewer"
     title = "The approver must be a different person from the legal reviewer"
+
+
+class HearingPending(Conflict):
+    slug = "hearing-pending"
+    title = "The party asked for a hearing that has not been held"
 
 
 class CaseStageConflict(Conflict):
@@ -599,14 +606,31 @@ async def list_reviews(*, principal: Principal, decision_id: UUID) -> list[schem
     return await _reviews(await _decision_row(principal=principal, decision_id=decision_id))
 
 
-async def _separation(*, principal: Principal, case: cases.CaseFacts, function: str) -> list[str]:
-    """R-DISC-8: the caller's other functions on the case; `block` refuses, `warn` reports."""
-    held = sorted(case.functions_of(principal.user_id) - {function})
-    if principal.user_id in case.lead_ids and "investigation" not in held:
-        held.append("investigation")
+async def _separation(*, principal: Principal, case: cases.CaseFacts, function: str, decision_id: UUID) -> list[str]:
+    me = principal.user_id
+    return await _separation_of(
+        user_id=me, name=principal.username, principal=principal, case=case, function=function, decision_id=decision_id
+    )
+
+
+# Functions a person took on through this decision itself (R-DISC-8).
+_ROLE_FUNCTIONS = {"hearing_host": "hearing", "approver": "decision"}
+
+
+async def _separation_of(
+    *, user_id: UUID, name: str, principal: Principal, case: cases.CaseFacts, function: str, decision_id: UUID
+) -> list[str]:
+    """R-DISC-8: the person's other functions on the case; `block` refuses, `warn` reports."""
+    roles = await DecisionRole.select(DecisionRole.role).where(
+        (DecisionRole.decision == decision_id) & (DecisionRole.user == user_id)
+    )
+    functions = case.functions_of(user_id) | {_ROLE_FUNCTIONS[r["role"]] for r in roles if r["role"] in _ROLE_FUNCTIONS}
+    if user_id in case.lead_ids:
+        functions.add("investigation")
+    held = sorted(functions - {function})
     if not held:
         return []
-    message = f"{principal.username} would act as {function} on case {case.reference} while holding {', '.join(held)}"
+    message = f"{name} would act as {function} on case {case.reference} while holding {', '.join(held)}"
     agency = await org_service.get_agency(agency_id=principal.agency_id)
     if agency.separation_mode == "block":
         raise SeparationOfFunctions(message)
@@ -633,7 +657,7 @@ async def review_decision(*, principal: Principal, decision_id: UUID, data: sche
             current_sha256=row["draft_sha256"],
         )
     case = await cases.case_facts(principal=principal, case_id=row["case_id"])
-    warnings = await _separation(principal=principal, case=case, function="review")
+    warnings = await _separation(principal=principal, case=case, function="review", decision_id=decision_id)
     # R-RCS-3: the reviewer declares too; R-RCS-5: no pass while a handler lacks one or is blocked.
     await cases.require_declared(case_id=case.id, user_ids=[principal.user_id], as_what="the legal reviewer")
     if data.outcome == "passed":
@@ -674,6 +698,7 @@ async def _ensure_notice_complete(row: dict[str, Any]) -> None:
     notice = await _latest_notice(row["id"])
     if notice is None or notice["served_at"] is None:
         raise NoticeNotServed("the written notice of facts, reasons and basis must be served before the decision is issued")
+    await _ensure_hearing_held(row["id"], notice)
     if notice["waived_at"] is None and notice["answer_deadline"] is not None:
         deadline = clock.as_utc(notice["answer_deadline"])
         if clock.now() <= deadline:
@@ -734,7 +759,7 @@ async def issue_decision(*, principal: Principal, decision_id: UUID, data: schem
     if principal.user_id in {r.reviewer_id for r in reviews}:
         # R-LEGAL-6: approver and reviewer are recorded, and must be, separately.
         raise ApproverIsReviewer("the approver reviewed this decision; another person must approve it")
-    warnings = await _separation(principal=principal, case=case, function="decision")
+    warnings = await _separation(principal=principal, case=case, function="decision", decision_id=decision_id)
     await cases.require_declared(case_id=case.id, user_ids=[principal.user_id], as_what="the approver")
     await _issue(principal, row, data, warnings)
     return await get_decision(principal=principal, decision_id=decision_id)
@@ -891,6 +916,50 @@ async def record_discussion(*, principal: Principal, decision_id: UUID, data: sc
 
 async def _discussion_member_ids(decision_id: UUID) -> set[UUID]:
     return {p for d in await _discussions(decision_id) for p in d.participant_ids}
+
+
+# --- hearing (R-DISC-7 rights, R-DISC-8 separation) -----------------------------------------
+
+
+async def record_hearing(*, principal: Principal, decision_id: UUID, data: schemas.HearingIn) -> schemas.HearingOut:
+    """The hearing the party asked for; its host is checked like any other function holder."""
+    principal.require("officer", "supervisor")
+    row = await _decision_row(principal=principal, decision_id=decision_id)
+    _ensure_open(row)
+    notice = await _latest_notice(decision_id)
+    if notice is None or not notice["hearing_requested"]:
+        raise Conflict("no hearing was requested on the served notice")
+    host = await org_service.get_user(principal=principal, user_id=data.host_id)
+    if data.record_evidence_id is not None:
+        await _ensure_case_evidence(case_id=row["case_id"], evidence_id=data.record_evidence_id, field="record_evidence_id")
+    case = await cases.case_facts(principal=principal, case_id=row["case_id"])
+    warnings = await _separation_of(
+        user_id=host.id, name=host.username, principal=principal, case=case, function="hearing", decision_id=decision_id
+    )
+    await cases.require_declared(case_id=case.id, user_ids=[host.id], as_what="the hearing host")
+    hearing_id = uuid.uuid4()
+    async with write_transaction():
+        await Hearing.insert(
+            Hearing(
+                id=hearing_id, decision=decision_id, host=host.id, held_at=data.held_at, minutes=data.minutes,
+                record_evidence_id=data.record_evidence_id, recorded_by=principal.user_id, recorded_at=clock.now(),
+            )
+        )  # fmt: skip
+        await _add_warnings(decision_id, row["separation_warnings"], warnings)
+        await _record_role(decision_id, host.id, "hearing_host")
+        details = {"hearing_id": str(hearing_id), "host_id": str(host.id)}
+        await cases.ledger(
+            principal=principal, event="decision.hearing_held", case_id=row["case_id"], subject_id=decision_id, details=details
+        )
+    return schemas.HearingOut(
+        id=hearing_id, decision_id=decision_id, host_id=host.id, held_at=data.held_at, minutes=data.minutes,
+        record_evidence_id=data.record_evidence_id, separation_warnings=warnings,
+    )  # fmt: skip
+
+
+async def _ensure_hearing_held(decision_id: UUID, notice: dict[str, Any]) -> None:
+    if notice["hearing_requested"] and not await Hearing.count().where(Hearing.decision == decision_id):
+        raise HearingPending("the party asked for a hearing; record it before the decision is issued")
 
 
 # --- the reviewer's bundle and public results --------------------------------------------------

@@ -210,6 +210,20 @@ class CollectiveDiscussion(Table, tablename="dec_collective_discussion"):
     recorded_at = Timestamptz()
 
 
+class Hearing(Table, tablename="dec_hearing"):
+    """A hearing the party asked for after notice; held by someone other than the
+    investigators where the agency separates functions (R-DISC-8)."""
+
+    id = UUID(primary_key=True)
+    decision = ForeignKey(Decision, on_delete=OnDelete.restrict)
+    host = ForeignKey(User, on_delete=OnDelete.restrict)
+    held_at = Timestamptz()
+    minutes = Text()
+    record_evidence_id = UUID(null=True, default=None)
+    recorded_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    recorded_at = Timestamptz()
+
+
 TABLES: list[type[Table]] = [
     Benchmark,
     MajorCatalogEntry,
@@ -222,4 +236,5 @@ TABLES: list[type[Table]] = [
     DecisionRole,
     DecisionDeclaration,
     CollectiveDiscussion,
+    Hearing,
 ]

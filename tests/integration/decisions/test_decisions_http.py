@@ -369,3 +369,33 @@ async def test_collective_discussion_needs_every_participant_declared(make_offic
     bundle = (await office.call("GET", "sun", f"/api/v1/decisions/{decision['id']}/review-bundle")).json()
     assert len(bundle["discussions"]) == 1
     assert bundle["case"]["declarations"][str(deputy.user.id)] == "declared"
+
+
+@pytest.mark.requirement("R-DISC-7", "R-DISC-8")
+async def test_requested_hearing_is_held_by_someone_else_before_issue(make_office, make_person, auth_headers):
+    office = await make_office(separation_mode="block")
+    decision = (await office.draft(amount_yuan=90_000, circumstances=["f1"])).json()["decision"]
+    await office.call(
+        "POST", "wang", f"/api/v1/decisions/{decision['id']}/notice", {"rights": ["statement", "defence", "hearing"]}
+    )
+    service = {
+        "served_at": (clock.now() - timedelta(days=10)).isoformat(),
+        "method": "direct",
+        "recipient": "张三",
+        "proof_evidence_id": office.receipt_id,
+        "hearing_requested": True,
+    }
+    assert (await office.call("POST", "wang", f"/api/v1/decisions/{decision['id']}/notice/service", service)).status_code == 200
+    pending = await office.issue(decision["id"], decision["draft_sha256"])
+    assert pending.status_code == 409
+    assert slug(pending) == "hearing-pending"
+    hearing = {"host_id": str(office.people["wang"].user.id), "held_at": clock.now().isoformat(), "minutes": "听证笔录"}
+    by_investigator = await office.call("POST", "li", f"/api/v1/decisions/{decision['id']}/hearing", hearing)
+    assert by_investigator.status_code == 409
+    assert slug(by_investigator) == "separation-of-functions"
+    host = await make_person(roles=["officer"], agency=office.agency)
+    office.headers["host"] = await auth_headers(host)
+    await office.declare("host", "handler")
+    hearing["host_id"] = str(host.user.id)
+    assert (await office.call("POST", "li", f"/api/v1/decisions/{decision['id']}/hearing", hearing)).status_code == 201
+    assert (await office.issue(decision["id"], decision["draft_sha256"])).status_code == 200
