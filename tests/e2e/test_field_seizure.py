@@ -15,8 +15,8 @@ from backend.core import clock
 from certificates import service as certificate_service
 from evidence.custody.tables import LedgerRow
 from tests.integration.enforcement.field_helpers import (
+    MOBILE,
     OFFICE,
-    M,
     check_in,
     declare,
     open_case,
@@ -75,7 +75,7 @@ async def test_impound_with_suspended_officer_conflict_and_video_gap(client, mak
 
         # The start gate lists exactly what is missing.
         blocked = problem(
-            await client.post(f"{M}/actions/{aid}/start", json=stamp(), headers=f.h("wang")), 409, "action-start-blocked"
+            await client.post(f"{MOBILE}/actions/{aid}/start", json=stamp(), headers=f.h("wang")), 409, "action-start-blocked"
         )
         codes = sorted(m["code"] for m in blocked["missing"])
         assert codes == ["check_ins", "coercion_reason", "recording_session", "recusal_declaration"]
@@ -94,19 +94,21 @@ async def test_impound_with_suspended_officer_conflict_and_video_gap(client, mak
             "device_id": "phone-wang",
             "device_time": clock.now().isoformat(),
         }
-        assert (await client.post(f"{M}/actions/{aid}/recording-sessions", json=session, headers=f.h("wang"))).status_code == 201
-        checklist = (await client.get(f"{M}/actions/{aid}", headers=f.h("wang"))).json()
+        assert (
+            await client.post(f"{MOBILE}/actions/{aid}/recording-sessions", json=session, headers=f.h("wang"))
+        ).status_code == 201
+        checklist = (await client.get(f"{MOBILE}/actions/{aid}", headers=f.h("wang"))).json()
         assert checklist["ready_to_start"] is True
         assert checklist["missing"] == []
 
     with clock.frozen_clock(t0):
-        started = await client.post(f"{M}/actions/{aid}/start", json=stamp(), headers=f.h("wang"))
+        started = await client.post(f"{MOBILE}/actions/{aid}/start", json=stamp(), headers=f.h("wang"))
         assert started.status_code == 200, started.text
         assert started.json()["state"] == "in_progress"
 
     # Two phones: 王 records [t0-2, t0+20], 钱 records [t0+50, t0+62]: a 30 s gap in between.
     with clock.frozen_clock(t0 + timedelta(seconds=60)):
-        ended = await client.post(f"{M}/actions/{aid}/end", json=stamp(), headers=f.h("qian"))
+        ended = await client.post(f"{MOBILE}/actions/{aid}/end", json=stamp(), headers=f.h("qian"))
         assert ended.status_code == 200, ended.text
     with clock.frozen_clock(t0 + timedelta(seconds=70)):
         for name, begin, seconds in (("wang", -2, 22), ("qian", 50, 12)):
@@ -115,7 +117,7 @@ async def test_impound_with_suspended_officer_conflict_and_video_gap(client, mak
             uploaded = await upload_video(f, name, case["id"], aid, video, captured_at=start)
             assert uploaded.status_code == 201, uploaded.text
 
-        closing = await client.post(f"{M}/actions/{aid}/close", json=stamp(), headers=f.h("wang"))
+        closing = await client.post(f"{MOBILE}/actions/{aid}/close", json=stamp(), headers=f.h("wang"))
         body = problem(closing, 409, "video-coverage-incomplete")
         assert len(body["gaps"]) == 1
         gap = body["gaps"][0]
@@ -127,11 +129,13 @@ async def test_impound_with_suspended_officer_conflict_and_video_gap(client, mak
             "gap_end": (t0 + timedelta(seconds=51)).isoformat(),
             "reason": "王的手机电量耗尽，更换电池",
         }
-        recorded = await client.post(f"{M}/actions/{aid}/gap-reasons", json=explained, headers=f.h("wang"))
+        recorded = await client.post(f"{MOBILE}/actions/{aid}/gap-reasons", json=explained, headers=f.h("wang"))
         assert recorded.status_code == 201, recorded.text
         reason_id = recorded.json()["id"]
         problem(
-            await client.post(f"{M}/actions/{aid}/close", json=stamp(), headers=f.h("wang")), 409, "video-coverage-incomplete"
+            await client.post(f"{MOBILE}/actions/{aid}/close", json=stamp(), headers=f.h("wang")),
+            409,
+            "video-coverage-incomplete",
         )
         # Only a supervisor approves.
         problem(
@@ -141,7 +145,7 @@ async def test_impound_with_suspended_officer_conflict_and_video_gap(client, mak
         assert approved.status_code == 200
         assert approved.json()["approved_by"] == f.uid("liu")
 
-        closed = await client.post(f"{M}/actions/{aid}/close", json=stamp(), headers=f.h("wang"))
+        closed = await client.post(f"{MOBILE}/actions/{aid}/close", json=stamp(), headers=f.h("wang"))
         assert closed.status_code == 200, closed.text
         assert closed.json()["state"] == "closed"
         assert [t["to_state"] for t in closed.json()["transitions"]] == ["in_progress", "ended", "closed"]

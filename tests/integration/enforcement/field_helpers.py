@@ -18,7 +18,7 @@ from certificates import schemas as certificate_schemas
 from certificates import service as certificate_service
 from tests.conftest import Person
 
-M = "/api/mobile/v1"
+MOBILE = "/api/mobile/v1"
 OFFICE = "/api/v1"
 GPS = {"latitude": 35.6123, "longitude": 111.2234, "accuracy_m": 12.0}
 
@@ -139,7 +139,7 @@ async def check_in(f: Field, name: str, action_id: str, *, check_in_id: str | No
         "device_time": clock.now().isoformat(),
         "location": GPS,
     }
-    return await f.client.post(f"{M}/actions/{action_id}/check-ins", json=body, headers=f.h(name))
+    return await f.client.post(f"{MOBILE}/actions/{action_id}/check-ins", json=body, headers=f.h(name))
 
 
 async def declare(f: Field, name: str, action_id: str, *, ground: str | None = None) -> Any:
@@ -147,7 +147,7 @@ async def declare(f: Field, name: str, action_id: str, *, ground: str | None = N
     if ground:
         body["ground"] = ground
         body["statement"] = "当事人系本人表兄"
-    return await f.client.post(f"{M}/actions/{action_id}/recusals", json=body, headers=f.h(name))
+    return await f.client.post(f"{MOBILE}/actions/{action_id}/recusals", json=body, headers=f.h(name))
 
 
 def stamp() -> dict[str, Any]:
@@ -163,7 +163,9 @@ async def upload_video(f: Field, name: str, case_id: str, action_id: str, data: 
         "captured_at": captured_at.astimezone(UTC).isoformat(),
         "device_id": f"phone-{name}",
     }
-    return await f.client.post(f"{M}/evidence", params=params, content=data, headers={**f.h(name), "Content-Type": "video/mp4"})
+    return await f.client.post(
+        f"{MOBILE}/evidence", params=params, content=data, headers={**f.h(name), "Content-Type": "video/mp4"}
+    )
 
 
 def problem(response: Any, status: int, slug: str) -> dict[str, Any]:

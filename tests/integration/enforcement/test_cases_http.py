@@ -200,3 +200,31 @@ async def test_separation_of_functions_warn_mode_reports_overlap(f):
     response = await f.client.post(f"{OFFICE}/cases/{case['id']}/officers", json=same, headers=f.h("liu"))
     assert response.status_code == 201, response.text
     assert response.json()["separation_warnings"]
+
+
+@pytest.mark.requirement("R-REC-1")
+async def test_a_capture_in_the_stage_counts_as_its_record(f):
+    import hashlib
+
+    from backend.core import clock
+    from tests.integration.enforcement.field_helpers import MOBILE
+    from tests.integration.evidence.media_factory import jpeg
+
+    case = await open_case(f)
+    photo = jpeg()
+    params = {
+        "case_id": case["id"],
+        "kind": "photo",
+        "sha256": hashlib.sha256(photo).hexdigest(),
+        "captured_at": clock.now().isoformat(),
+        "device_id": "phone-wang",
+    }
+    uploaded = await f.client.post(
+        f"{MOBILE}/evidence", params=params, content=photo, headers={**f.h("wang"), "Content-Type": "image/jpeg"}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    moved = await f.client.post(f"{OFFICE}/cases/{case['id']}/stage", json={"to_stage": "investigation"}, headers=f.h("liu"))
+    assert moved.status_code == 200, moved.text
+    # The photo belongs to the previous stage: the new one still needs its own record.
+    again = await f.client.post(f"{OFFICE}/cases/{case['id']}/stage", json={"to_stage": "review_decision"}, headers=f.h("liu"))
+    problem(again, 409, "stage-record-missing")
