@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typing
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -296,14 +296,6 @@ async def answer_periods(*, agency_id: UUID) -> list[schemas.AnswerPeriodOut]:
             days = DEFAULT_ANSWER_DAYS.get(kind, DEFAULT_ANSWER_DAYS_OTHER)
             out.append(schemas.AnswerPeriodOut(penalty_kind=kind, days=days, day_kind="calendar", configured=False))
     return out
-
-
-async def answer_deadline(*, agency_id: UUID, kinds: list[str], served_at: datetime) -> tuple[datetime, int, str]:
-    """The latest end among the periods of the decision's penalty kinds."""
-    periods = {p.penalty_kind: p for p in await answer_periods(agency_id=agency_id)}
-    chosen = [periods[k] for k in kinds] or [periods["warning"]]
-    ends = [(deadlines.period_end(served_at, p.days, p.day_kind), p.days, p.day_kind) for p in chosen]  # type: ignore[arg-type]
-    return max(ends, key=lambda e: e[0])
 
 
 # --- legal reviewers (R-LEGAL-1, R-LEGAL-2) -------------------------------------------------

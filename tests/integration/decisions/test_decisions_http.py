@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -399,3 +399,26 @@ async def test_requested_hearing_is_held_by_someone_else_before_issue(make_offic
     hearing["host_id"] = str(host.user.id)
     assert (await office.call("POST", "li", f"/api/v1/decisions/{decision['id']}/hearing", hearing)).status_code == 201
     assert (await office.issue(decision["id"], decision["draft_sha256"])).status_code == 200
+
+
+@pytest.mark.requirement("R-DISC-7")
+async def test_working_day_period_into_an_unknown_year_is_flagged_not_guessed(make_office):
+    office = await make_office()
+    working = {"penalty_kind": "fine", "days": 5, "day_kind": "working"}
+    assert (await office.call("PUT", "zhou", "/api/v1/answer-periods", working)).status_code == 200
+    decision = (await office.draft(amount_yuan=90_000, circumstances=["f1"])).json()["decision"]
+    await office.call("POST", "wang", f"/api/v1/decisions/{decision['id']}/notice", {})
+    # Served on 29 December 2026: five working days reach into 2027, which the calendar lacks.
+    service = {
+        "served_at": "2026-12-29T02:00:00+00:00",
+        "method": "direct",
+        "recipient": "张三",
+        "proof_evidence_id": office.receipt_id,
+    }
+    with clock.frozen_clock(datetime(2026, 12, 30, tzinfo=UTC)):
+        flagged = await office.call("POST", "wang", f"/api/v1/decisions/{decision['id']}/notice/service", service)
+    assert flagged.status_code == 409
+    assert slug(flagged) == "calendar-missing"
+    assert flagged.json()["year"] == 2027
+    notice = await office.call("GET", "wang", f"/api/v1/decisions/{decision['id']}/notice")
+    assert notice.json()["served_at"] is None
