@@ -574,6 +574,8 @@ async def start_action(
     *, principal: Principal, action_id: UUID, data: schemas.TransitionIn, settings: Settings
 ) -> schemas.ActionOut:
     action = await action_row(principal=principal, action_id=action_id)
+    if action["state"] == "in_progress":
+        return await action_out(action)  # a phone retrying after a lost answer: already done
     await ensure_participant(principal=principal, action=action)
     _ensure_state(action, {"planned"}, "start")
     ensure_not_archived(await _case_of(action))
@@ -587,6 +589,8 @@ async def end_action(
     *, principal: Principal, action_id: UUID, data: schemas.TransitionIn, settings: Settings
 ) -> schemas.ActionOut:
     action = await action_row(principal=principal, action_id=action_id)
+    if action["state"] == "ended":
+        return await action_out(action)  # a phone retrying after a lost answer: already done
     await ensure_participant(principal=principal, action=action)
     _ensure_state(action, {"in_progress"}, "end")
     return await _transition(principal=principal, action=action, to_state="ended", stamp=data, settings=settings)
@@ -596,6 +600,8 @@ async def close_action(
     *, principal: Principal, action_id: UUID, data: schemas.TransitionIn, settings: Settings
 ) -> schemas.ActionOut:
     action = await action_row(principal=principal, action_id=action_id)
+    if action["state"] == "closed":
+        return await action_out(action)  # a phone retrying after a lost answer: already done
     if not principal.has("supervisor", "admin"):
         await ensure_participant(principal=principal, action=action)
     _ensure_state(action, {"ended"}, "close")
@@ -748,8 +754,13 @@ async def record_gap_reason(*, principal: Principal, action_id: UUID, data: sche
         await ensure_participant(principal=principal, action=action)
     if data.gap_end <= data.gap_start:
         raise InvalidInput("gap_end must be after gap_start", field="gap_end")
+    reason_id = data.id or uuid.uuid4()
+    existing = await CoverageGapReason.select().where(CoverageGapReason.id == reason_id).first()
+    if existing is not None:
+        if existing["action"] != action_id or existing["recorded_by"] != principal.user_id:
+            raise Conflict(f"gap reason {reason_id} belongs to another action or person", field="id")
+        return _reason_out(existing)
     _ensure_state(action, {"in_progress", "ended"}, "explain a recording gap")
-    reason_id = uuid.uuid4()
     async with write_transaction():
         await CoverageGapReason.insert(
             CoverageGapReason(

@@ -375,6 +375,7 @@ class CoverageReportOut(msgspec.Struct, kw_only=True):
 
 
 class GapReasonIn(Strict, kw_only=True):
+    id: UUID | None = None
     gap_start: datetime
     gap_end: datetime
     reason: LongText

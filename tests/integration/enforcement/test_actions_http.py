@@ -200,6 +200,9 @@ async def test_inspection_closes_without_video_and_state_machine_is_enforced(f):
     for step in ("start", "end", "close"):
         response = await f.client.post(f"{MOBILE}/actions/{aid}/{step}", json=stamp(), headers=f.h("wang"))
         assert response.status_code == 200, response.text
+    retried = await f.client.post(f"{MOBILE}/actions/{aid}/close", json=stamp(), headers=f.h("wang"))
+    assert retried.status_code == 200
+    assert [t["to_state"] for t in retried.json()["transitions"]] == ["in_progress", "ended", "closed"]
     problem(await f.client.post(f"{MOBILE}/actions/{aid}/start", json=stamp(), headers=f.h("wang")), 409, "illegal-transition")
     problem(await check_in(f, "li", aid), 409, "illegal-transition")
 
