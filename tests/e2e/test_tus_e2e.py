@@ -209,6 +209,7 @@ def test_a_connection_dropped_mid_patch_keeps_its_bytes(servers, server_env, s3_
     uploader = client.uploader(file_path=str(path), chunk_size=1 * MiB, metadata=capture_metadata(data, case.id))
     uploader.upload(stop_at=1 * MiB)
     url = uploader.url
+    assert url is not None
     sent = 5 * MiB + 123 * KiB
     sock = raw_patch_start(
         server, "/" + url.split("/", 3)[3], auth, offset=1 * MiB, length=7 * MiB, first=data[1 * MiB : 1 * MiB + sent]

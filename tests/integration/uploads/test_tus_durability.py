@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.core import clock
+from backend.core.settings import Settings
 from evidence.hashing import content_key
 from evidence.store import open_store
 from evidence.tables import EvidenceItem
@@ -38,7 +39,7 @@ async def row_of(url: str) -> dict:
     return found
 
 
-async def stored_bytes(settings, sha256: str) -> bytes:
+async def stored_bytes(settings: Settings, sha256: str) -> bytes:
     store = open_store(settings)
     try:
         return b"".join([block async for block in store.read(content_key(sha256))])
@@ -114,6 +115,7 @@ async def test_a_dropped_client_keeps_the_bytes_received(tus, upload_settings, o
         .where(EvidenceItem.id == uuid.UUID(done.headers["fieldproof-evidence-id"]))
         .first()
     )
+    assert item is not None
     assert await stored_bytes(upload_settings, item["sha256"]) == data
 
 

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from backend.core import clock
+from backend.core.settings import Settings
 from evidence.hashing import content_key
 from evidence.store import open_store
 from evidence.tables import EvidenceItem
@@ -31,7 +32,7 @@ async def row(url: str) -> dict:
     return found
 
 
-async def read_object(settings, key: str) -> bytes:
+async def read_object(settings: Settings, key: str) -> bytes:
     store = open_store(settings)
     try:
         return b"".join([block async for block in store.read(key)])
@@ -84,6 +85,7 @@ async def test_create_head_patch_complete(tus, upload_settings):
     evidence_id = uuid.UUID(last.headers["fieldproof-evidence-id"])
 
     item = await EvidenceItem.select().where(EvidenceItem.id == evidence_id).first()
+    assert item is not None
     assert item["sha256"] == hashlib.sha256(data).hexdigest()
     assert item["case_id"] == tus.case_id
     assert await read_object(upload_settings, content_key(item["sha256"])) == data
