@@ -25,6 +25,8 @@ def check_row(row: Mapping[str, Any], *, expected_seq: int, prev_hash: str) -> s
         return f"sequence gap: expected {expected_seq}, found {row['seq']}"
     if row["prev_hash"] != prev_hash:
         return f"prev_hash {row['prev_hash']} does not match the previous entry's hash {prev_hash}"
+    if chain.chain_hash(prev_hash, chain.stored_body_hash(row)) == row["entry_hash"]:
+        return None  # fast path: canonical stored text hashes to the recorded value
     try:
         body = chain.entry_body(
             seq=int(row["seq"]),

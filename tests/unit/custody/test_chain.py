@@ -56,3 +56,25 @@ def test_redacted_entry_still_chains() -> None:
 def test_details_are_canonical_whatever_the_input_order() -> None:
     assert chain.canonical_details({"b": 1, "a": uuid.UUID(int=1)}) == '{"a":"00000000-0000-0000-0000-000000000001","b":1}'
     assert chain.format_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000000Z"
+
+
+@given(details=st.dictionaries(st.text(max_size=10), json_values, max_size=6), text=st.text(max_size=30))
+def test_fast_stored_hash_equals_canonical_body_hash(details: dict[str, object], text: str) -> None:
+    row = {
+        "seq": 42,
+        "recorded_at": datetime(2026, 3, 1, 8, 30, 0, 5, tzinfo=UTC),
+        "event": "evidence.viewed",
+        "actor_id": uuid.uuid4(),
+        "agency_id": None,
+        "subject_type": "evidence",
+        "subject_id": text,
+        "case_id": uuid.uuid4(),
+        "action_id": None,
+        "details": chain.canonical_details(details),
+    }
+    body = chain.entry_body(**{k: v for k, v in row.items() if k != "details"}, details_json=row["details"])  # type: ignore[arg-type]
+    assert chain.stored_body_hash(row) == chain.body_hash(body)
+
+
+def test_time_spelling_is_fixed_width() -> None:
+    assert chain.format_time(datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=UTC)) == "2026-01-02T03:04:05.000007Z"
