@@ -12,8 +12,10 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from backend.core.settings import Settings
+from evidence.custody.objects import verify_objects
 from evidence.custody.service import append_event
 from evidence.custody.tables import LedgerRow
+from evidence.store import ObjectStore
 
 from .conftest import Scene, tamper_ledger
 
@@ -151,3 +153,20 @@ async def test_ledger_verification_endpoint_names_the_tampered_entry(client: Asy
     assert report["first_broken"]["seq"] == victim["seq"]
     denied = await client.post("/api/v1/custody/ledger/verify", headers=await scene.h("officer"))
     assert denied.status_code == 403
+
+
+@pytest.mark.requirement("R-REC-8")
+async def test_verify_objects_for_the_cli_reports_location_and_logs_each_check(
+    scene: Scene, settings: Settings, app_store: ObjectStore
+) -> None:
+    assert (await verify_objects(app_store)).ok
+    damaged = scene.evidence[1]
+    flip_byte(settings, damaged.object_key, offset=10)
+    report = await verify_objects(app_store)
+    assert (report.ok, report.objects_checked) == (False, 2)
+    assert [(m.evidence_id, m.case_id, m.location) for m in report.mismatches] == [
+        (damaged.id, scene.case_id, damaged.object_key)
+    ]
+    checks = await LedgerRow.select(LedgerRow.subject_id, LedgerRow.details).where(LedgerRow.event == "evidence.hash_checked")
+    assert len(checks) == 4
+    assert sum('"ok":false' in c["details"] for c in checks) == 1
