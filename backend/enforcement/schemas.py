@@ -286,7 +286,7 @@ class DeviceIn(Strict, kw_only=True):
     id: UUID
     # Raw 32-byte Ed25519 public key, base64url without padding (43 characters).
     public_key: Annotated[str, Meta(min_length=43, max_length=44, pattern=r"^[A-Za-z0-9_-]{43}=?$")]
-    label: ShortText = ""
+    label: Annotated[str, Meta(max_length=100)] = ""  # the device_label column is 100 wide
 
 
 class DeviceOut(msgspec.Struct, kw_only=True):
