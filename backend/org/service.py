@@ -29,6 +29,7 @@ def _dummy_hash() -> str:
     """A valid hash to verify against when the user is unknown, so timing does not tell."""
     return _hasher.hash("not-a-real-password")
 
+
 BAD_LOGIN = "username or password is wrong"
 
 

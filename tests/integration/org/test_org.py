@@ -67,7 +67,9 @@ async def test_users_of_another_agency_are_404(client, make_person, auth_headers
     assert (await client.get(f"/api/v1/users/{stranger.user.id}", headers=headers)).status_code == 404
     response = await client.patch(f"/api/v1/users/{stranger.user.id}", json={"active": False}, headers=headers)
     assert response.status_code == 404
-    assert (await User.select(User.active).where(User.id == stranger.user.id).first())["active"] is True
+    row = await User.select(User.active).where(User.id == stranger.user.id).first()
+    assert row is not None
+    assert row["active"] is True
     listed = (await client.get("/api/v1/users", headers=headers)).json()
     assert stranger.user.id not in {u["id"] for u in listed}
     # Creating a user in another agency is also "not found", never a silent success.
