@@ -25,6 +25,7 @@ from backend.core.settings import Settings
 from backend.enforcement import ledger, schemas
 from backend.enforcement.actions import action_row, ensure_participant, skew
 from backend.enforcement.tables import CaptureManifest, Device, ManifestEntry
+from backend.org import service as org_service
 from evidence import service as evidence_service
 
 
@@ -90,13 +91,15 @@ async def list_devices(*, principal: Principal, user_id: UUID | None = None) -> 
 
 
 async def revoke_device(*, principal: Principal, device_id: UUID) -> schemas.DeviceOut:
-    """An admin revokes a lost phone; its manifests are refused from now on."""
+    """An admin revokes a lost phone: its manifests are refused and its holder's sessions end now."""
     principal.require("admin")
     row = await Device.select().where((Device.id == device_id) & (Device.agency == principal.agency_id)).first()
     if row is None:
         raise NotFound(f"device {device_id} not found")
     if row["revoked_at"] is None:
         await Device.update({Device.revoked_at: clock.now(), Device.revoked_by: principal.user_id}).where(Device.id == device_id)
+        # A lost phone holds live tokens; DESIGN §3: revoking it ends its sessions at once.
+        await org_service.end_sessions(user_id=row["user"])
         row = await Device.select().where(Device.id == device_id).first()
         assert row is not None
     return _device_out(row)

@@ -370,6 +370,13 @@ async def logout(*, refresh_token: str) -> None:
         await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.family == row["family"])
 
 
+async def end_sessions(*, user_id: UUID) -> None:
+    """End every session of a user at once: refresh families revoked, access tokens refused."""
+    async with write_transaction():
+        await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.user == user_id)
+        await User.update({User.security_version: User.security_version + 1}).where(User.id == user_id)
+
+
 async def authenticate(*, issuer: TokenIssuer, token: str) -> Principal:
     """Verify the token, then the account: a disabled user or changed roles end at once."""
     claimed = issuer.verify(token)

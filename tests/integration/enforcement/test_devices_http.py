@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -147,7 +148,12 @@ async def test_tampered_manifest_and_foreign_or_revoked_device_are_refused(f):
     revoked = await f.client.post(f"{OFFICE}/devices/{device_id}/revoke", headers=f.h("zhou"))
     assert revoked.status_code == 200
     assert revoked.json()["revoked_at"] is not None
-    problem(await f.client.post(f"{MOBILE}/actions/{aid}/manifests", json=body, headers=f.h("wang")), 403, "device-revoked")
+    # The lost phone's sessions end at once (DESIGN §3): 王's old token is refused.
+    problem(await f.client.post(f"{MOBILE}/actions/{aid}/manifests", json=body, headers=f.h("wang")), 401, "unauthorized")
+    issuer = f.client.app.dependencies["issuer"].dependency()
+    fresh = issuer.issue(msgspec.structs.replace(f.people["wang"].principal, security_version=2))
+    relogged = {"Authorization": f"Bearer {fresh}"}
+    problem(await f.client.post(f"{MOBILE}/actions/{aid}/manifests", json=body, headers=relogged), 403, "device-revoked")
     listed = (await f.client.get(f"{OFFICE}/devices", headers=f.h("zhou"))).json()
     assert [d["id"] for d in listed] == [device_id]
     assert await CaptureManifest.count() == 0
