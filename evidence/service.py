@@ -26,7 +26,7 @@ from backend.core.errors import InvalidInput, NotFound, PayloadTooLarge, Problem
 from backend.core.settings import Settings
 from evidence import media
 from evidence.custody.service import append_event
-from evidence.hashing import SizeLimitError, content_key, limit_size
+from evidence.hashing import SizeLimitError, StreamDigest, content_key, limit_size
 from evidence.schemas import (
     CaptureContext,
     CaptureDeclaration,
@@ -36,7 +36,16 @@ from evidence.schemas import (
     MediaInfo,
     StagedObject,
 )
-from evidence.store import ObjectExistsError, ObjectStore, StoreError
+from evidence.store import (
+    HEAD_BYTES,
+    ObjectExistsError,
+    ObjectMissingError,
+    ObjectStore,
+    PendingObject,
+    StoreError,
+    abort_quietly,
+    stream_to_content_key,
+)
 from evidence.tables import EvidenceItem
 
 log = structlog.get_logger("fieldproof.evidence")
@@ -45,6 +54,7 @@ SUBJECT = "evidence"
 # Metadata extraction reads headers and one frame; past this the request goes on without it.
 METADATA_TIMEOUT_S = 30
 _READ_BLOCK = 256 * 1024
+OCTET = "application/octet-stream"
 
 
 class HashMismatch(InvalidInput):
@@ -71,6 +81,20 @@ class StoreUnavailableError(ProblemError):
 # --- direct upload -------------------------------------------------------------------------
 
 
+class HashedBody(msgspec.Struct, frozen=True, kw_only=True):
+    """A body that was only hashed (its content key already held identical bytes)."""
+
+    sha256: str
+    size: int
+    head: bytes
+
+
+# What finalize_capture accepts: bytes staged under ``staging/`` (copied to their content key
+# once verified), an open multipart upload at the content key (completed once verified), or
+# a body whose bytes the store already holds (verified by hash, nothing written).
+Received = StagedObject | PendingObject | HashedBody
+
+
 async def receive_direct(
     *,
     store: ObjectStore,
@@ -79,14 +103,22 @@ async def receive_direct(
     context: CaptureContext,
     settings: Settings,
 ) -> CaptureResult:
-    """Stream a small capture into staging (hashing as it flows), then finalise it.
+    """Stream a small capture straight to its content key (hashing as it flows), then finalise it.
 
-    A body over ``direct_upload_limit`` is refused while streaming (the resumable protocol
-    takes larger files); a dropped client or a store failure leaves nothing behind.
+    The bytes go, once, into a multipart upload at ``sha256/<declared hex>``, invisible until
+    finalize_capture completes it after checking the hash and the type; a mismatch aborts it
+    (R-REC-5). When the key already holds the bytes, the body is only hashed (dedup). A body
+    over ``direct_upload_limit`` is refused while streaming (the resumable protocol takes
+    larger files); a dropped client or a store failure leaves nothing behind.
     """
-    key = f"staging/direct/{uuid.uuid4().hex}"
+    key = content_key(declared.sha256.lower())
+    body = limit_size(chunks, settings.direct_upload_limit)
+    received: Received
     try:
-        info = await store.put_stream(key, limit_size(chunks, settings.direct_upload_limit))
+        if await store.stat(key) is not None:
+            received = await _hash_only(body)
+        else:
+            received = await stream_to_content_key(store, key, body, part_size=settings.s3_part_size, content_type=OCTET)
     except SizeLimitError:
         raise UploadTooLarge(
             f"direct uploads are limited to {settings.direct_upload_limit} bytes; use the resumable upload",
@@ -95,9 +127,17 @@ async def receive_direct(
     except StoreError as exc:
         log.warning("evidence.store_failed", key=key, error=str(exc))
         raise StoreUnavailableError(str(exc)) from exc
-    assert info.sha256 is not None  # put_stream always hashes
-    staged = StagedObject(key=key, sha256=info.sha256, size=info.size)
-    return await finalize_capture(store=store, staged=staged, declared=declared, context=context, settings=settings)
+    return await finalize_capture(store=store, staged=received, declared=declared, context=context, settings=settings)
+
+
+async def _hash_only(chunks: AsyncIterable[bytes]) -> HashedBody:
+    digest = StreamDigest()
+    head = bytearray()
+    async for chunk in chunks:
+        digest.update(chunk)
+        if len(head) < HEAD_BYTES:
+            head += chunk[: HEAD_BYTES - len(head)]
+    return HashedBody(sha256=digest.hexdigest, size=digest.size, head=bytes(head))
 
 
 # --- finalising ------------------------------------------------------------------------------
@@ -106,22 +146,27 @@ async def receive_direct(
 async def finalize_capture(
     *,
     store: ObjectStore,
-    staged: StagedObject,
+    staged: Received,
     declared: CaptureDeclaration,
     context: CaptureContext,
     settings: Settings,
     received_at: datetime | None = None,
 ) -> CaptureResult:
-    """Turn fully staged bytes into a content-addressed object and an evidence record.
+    """Turn fully received bytes into a content-addressed object and an evidence record.
 
     ``staged.sha256`` must be the hash the server computed while the bytes arrived.
-    Raises HashMismatch (422) or DisallowedMediaType (415) — after deleting the staged
-    bytes and appending an ``evidence.rejected`` ledger event. The staged key is deleted
-    in every outcome. ``received_at`` defaults to now (tus: pass the upload's first byte time).
+    Raises HashMismatch (422) or DisallowedMediaType (415) — after discarding the bytes
+    (staged key deleted, pending upload aborted: nothing ever became visible) and appending
+    an ``evidence.rejected`` ledger event. A staged key is deleted in every outcome.
+    ``received_at`` defaults to now (tus: pass the upload's first byte time).
     """
     received_at = received_at or clock.now()
     try:
-        media_type = await _verify(store=store, staged=staged, declared=declared, context=context)
+        try:
+            media_type = await _verify(store=store, staged=staged, declared=declared, context=context)
+        except BaseException:
+            await _discard(store, staged)
+            raise
         return await _attach(
             store=store,
             staged=staged,
@@ -132,13 +177,24 @@ async def finalize_capture(
             received_at=received_at,
         )
     finally:
+        if isinstance(staged, StagedObject):
+            await _discard(store, staged)
+
+
+async def _discard(store: ObjectStore, staged: Received) -> None:
+    """Staged copies are removed; a pending upload (never sealed) is aborted."""
+    if isinstance(staged, PendingObject):
+        with anyio.CancelScope(shield=True):
+            await abort_quietly(store, staged.key, staged.upload_id)
+        return
+    if isinstance(staged, StagedObject):
         try:
             await store.delete_staged(staged.key)
         except StoreError as exc:  # the sweeper retries; never hide the real outcome
             log.warning("evidence.staged_not_deleted", key=staged.key, error=str(exc))
 
 
-async def _verify(*, store: ObjectStore, staged: StagedObject, declared: CaptureDeclaration, context: CaptureContext) -> str:
+async def _verify(*, store: ObjectStore, staged: Received, declared: CaptureDeclaration, context: CaptureContext) -> str:
     # R-REC-5: the server's hash must equal the one the phone computed at capture.
     declared_hex = declared.sha256.lower()
     if staged.sha256 != declared_hex:
@@ -149,7 +205,10 @@ async def _verify(*, store: ObjectStore, staged: StagedObject, declared: Capture
             declared_sha256=declared_hex,
             received_sha256=staged.sha256,
         )
-    head = b"".join([block async for block in store.read(staged.key, 0, media.SNIFF_BYTES)])
+    if isinstance(staged, StagedObject):
+        head = b"".join([block async for block in store.read(staged.key, 0, media.SNIFF_BYTES)])
+    else:
+        head = staged.head[: media.SNIFF_BYTES]
     media_type = media.allowed_type(declared.kind, head)
     if media_type is None:
         await _reject(context, declared, staged, reason="disallowed-media-type", sniffed=media.sniff(head))
@@ -162,7 +221,7 @@ async def _verify(*, store: ObjectStore, staged: StagedObject, declared: Capture
 
 
 async def _reject(
-    context: CaptureContext, declared: CaptureDeclaration, staged: StagedObject, *, reason: str, sniffed: str | None = None
+    context: CaptureContext, declared: CaptureDeclaration, staged: Received, *, reason: str, sniffed: str | None = None
 ) -> None:
     await append_event(
         event="evidence.rejected",
@@ -187,7 +246,7 @@ async def _reject(
 async def _attach(
     *,
     store: ObjectStore,
-    staged: StagedObject,
+    staged: Received,
     declared: CaptureDeclaration,
     context: CaptureContext,
     settings: Settings,
@@ -195,7 +254,7 @@ async def _attach(
     received_at: datetime,
 ) -> CaptureResult:
     key = content_key(staged.sha256)
-    stored_before = await _store_once(store=store, src=staged.key, dst=key, settings=settings, received_at=received_at)
+    stored_before = await _store_once(store=store, staged=staged, dst=key, settings=settings, received_at=received_at)
     first = await _first_record(agency_id=context.agency_id, sha256=staged.sha256)
     same = await _same_capture(context=context, sha256=staged.sha256)
     if same is not None:
@@ -219,19 +278,44 @@ async def _attach(
     return CaptureResult(duplicate=stored_before and first is not None, evidence=evidence)
 
 
-async def _store_once(*, store: ObjectStore, src: str, dst: str, settings: Settings, received_at: datetime) -> bool:
-    """Copy verified bytes to their content key unless already there; True if they were."""
+async def _store_once(*, store: ObjectStore, staged: Received, dst: str, settings: Settings, received_at: datetime) -> bool:
+    """Put verified bytes under their content key unless already there; True if they were."""
     try:
+        if isinstance(staged, HashedBody):
+            return True
+        if isinstance(staged, PendingObject):
+            return await _complete_pending(store=store, pending=staged, settings=settings, received_at=received_at)
         if await store.stat(dst) is not None:
             return True
         try:
-            await store.copy(src, dst)
+            await store.copy(staged.key, dst)
         except ObjectExistsError:
             return True  # a concurrent identical upload won the race: same bytes
         await _seal(store=store, key=dst, settings=settings, received_at=received_at)
     except StoreError as exc:
         log.warning("evidence.store_failed", key=dst, error=str(exc))
         raise StoreUnavailableError(str(exc)) from exc
+    return False
+
+
+async def _complete_pending(*, store: ObjectStore, pending: PendingObject, settings: Settings, received_at: datetime) -> bool:
+    """Seal the multipart upload at its content key: the hash was verified just before."""
+    try:
+        await store.complete_multipart(pending.key, pending.upload_id, pending.parts, sha256=pending.sha256)
+    except ObjectExistsError:
+        return True  # identical bytes were sealed first (the store aborted this upload)
+    except ObjectMissingError:
+        # The upload is gone: an earlier attempt completed it and stopped before its record
+        # (a tus completion retried after a crash). The object must be there, whole.
+        info = await store.stat(pending.key)
+        if info is None or info.size != pending.size:
+            raise StoreError(f"upload {pending.upload_id} vanished and {pending.key} does not hold its bytes") from None
+        await _seal(store=store, key=pending.key, settings=settings, received_at=received_at)  # extend-only: safe again
+        return True
+    except StoreError:
+        await _discard(store, pending)  # not completed; if it was and the answer got lost, a no-op
+        raise
+    await _seal(store=store, key=pending.key, settings=settings, received_at=received_at)
     return False
 
 
@@ -369,7 +453,7 @@ def skew_flag(
 
 async def _record(
     *,
-    staged: StagedObject,
+    staged: Received,
     declared: CaptureDeclaration,
     context: CaptureContext,
     settings: Settings,

@@ -14,11 +14,15 @@ from evidence.store.base import (
     ObjectInfo,
     ObjectMissingError,
     ObjectStore,
+    PendingObject,
     StoreError,
+    UnverifiedError,
     UploadedPart,
+    content_hex,
     is_staging,
 )
 from evidence.store.filesystem import FilesystemStore
+from evidence.store.pending import HEAD_BYTES, abort_quietly, stream_to_content_key
 from evidence.store.s3 import S3Store
 
 
@@ -40,6 +44,7 @@ def open_store(settings: Settings) -> ObjectStore:
 
 __all__ = [
     "CHUNK_SIZE",
+    "HEAD_BYTES",
     "STAGING_PREFIX",
     "FilesystemStore",
     "IncompleteUpload",
@@ -48,9 +53,14 @@ __all__ = [
     "ObjectInfo",
     "ObjectMissingError",
     "ObjectStore",
+    "PendingObject",
     "S3Store",
     "StoreError",
+    "UnverifiedError",
     "UploadedPart",
+    "abort_quietly",
+    "content_hex",
     "is_staging",
     "open_store",
+    "stream_to_content_key",
 ]

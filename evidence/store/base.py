@@ -3,7 +3,13 @@
 Key namespaces: keys starting with ``staging/`` live in the staging area (a separate bucket
 on S3, outside the object-locked evidence bucket; a separate directory on files). Every other
 key is evidence (``sha256/<hex>`` for originals and derived objects): written once, never
-overwritten, never deleted. Partial or unverified bytes never land outside ``staging/``.
+overwritten, never deleted.
+
+Partial or unverified bytes never become visible outside ``staging/``. The one way to write
+an evidence key without a copy is a multipart upload created directly at its content key:
+its parts are invisible until completion, and ``complete_multipart`` completes a content key
+only when the caller states the SHA-256 it computed over exactly those parts and that hash
+names the key; otherwise the caller aborts and nothing ever appears (R-REC-5, R-REC-6).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import msgspec
+
+from evidence.hashing import SHA256_HEX
 
 STAGING_PREFIX = "staging/"
 # Streaming granularity for reads and file copies: bounded memory whatever the object size.
@@ -34,6 +42,22 @@ class ObjectInfo(msgspec.Struct, frozen=True, kw_only=True):
 class UploadedPart(msgspec.Struct, frozen=True, kw_only=True):
     part_number: int
     etag: str
+
+
+class PendingObject(msgspec.Struct, frozen=True, kw_only=True):
+    """Bytes fully uploaded as a multipart upload at their content key, not visible yet.
+
+    ``sha256`` is what the server computed while the bytes streamed (the key names the
+    hash the phone declared); ``head`` holds the first bytes, so the type can be sniffed
+    before anything is sealed.
+    """
+
+    key: str
+    upload_id: str
+    parts: tuple[UploadedPart, ...]
+    size: int
+    sha256: str
+    head: bytes = b""
 
 
 class IncompleteUpload(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,8 +83,32 @@ class NotStagedError(StoreError):
     """Only ``staging/`` keys may be deleted; evidence is never deleted (R-REC-6)."""
 
 
+class UnverifiedError(StoreError):
+    """A multipart upload at a content key may only be completed with the matching SHA-256."""
+
+
 def is_staging(key: str) -> bool:
     return key.startswith(STAGING_PREFIX)
+
+
+def content_hex(key: str) -> str | None:
+    """The hex digest a content key (``sha256/<hex>``) names, or None for any other key."""
+    prefix, _, rest = key.partition("/")
+    return rest if prefix == "sha256" and SHA256_HEX.match(rest) else None
+
+
+def check_multipart_key(key: str) -> str:
+    """Multipart uploads go to staging keys or to content keys (sealed on verification)."""
+    if not is_staging(check_key(key)) and content_hex(key) is None:
+        raise NotStagedError(f"multipart uploads go to staging/ or sha256/<hex> keys, not {key!r}")
+    return key
+
+
+def check_completion(key: str, sha256: str | None) -> None:
+    """A content key is completed only by a caller stating the hash it computed over the parts."""
+    expected = content_hex(key)
+    if expected is not None and sha256 != expected:
+        raise UnverifiedError(f"{key} can only be completed with its own SHA-256, not {sha256!r}")
 
 
 def check_key(key: str) -> str:
@@ -107,17 +155,33 @@ class ObjectStore(Protocol):
 
     async def set_legal_hold(self, key: str, on: bool) -> None: ...
 
-    # Multipart (used by resumable uploads; keys must be staging keys).
+    # Multipart: staging keys, or content keys (``sha256/<hex>``, invisible until completed
+    # with the matching hash). Parts are numbered 1..; every part but the last must be at
+    # least ``min_part_size`` bytes (S3: 5 MiB); parts are uploaded in ascending order when
+    # ``parallel_parts`` is 1 (files: one append-only file), up to that many at once otherwise.
+    min_part_size: int
+    parallel_parts: int
+
     async def create_multipart(self, key: str, *, content_type: str = "application/octet-stream") -> str: ...
 
-    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | Path) -> str:
+    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | bytearray | Path) -> str:
         """Upload one part (bytes, or a local file streamed from disk); returns its ETag.
 
-        S3 rules apply to both stores: parts 1..10000, every part but the last ≥ 5 MiB.
+        Durable when it returns (tus acknowledges bytes on it).
         """
         ...
 
-    async def complete_multipart(self, key: str, upload_id: str, parts: Sequence[UploadedPart]) -> ObjectInfo: ...
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: Sequence[UploadedPart], *, sha256: str | None = None
+    ) -> ObjectInfo:
+        """Make the parts visible under ``key``.
+
+        For a content key, ``sha256`` must be the hash the caller computed over exactly these
+        parts and must equal the key's (UnverifiedError, nothing completed). An existing
+        content key is never given a second version: ObjectExistsError, and the upload is
+        aborted. ObjectMissingError when the upload no longer exists (completed or aborted).
+        """
+        ...
 
     async def abort_multipart(self, key: str, upload_id: str) -> None: ...
 

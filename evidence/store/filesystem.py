@@ -9,10 +9,12 @@ in a sidecar because a plain filesystem has no object lock.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
 import stat as stat_mod
+import struct
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,12 +33,18 @@ from evidence.store.base import (
     ObjectMissingError,
     StoreError,
     UploadedPart,
+    check_completion,
     check_key,
+    check_multipart_key,
     is_staging,
 )
 
-MIN_PART_SIZE = 5 * 1024 * 1024
-MAX_PARTS = 10_000
+# One file, so small parts cost nothing extra; 1 MiB keeps the part list short.
+MIN_PART_SIZE = 1024 * 1024
+MAX_PARTS = 100_000
+_ETAG_BYTES = 16
+# Journal record: part number, offset, size, ETag.
+_RECORD = struct.Struct(f"<IQQ{_ETAG_BYTES}s")
 
 
 class _Sidecar(msgspec.Struct, kw_only=True):
@@ -72,6 +80,9 @@ def _write_atomic(target: Path, tmp_dir: Path, data: bytes) -> None:
 
 
 class FilesystemStore:
+    min_part_size = MIN_PART_SIZE
+    parallel_parts = 1  # parts are appended in order to one file
+
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._data = self.root / "data"
@@ -117,8 +128,8 @@ class FilesystemStore:
         """Move a finished, fsynced temporary file to ``key`` (atomic; write-once for evidence)."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        self._write_meta(key, meta)
         if is_staging(key):
+            self._write_meta(key, meta)
             tmp.replace(target)
         else:
             tmp.chmod(stat_mod.S_IRUSR | stat_mod.S_IRGRP)  # read-only before anyone can see it
@@ -126,9 +137,11 @@ class FilesystemStore:
                 # link() refuses an existing target atomically: evidence is never overwritten.
                 os.link(tmp, target)
             except FileExistsError:
+                # The existing object's sidecar (retention, legal hold) is left untouched.
                 raise ObjectExistsError(key) from None
             finally:
                 tmp.unlink(missing_ok=True)
+            self._write_meta(key, meta)
         _fsync_dir(target.parent)
 
     # --- streaming in -----------------------------------------------------------------------
@@ -240,6 +253,13 @@ class FilesystemStore:
         self._write_meta(key, meta)
 
     # --- multipart --------------------------------------------------------------------------
+    #
+    # One upload is ONE data file, written once: part n is appended right after part n-1
+    # and fsynced before upload_part returns (tus acknowledges on it). A small journal of
+    # fixed-size records (part number, offset, size, random ETag) says where each part lies;
+    # completion checks the caller's parts against it, trims any discarded tail and renames
+    # (links) the file into place. No concatenation and no re-hash: the caller hashed the
+    # bytes while they streamed, and a content key is completed only with that hash.
 
     def _upload_dir(self, upload_id: str) -> Path:
         if not upload_id.isalnum():
@@ -256,78 +276,68 @@ class FilesystemStore:
         return info
 
     async def create_multipart(self, key: str, *, content_type: str = "application/octet-stream") -> str:
-        if not is_staging(check_key(key)):
-            raise NotStagedError(key)
+        check_multipart_key(key)
         upload_id = secrets.token_hex(16)
         folder = self._upload_dir(upload_id)
 
         def create() -> None:
             folder.mkdir()
+            (folder / "data").touch()
+            (folder / "parts").touch()
             info = _Multipart(key=key, content_type=content_type, initiated_at=datetime.now(UTC))
             _write_atomic(folder / "upload.json", self._tmp, msgspec.json.encode(info))
 
         await anyio.to_thread.run_sync(create)
         return upload_id
 
-    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | Path) -> str:
+    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | bytearray | Path) -> str:
         if not 1 <= part_number <= MAX_PARTS:
             raise ValueError(f"part number {part_number} outside 1..{MAX_PARTS}")
+        return await anyio.to_thread.run_sync(self._upload_part_sync, key, upload_id, part_number, data)
 
-        def write() -> str:
-            self._load_upload(key, upload_id)
-            target = self._upload_dir(upload_id) / f"{part_number:05d}"
-            tmp = self._tmp / f"{secrets.token_hex(12)}.mp"
-            digest = StreamDigest()
-            try:
-                with tmp.open("wb") as out:
-                    if isinstance(data, Path):
-                        with data.open("rb") as src:
-                            while block := src.read(CHUNK_SIZE):
-                                out.write(block)
-                                digest.update(block)
-                    else:
-                        out.write(data)
-                        digest.update(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                tmp.replace(target)
-            finally:
-                tmp.unlink(missing_ok=True)
-            return digest.hexdigest
+    def _upload_part_sync(self, key: str, upload_id: str, part_number: int, data: bytes | bytearray | Path) -> str:
+        self._load_upload(key, upload_id)
+        folder = self._upload_dir(upload_id)
+        etag = secrets.token_hex(_ETAG_BYTES)
+        with (folder / "data").open("r+b") as out, (folder / "parts").open("r+b") as journal:
+            # One writer at a time per upload, even across processes: a writer whose lease
+            # lapsed cannot interleave its bytes with the journal entry of another.
+            fcntl.flock(journal.fileno(), fcntl.LOCK_EX)
+            records = _read_journal(journal)
+            offset = _part_offset(records, part_number)
+            size = _write_at(out, offset, data)
+            os.fsync(out.fileno())
+            journal.seek(len(records) * _RECORD.size)
+            journal.truncate()  # drop a torn record left by a crash
+            journal.write(_RECORD.pack(part_number, offset, size, bytes.fromhex(etag)))
+            journal.flush()
+            os.fsync(journal.fileno())
+        return etag
 
-        return await anyio.to_thread.run_sync(write)
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: Sequence[UploadedPart], *, sha256: str | None = None
+    ) -> ObjectInfo:
+        check_completion(key, sha256)
+        return await anyio.to_thread.run_sync(self._complete_sync, key, upload_id, list(parts), sha256)
 
-    async def complete_multipart(self, key: str, upload_id: str, parts: Sequence[UploadedPart]) -> ObjectInfo:
-        return await anyio.to_thread.run_sync(self._complete_sync, key, upload_id, list(parts))
-
-    def _complete_sync(self, key: str, upload_id: str, parts: list[UploadedPart]) -> ObjectInfo:
+    def _complete_sync(self, key: str, upload_id: str, parts: list[UploadedPart], sha256: str | None) -> ObjectInfo:
         info = self._load_upload(key, upload_id)
         folder = self._upload_dir(upload_id)
-        numbers = [p.part_number for p in parts]
-        if not parts or numbers != sorted(set(numbers)):
-            raise StoreError("parts must be listed once each, in ascending order")
-        files = [folder / f"{n:05d}" for n in numbers]
-        for index, (part, path) in enumerate(zip(parts, files, strict=True)):
-            if not path.exists():
-                raise StoreError(f"part {part.part_number} was never uploaded")
-            if index < len(parts) - 1 and path.stat().st_size < MIN_PART_SIZE:
-                raise StoreError(f"part {part.part_number} is smaller than 5 MiB (S3 rule, kept on files too)")
-        tmp = self._tmp / f"{secrets.token_hex(12)}.join"
-        digest = StreamDigest()
+        if not is_staging(key) and self._path(key).exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            raise ObjectExistsError(key)
+        with (folder / "parts").open("rb") as journal:
+            latest = {number: (offset, size, etag) for number, offset, size, etag in _read_journal(journal)}
+        total = _check_parts(parts, latest)
+        data = folder / "data"
+        with data.open("r+b") as fh:
+            fh.truncate(total)  # bytes of discarded parts past the end
+            os.fsync(fh.fileno())
         try:
-            with tmp.open("wb") as out:
-                for path in files:
-                    with path.open("rb") as src:
-                        while block := src.read(CHUNK_SIZE):
-                            out.write(block)
-                            digest.update(block)
-                out.flush()
-                os.fsync(out.fileno())
-            self._publish(tmp, key, _Sidecar(content_type=info.content_type, sha256=digest.hexdigest))
-        finally:
-            tmp.unlink(missing_ok=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        return ObjectInfo(key=key, size=digest.size, content_type=info.content_type, sha256=digest.hexdigest)
+            self._publish(data, key, _Sidecar(content_type=info.content_type, sha256=sha256))
+        finally:  # published, or refused because an identical object won the race: gone either way
+            shutil.rmtree(folder, ignore_errors=True)
+        return ObjectInfo(key=key, size=total, content_type=info.content_type, sha256=sha256)
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         def abort() -> None:
@@ -363,6 +373,54 @@ class FilesystemStore:
 
     async def close(self) -> None:
         return None
+
+
+def _read_journal(journal: IO[bytes]) -> list[tuple[int, int, int, str]]:
+    """Whole records only: a record torn by a crash was never acknowledged."""
+    journal.seek(0)
+    raw = journal.read()
+    whole = len(raw) - len(raw) % _RECORD.size
+    return [(n, offset, size, etag.hex()) for n, offset, size, etag in _RECORD.iter_unpack(raw[:whole])]
+
+
+def _part_offset(records: list[tuple[int, int, int, str]], part_number: int) -> int:
+    if part_number == 1:
+        return 0
+    for number, offset, size, _ in reversed(records):
+        if number == part_number - 1:
+            return offset + size
+    raise StoreError(f"part {part_number - 1} must be uploaded before part {part_number} on the file store")
+
+
+def _write_at(out: IO[bytes], offset: int, data: bytes | bytearray | Path) -> int:
+    out.seek(offset)
+    if not isinstance(data, Path):
+        out.write(data)
+        return len(data)
+    size = 0
+    with data.open("rb") as src:
+        while block := src.read(CHUNK_SIZE):
+            out.write(block)
+            size += len(block)
+    return size
+
+
+def _check_parts(parts: list[UploadedPart], latest: dict[int, tuple[int, int, str]]) -> int:
+    """The parts, in order, must be the latest write of each and follow one another exactly."""
+    if not parts or [p.part_number for p in parts] != list(range(1, len(parts) + 1)):
+        raise StoreError("parts must be listed once each, numbered 1, 2, 3, … in order")
+    total = 0
+    for index, part in enumerate(parts):
+        found = latest.get(part.part_number)
+        if found is None or found[2] != part.etag:
+            raise StoreError(f"part {part.part_number} was never uploaded or was replaced since")
+        offset, size, _ = found
+        if offset != total:
+            raise StoreError(f"part {part.part_number} does not follow part {part.part_number - 1}")
+        if index < len(parts) - 1 and size < MIN_PART_SIZE:
+            raise StoreError(f"part {part.part_number} is smaller than {MIN_PART_SIZE} bytes")
+        total += size
+    return total
 
 
 def _write_and_hash(fh: IO[bytes], block: bytes, digest: StreamDigest) -> None:

@@ -23,9 +23,10 @@ import certifi
 import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, REPLACE, CopySource
-from minio.datatypes import Part
 from minio.error import MinioException, S3Error
+from minio.helpers import md5sum_hash
 from minio.retention import Retention
+from minio.xml import Element, SubElement, getbytes
 
 from evidence.hashing import StreamDigest, rechunk
 from evidence.store.base import (
@@ -37,12 +38,18 @@ from evidence.store.base import (
     ObjectMissingError,
     StoreError,
     UploadedPart,
+    check_completion,
     check_key,
+    check_multipart_key,
+    content_hex,
     is_staging,
 )
+from evidence.store.pending import abort_quietly
 
 T = TypeVar("T")
 _MISSING_CODES = {"NoSuchKey", "NoSuchObject", "NoSuchUpload", "ResourceNotFound"}
+_EXISTS_CODES = {"PreconditionFailed"}
+MIN_PART_SIZE = 5 * 1024 * 1024
 
 
 class _ChunkReader:
@@ -83,6 +90,9 @@ class _ChunkReader:
 
 
 class S3Store:
+    min_part_size = MIN_PART_SIZE
+    parallel_parts = 3  # S3 accepts parts in any order; three in flight keep the link busy
+
     def __init__(
         self,
         *,
@@ -132,6 +142,8 @@ class S3Store:
         except S3Error as exc:
             if exc.code in _MISSING_CODES:
                 raise ObjectMissingError(f"{exc.code}: {exc.object_name or exc.bucket_name}") from exc
+            if exc.code in _EXISTS_CODES:
+                raise ObjectExistsError(f"{exc.code}: {exc.object_name or exc.bucket_name}") from exc
             raise StoreError(f"S3 error {exc.code}: {exc.message}") from exc
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise StoreError(f"S3 unreachable: {type(exc).__name__}: {exc}") from exc
@@ -297,31 +309,58 @@ class S3Store:
     # --- multipart --------------------------------------------------------------------------
 
     async def create_multipart(self, key: str, *, content_type: str = "application/octet-stream") -> str:
-        if not is_staging(check_key(key)):
-            raise NotStagedError(key)
-        upload_id: str = await self._call(
-            self.client._create_multipart_upload, self.staging_bucket, key, {"Content-Type": content_type}
-        )
+        headers = {"Content-Type": content_type}
+        declared = content_hex(check_multipart_key(key))
+        if declared is not None:
+            # Visible only if completed, which needs this very hash (check_completion).
+            headers["x-amz-meta-sha256"] = declared
+        upload_id: str = await self._call(self.client._create_multipart_upload, self._bucket(key), key, headers)
         return upload_id
 
-    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | Path) -> str:
-        # S3 signs the payload over plain HTTP, so one part is held in memory (≤ the chunk limit).
+    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | bytearray | Path) -> str:
+        # S3 signs the payload over plain HTTP, so one part is held in memory (≤ the part size).
         payload = await anyio.to_thread.run_sync(data.read_bytes) if isinstance(data, Path) else data
-        etag: str = await self._call(self.client._upload_part, self._bucket(key), key, payload, None, upload_id, part_number)
+        etag: str = await self._call(
+            self.client._upload_part, self._bucket(key), key, cast(bytes, payload), None, upload_id, part_number
+        )
         return etag
 
-    async def complete_multipart(self, key: str, upload_id: str, parts: Sequence[UploadedPart]) -> ObjectInfo:
-        await self._call(
-            self.client._complete_multipart_upload,
-            self._bucket(key),
-            key,
-            upload_id,
-            [Part(p.part_number, p.etag) for p in parts],
-        )
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: Sequence[UploadedPart], *, sha256: str | None = None
+    ) -> ObjectInfo:
+        check_completion(key, sha256)
+        bucket = self._bucket(key)
+        evidence = content_hex(key) is not None
+        if evidence and await self.stat(key) is not None:
+            await abort_quietly(self, key, upload_id)
+            raise ObjectExistsError(key)
+        try:
+            # If-None-Match: * makes the server refuse a second version of an existing key
+            # (AWS, MinIO, moto); where ignored, the stat above narrows the race to identical bytes.
+            await self._call(self._complete, bucket, key, upload_id, parts, evidence)
+        except ObjectExistsError:
+            await abort_quietly(self, key, upload_id)
+            raise
         info = await self.stat(key)
         if info is None:
             raise StoreError(f"completed upload {upload_id} is not visible under {key}")
         return info
+
+    def _complete(self, bucket: str, key: str, upload_id: str, parts: Sequence[UploadedPart], once: bool) -> None:
+        """CompleteMultipartUpload (the client's own call takes no conditional header)."""
+        element = Element("CompleteMultipartUpload")
+        for part in parts:
+            tag = SubElement(element, "Part")
+            SubElement(tag, "PartNumber", str(part.part_number))
+            SubElement(tag, "ETag", '"' + part.etag.strip('"') + '"')
+        body = getbytes(element)
+        headers: dict[str, str | list[str] | tuple[str]] = {
+            "Content-Type": "application/xml",
+            "Content-MD5": cast(str, md5sum_hash(body)),
+        }
+        if once:
+            headers["If-None-Match"] = "*"
+        self.client._execute("POST", bucket, key, body=body, headers=headers, query_params={"uploadId": upload_id})
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         try:

@@ -308,3 +308,72 @@ async def test_s3_failure_mid_stream_leaves_nothing_and_answers_503(s3_settings:
     assert await real.stat("sha256/" + hashlib.sha256(data).hexdigest()) is None
     assert await staged_keys(real) == []
     await real.close()
+
+
+def content_versions(store: S3Store, key: str) -> list[Any]:
+    """Every version (and delete marker) the S3 server holds at ``key``, read with the minio client."""
+    return [o for o in store.client.list_objects(store.bucket, prefix=key, include_version=True) if o.object_name == key]
+
+
+@pytest.mark.requirement("R-REC-5", "R-REC-6")
+async def test_s3_mismatch_leaves_no_version_at_the_content_key(s3_settings: Settings, context: CaptureContext) -> None:
+    """The body streams into a multipart upload at the declared key; a wrong hash aborts it."""
+    store = open_store(msgspec.structs.replace(s3_settings, s3_part_size=5 * 1024 * 1024))
+    assert isinstance(store, S3Store)
+    data = media_factory.jpeg(color="purple") + bytes(range(256)) * (50 * 1024)  # ~12.5 MiB: three parts
+    declared = declare(data[:-1], "photo")  # the phone's hash covers other bytes
+    key = "sha256/" + declared.sha256
+    try:
+        with pytest.raises(service.HashMismatch):
+            await service.receive_direct(
+                store=store, chunks=chunks_of(data, 256 * 1024), declared=declared, context=context, settings=s3_settings
+            )
+        assert content_versions(store, key) == []
+        assert content_versions(store, "sha256/" + hashlib.sha256(data).hexdigest()) == []
+        assert await staged_keys(store) == []  # no staged object, no pending multipart in either bucket
+    finally:
+        await store.close()
+
+
+@pytest.mark.requirement("R-REC-5", "R-REC-6")
+async def test_s3_duplicate_creates_no_second_version(s3_settings: Settings, context: CaptureContext) -> None:
+    store = open_store(s3_settings)
+    assert isinstance(store, S3Store)
+    data = media_factory.jpeg(color="orange")
+    key = "sha256/" + hashlib.sha256(data).hexdigest()
+    try:
+        first = await upload(store, s3_settings, context, data)
+        version = content_versions(store, key)
+        assert len(version) == 1
+        other_action = msgspec.structs.replace(context, action_id=uuid.uuid4())
+        again = await upload(store, s3_settings, other_action, data)
+        assert again.duplicate is True
+        assert again.evidence.object_key == first.evidence.object_key == key
+        assert [v.version_id for v in content_versions(store, key)] == [version[0].version_id]
+        assert await staged_keys(store) == []
+        # A duplicate whose bytes differ from its declaration is still refused.
+        with pytest.raises(service.HashMismatch):
+            await service.receive_direct(
+                store=store,
+                chunks=chunks_of(data + b"x"),
+                declared=declare(data),
+                context=other_action,
+                settings=s3_settings,
+            )
+        assert [v.version_id for v in content_versions(store, key)] == [version[0].version_id]
+    finally:
+        await store.close()
+
+
+async def test_direct_upload_to_files_writes_one_file_and_leaves_no_temporaries(
+    settings: Settings, context: CaptureContext
+) -> None:
+    store = open_store(settings)
+    assert isinstance(store, FilesystemStore)
+    data = media_factory.jpeg(color="navy") + bytes(range(256)) * (40 * 1024)  # ~10 MiB: two parts
+    result = await upload(store, settings, context, data)
+    path = store.root / "data" / result.evidence.object_key
+    assert path.read_bytes() == data
+    assert list((store.root / "multipart").iterdir()) == []
+    assert list((store.root / "tmp").iterdir()) == []
+    assert await staged_keys(store) == []

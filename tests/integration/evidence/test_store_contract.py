@@ -19,6 +19,7 @@ from evidence.store import (
     ObjectMissingError,
     ObjectStore,
     S3Store,
+    UnverifiedError,
     UploadedPart,
 )
 from tests.integration.evidence.helpers import chunks_of, read_all
@@ -148,9 +149,44 @@ async def test_multipart_upload_list_complete_and_abort(store: ObjectStore, tmp_
     assert await store.stat("staging/gone") is None
 
 
-async def test_multipart_is_for_staging_only(store: ObjectStore) -> None:
+async def test_multipart_goes_to_staging_or_content_keys_only(store: ObjectStore) -> None:
     with pytest.raises(NotStagedError):
-        await store.create_multipart("sha256/" + "1" * 64)
+        await store.create_multipart("derived/" + "1" * 64)
+    with pytest.raises(NotStagedError):
+        await store.create_multipart("sha256/not-a-digest")
+
+
+@pytest.mark.requirement("R-REC-5", "R-REC-6")
+async def test_content_key_multipart_is_invisible_until_completed_with_its_own_hash(store: ObjectStore) -> None:
+    first, second = payload(5 * MiB, seed=6), payload(777, seed=7)
+    sha = hashlib.sha256(first + second).hexdigest()
+    key = "sha256/" + sha
+    upload = await store.create_multipart(key, content_type="video/mp4")
+    parts = [
+        UploadedPart(part_number=1, etag=await store.upload_part(key, upload, 1, first)),
+        UploadedPart(part_number=2, etag=await store.upload_part(key, upload, 2, second)),
+    ]
+    assert await store.stat(key) is None  # parts are never visible on their own
+    with pytest.raises(UnverifiedError):
+        await store.complete_multipart(key, upload, parts)
+    with pytest.raises(UnverifiedError):
+        await store.complete_multipart(key, upload, parts, sha256="0" * 64)
+    assert await store.stat(key) is None
+    info = await store.complete_multipart(key, upload, parts, sha256=sha)
+    assert info.size == len(first) + len(second)
+    assert await read_all(store, key) == first + second
+    seen = await store.stat(key)
+    assert seen is not None
+    assert seen.sha256 == sha
+    # A second upload of the same content never creates a second object (or version).
+    again = await store.create_multipart(key)
+    etag = await store.upload_part(key, again, 1, first + second)
+    with pytest.raises(ObjectExistsError):
+        await store.complete_multipart(key, again, [UploadedPart(part_number=1, etag=etag)], sha256=sha)
+    assert again not in {u.upload_id for u in await store.list_incomplete_multipart()}
+    if isinstance(store, S3Store):
+        versions = list(store.client.list_objects(store.bucket, prefix=key, include_version=True))
+        assert len(versions) == 1
 
 
 async def test_presigned_get(store: ObjectStore) -> None:
