@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Litestar, Request, get
+from litestar.config.compression import CompressionConfig
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
@@ -36,6 +37,7 @@ import mobile_api.uploads as mobile_uploads
 from backend.core import db
 from backend.core import tables as core_tables
 from backend.core.auth import Principal, TokenIssuer
+from backend.core.caching import etag_middleware_factory
 from backend.core.errors import Unauthorized
 from backend.core.idempotency import idempotency_middleware_factory
 from backend.core.keys import KeyRing, load_key_ring
@@ -189,8 +191,16 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             request_id_middleware,
             prometheus.middleware,
             idempotency_middleware_factory(issuer, path_prefix="/api/mobile/"),
+            etag_middleware_factory(path_prefixes=("/api/mobile/", "/api/v1/", "/public/v1/")),
         ],
         lifespan=[lifespan],
+        # Compact answers for phones on slow links; never on byte streams whose ranges and
+        # hashes must stay exactly as stored.
+        compression_config=CompressionConfig(
+            backend="gzip",
+            minimum_size=1024,
+            exclude=[r"^/api/v1/evidence/", r"^/api/mobile/v1/uploads", r"^/api/v1/cases/[^/]+/export", r"^/metrics"],
+        ),
         request_max_body_size=settings.json_body_limit,
         openapi_config=OpenAPIConfig(
             title="Fieldproof",

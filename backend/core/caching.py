@@ -1,0 +1,96 @@
+"""ETag / If-None-Match on JSON reads, so a phone on a slow link re-downloads nothing unchanged.
+
+DESIGN §3: lists and checklists carry a validator; a repeated GET with the same
+``If-None-Match`` answers 304 with no body. Streams (evidence content, exports) set their
+own ETag or are not JSON and pass through untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BUFFERED = 1024 * 1024
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    candidates = {c.strip().removeprefix("W/") for c in if_none_match.split(",")}
+    return "*" in candidates or etag.removeprefix("W/") in candidates
+
+
+def etag_middleware_factory(*, path_prefixes: tuple[str, ...]) -> Any:
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            applies = scope["type"] == ScopeType.HTTP and scope.get("method") == "GET"
+            if not applies or not scope["path"].startswith(path_prefixes):
+                await app(scope, receive, send)
+                return
+            if_none_match = dict(scope["headers"]).get(b"if-none-match", b"").decode("latin-1")
+            await app(scope, receive, _Validator(send, if_none_match).send)
+
+        return middleware
+
+    return factory
+
+
+class _Validator:
+    """Buffers a small 200 JSON answer, adds an ETag and turns a matching retry into 304."""
+
+    def __init__(self, send: Send, if_none_match: str) -> None:
+        self._send = send
+        self._if_none_match = if_none_match
+        self._start: dict[str, Any] | None = None
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._passthrough = False
+
+    async def send(self, message: Message) -> None:
+        if self._passthrough:
+            await self._send(message)
+        elif message["type"] == "http.response.start":
+            await self._on_start(dict(message))
+        elif message["type"] == "http.response.body":
+            await self._on_body(dict(message))
+        else:
+            await self._send(message)
+
+    async def _on_start(self, message: dict[str, Any]) -> None:
+        headers = {k.lower(): v for k, v in message.get("headers", [])}
+        json_answer = headers.get(b"content-type", b"").startswith(b"application/json")
+        if message["status"] != 200 or not json_answer or b"etag" in headers:
+            self._passthrough = True
+            await self._send(message)  # type: ignore[arg-type]
+            return
+        self._start = message
+
+    async def _on_body(self, message: dict[str, Any]) -> None:
+        chunk: bytes = message.get("body", b"")
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        if self._size > MAX_BUFFERED:
+            await self._flush(etag=None, more_body=bool(message.get("more_body", False)))
+            return
+        if not message.get("more_body", False):
+            body = b"".join(self._chunks)
+            await self._flush(etag=f'W/"{hashlib.sha256(body).hexdigest()[:32]}"', more_body=False)
+
+    async def _flush(self, *, etag: str | None, more_body: bool) -> None:
+        assert self._start is not None
+        start = self._start
+        body = b"".join(self._chunks)
+        headers = [(k, v) for k, v in start.get("headers", []) if etag is None or k.lower() != b"content-length"]
+        if etag is not None:
+            headers += [(b"etag", etag.encode()), (b"cache-control", b"private, no-cache")]
+            if self._if_none_match and _matches(self._if_none_match, etag):
+                headers = [(k, v) for k, v in headers if k.lower() not in {b"content-type", b"content-length"}]
+                await self._send({"type": "http.response.start", "status": 304, "headers": headers})
+                await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+                self._passthrough = True
+                return
+            headers.append((b"content-length", str(len(body)).encode()))
+        await self._send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await self._send({"type": "http.response.body", "body": body, "more_body": more_body})
+        self._passthrough = True
