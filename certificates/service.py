@@ -333,10 +333,14 @@ async def certificate_status_for_user(*, user_id: UUID) -> schemas.MyCertificate
 
 
 async def _managed_certificate(principal: Principal, certificate_id: UUID) -> dict[str, Any]:
-    """Only admins of the issuing agency or the Justice Bureau manage a certificate; others 404."""
-    principal.require("admin")
+    """Only admins of the issuing agency or the Justice Bureau manage a certificate; others 404.
+
+    Even a colleague without the admin role gets 404 (issue #4): a status change is not
+    something an officer may learn exists for a given certificate id.
+    """
     rows = await _certificates(Certificate.id == certificate_id)
-    if not rows or not (principal.is_justice_bureau or rows[0]["agency"] == principal.agency_id):
+    may_manage = principal.has("admin") and (principal.is_justice_bureau or (rows and rows[0]["agency"] == principal.agency_id))
+    if not rows or not may_manage:
         raise NotFound(f"certificate {certificate_id} not found")
     return rows[0]
 
