@@ -186,7 +186,7 @@ async def create_upload(
     declaration = declaration_from_metadata(protocol.parse_upload_metadata(request.headers.get("upload-metadata")))
     context = await authorize_capture(principal=principal, case_id=declaration.case_id, action_id=declaration.action_id)
     state = await service.create_upload(
-        principal=principal, length=length, declaration=declaration, context=context, settings=settings
+        principal=principal, length=length, declaration=declaration, context=context, settings=settings, store=store
     )
     if protocol.is_offset_stream(request.headers.get("content-type")):
         state = await _first_chunk(request, state, principal=principal, settings=settings, store=store)

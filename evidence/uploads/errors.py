@@ -109,3 +109,12 @@ class MethodOverrideInvalid(ProblemError):
     status = 405
     slug = "method-override-invalid"
     title = "X-HTTP-Method-Override names no tus method of this URL"
+
+
+class HashStateUnavailable(ProblemError):
+    """An upload written at its content key needs its saved SHA-256 state, which this
+    process cannot resume (another build): it never accepts bytes it could not verify."""
+
+    status = 503
+    slug = "hash-state-unavailable"
+    title = "This server cannot continue the upload's SHA-256; retry"

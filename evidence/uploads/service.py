@@ -1,8 +1,13 @@
 """Resumable (tus) uploads: every rule of the area, keyword-only and storage-backed.
 
-Staged bytes live in the object store's staging area: full parts (``s3_part_size``, ≥ 5 MiB)
-in one multipart upload, and the not-yet-full tail as small "tail piece" objects, so any
-API process can continue an upload after a restart. The database row is the only truth
+The bytes go once, as they arrive, into a multipart upload created at upload creation
+directly at the final content key (``sha256/<declared hex>``; parts are invisible until
+completion): full parts (``s3_part_size``, at least the store's minimum part size), and a
+not-yet-full tail as small "tail piece" objects in the staging area, so any API process can
+continue an upload after a restart. Completion seals the object only when the SHA-256
+computed while streaming equals the declared one; otherwise the multipart upload is aborted
+and nothing ever became visible (R-REC-5, R-REC-6). When the content key already exists
+(dedup) or the hash state cannot be saved, the upload is staged under ``staging/`` instead. The database row is the only truth
 (offset, parts, tail pieces, SHA-256 state, the write lock): the offset moves only after
 the store acknowledged the bytes, so HEAD never reports bytes that are not durable.
 """
@@ -27,12 +32,24 @@ from backend.core.auth import Principal
 from backend.core.errors import ProblemError
 from backend.core.settings import GiB, MiB, Settings
 from evidence import service as evidence_service
+from evidence.hashing import content_key
 from evidence.schemas import CaptureContext, StagedObject
-from evidence.store import ObjectInfo, ObjectMissingError, ObjectStore, UploadedPart
+from evidence.store import (
+    HEAD_BYTES,
+    ObjectInfo,
+    ObjectMissingError,
+    ObjectStore,
+    PendingObject,
+    StoreError,
+    UploadedPart,
+    abort_quietly,
+    is_staging,
+)
 from evidence.uploads import hashstate
 from evidence.uploads.errors import (
     ChecksumMismatch,
     ChunkTooLarge,
+    HashStateUnavailable,
     OffsetMismatch,
     OpenUploadLimit,
     UploadFinished,
@@ -121,7 +138,13 @@ def _ensure_alive(row: dict[str, Any]) -> None:
 
 
 async def create_upload(
-    *, principal: Principal, length: int, declaration: UploadDeclaration, context: CaptureContext, settings: Settings
+    *,
+    principal: Principal,
+    length: int,
+    declaration: UploadDeclaration,
+    context: CaptureContext,
+    settings: Settings,
+    store: ObjectStore,
 ) -> UploadState:
     """POST: an empty upload owned by the caller; bytes come with PATCH (or the POST body)."""
     limit = max_size_for(declaration.kind, settings)
@@ -133,6 +156,55 @@ async def create_upload(
         raise UploadTooLarge("Upload-Length must be at least 1 byte: an empty file is no evidence", field="Upload-Length")
     now = clock.now()
     upload_id = uuid.uuid4()
+    try:
+        key, multipart_id = await _open_target(upload_id, declaration=declaration, store=store)
+    except StoreError as exc:
+        raise evidence_service.StoreUnavailableError(str(exc)) from exc
+    try:
+        await _insert(
+            principal=principal,
+            upload_id=upload_id,
+            length=length,
+            declaration=declaration,
+            context=context,
+            settings=settings,
+            key=key,
+            multipart_id=multipart_id,
+            now=now,
+        )
+    except BaseException:
+        if multipart_id is not None:
+            await abort_quietly(store, key, multipart_id)
+        raise
+    log.info(
+        "upload.created", upload_id=str(upload_id), length=length, kind=declaration.kind, sealed_at_key=multipart_id is not None
+    )
+    return UploadState(
+        id=upload_id, status="open", length=length, offset=0, expires_at=now + timedelta(seconds=settings.tus_expiry_s)
+    )
+
+
+async def _open_target(upload_id: UUID, *, declaration: UploadDeclaration, store: ObjectStore) -> tuple[str, str | None]:
+    """Where the bytes go: a multipart upload at the content key, or (dedup, no resumable
+    hash) the staging area, where the multipart upload is created with the first part."""
+    key = content_key(declaration.sha256)
+    if not hashstate.resumable() or await store.stat(key) is not None:
+        return staging_key(upload_id), None
+    return key, await store.create_multipart(key, content_type=declaration.filetype)
+
+
+async def _insert(
+    *,
+    principal: Principal,
+    upload_id: UUID,
+    length: int,
+    declaration: UploadDeclaration,
+    context: CaptureContext,
+    settings: Settings,
+    key: str,
+    multipart_id: str | None,
+    now: datetime,
+) -> None:
     async with db.write_transaction():
         # Expired rows the sweeper has not reached yet do not count against the phone.
         live = ((Upload.status == "open") & (Upload.expires_at > now)) | (Upload.status == "completing")
@@ -155,7 +227,8 @@ async def create_upload(
             filetype=declaration.filetype,
             metadata=msgspec.to_builtins(declaration),
             context=msgspec.to_builtins(context),
-            staging_key=staging_key(upload_id),
+            staging_key=key,
+            multipart_id=multipart_id,
             hash_state=base64.b64encode(initial).decode("ascii") if initial else None,
             hash_offset=0,
             created_at=now,
@@ -163,8 +236,6 @@ async def create_upload(
             expires_at=now + timedelta(seconds=settings.tus_expiry_s),
         )
         await Upload.insert(row)
-    log.info("upload.created", upload_id=str(upload_id), length=length, kind=declaration.kind)
-    return UploadState(id=upload_id, status="open", length=length, offset=0, expires_at=row.expires_at)
 
 
 async def get_upload(*, principal: Principal, upload_id: UUID) -> UploadState:
@@ -304,6 +375,10 @@ class _PartWriter:
             elif rest:
                 await self._send_part(rest)
                 await self.wait()
+        elif self.tail_size + len(self.buffer) >= self.store.min_part_size:
+            # Big enough to be a part (files: 1 MiB, S3: 5 MiB): no tail piece to write and read back.
+            await self._send_part(self._take(len(self.buffer), head=await self._drain_tail()))
+            await self.wait()
         elif self.buffer:
             start = offset_after - len(self.buffer)
             piece_key = tail_key(self.row["id"], start)
@@ -339,6 +414,9 @@ async def append_chunk(
         _check_offset(row, request.offset)
         if request.content_length is not None:
             _check_size(request.content_length, remaining=row["length"] - row["offset"], settings=settings)
+        if row["status"] == "open" and _hash_lost(row):
+            row = await _restart(row=row, store=store, token=token)
+            _check_offset(row, request.offset)
         if row["status"] != "completing":
             row = await _write_chunk(row=row, request=request, body=body, settings=settings, store=store, token=token)
         if row["status"] == "completing":  # just completed, or a completion that failed before is retried
@@ -363,10 +441,55 @@ def _check_size(size: int, *, remaining: int, settings: Settings) -> None:
         raise ChunkTooLarge(f"one PATCH may carry at most {settings.tus_chunk_limit} bytes")
 
 
+def _head(row: dict[str, Any]) -> bytes:
+    return base64.b64decode(row["head"]) if row["head"] else b""
+
+
 def _restore_hash(row: dict[str, Any]) -> hashstate.Sha256 | None:
     if row["hash_state"] is None or row["hash_offset"] != row["offset"]:
         return None
     return hashstate.resume_sha256(base64.b64decode(row["hash_state"]))
+
+
+def _hash_lost(row: dict[str, Any]) -> bool:
+    """Bytes at the content key cannot be read back: without the saved SHA-256 state
+    (a process that cannot resume it) they can never be verified."""
+    return not is_staging(row["staging_key"]) and row["offset"] > 0 and _restore_hash(row) is None
+
+
+async def _restart(*, row: dict[str, Any], store: ObjectStore, token: str) -> dict[str, Any]:
+    """Start the upload again from byte 0 (HEAD then says 0; tus clients resume there).
+
+    Unverifiable bytes are dropped, never sealed (R-REC-5): a fresh multipart upload and hash.
+    """
+    log.warning("upload.restarted", upload_id=str(row["id"]), offset=row["offset"], reason="hash state lost")
+    await clean_staged(row=row, store=store)
+    try:
+        multipart_id = await store.create_multipart(row["staging_key"], content_type=row["filetype"])
+    except StoreError as exc:
+        raise evidence_service.StoreUnavailableError(str(exc)) from exc
+    initial = hashstate.new_sha256().state()
+    changes: dict[Any, Any] = {
+        Upload.offset: 0,
+        Upload.parts: [],
+        Upload.tail: [],
+        Upload.multipart_id: multipart_id,
+        Upload.hash_state: base64.b64encode(initial).decode("ascii") if initial else None,
+        Upload.hash_offset: 0,
+        Upload.head: None,
+        Upload.staged_cleaned_at: None,
+        Upload.updated_at: clock.now(),
+    }
+    updated = (
+        await Upload.update(changes)
+        .where((Upload.id == row["id"]) & (Upload.lock_token == token))
+        .returning(*Upload.all_columns())
+    )
+    if not updated:
+        await abort_quietly(store, row["staging_key"], multipart_id)
+        raise UploadLocked(f"upload {row['id']} was taken over by another request; HEAD it and resume")
+    fresh: dict[str, Any] = updated[0]
+    return fresh
 
 
 async def _write_chunk(
@@ -374,6 +497,10 @@ async def _write_chunk(
 ) -> dict[str, Any]:
     remaining = row["length"] - row["offset"]
     hasher = _restore_hash(row)
+    sealed_at_key = not is_staging(row["staging_key"])
+    if sealed_at_key and hasher is None:
+        raise HashStateUnavailable("the upload's SHA-256 state is missing; it cannot be verified")  # _restart handles it
+    head = bytearray(_head(row))
     checksum = ChunkChecksum(*request.checksum) if request.checksum else None
     writer = _PartWriter(row=row, store=store, part_size=settings.s3_part_size, token=token)
     received, interrupted = 0, False
@@ -383,6 +510,8 @@ async def _write_chunk(
             _check_size(received, remaining=remaining, settings=settings)
             if hasher is not None:
                 hasher.update(chunk)  # the whole-file SHA-256, in the same pass (R-REC-5)
+            if len(head) < HEAD_BYTES:
+                head += chunk[: HEAD_BYTES - len(head)]
             if checksum is not None:
                 checksum.update(chunk)
             writer.buffer += chunk
@@ -400,7 +529,9 @@ async def _write_chunk(
     new_offset = row["offset"] + received
     complete = new_offset == row["length"]
     await writer.finish(offset_after=new_offset, complete=complete)
-    return await _commit(row=row, writer=writer, new_offset=new_offset, complete=complete, hasher=hasher, settings=settings)
+    return await _commit(
+        row=row, writer=writer, new_offset=new_offset, complete=complete, hasher=hasher, head=bytes(head), settings=settings
+    )
 
 
 async def _settle(writer: _PartWriter) -> None:
@@ -415,6 +546,7 @@ async def _commit(
     new_offset: int,
     complete: bool,
     hasher: hashstate.Sha256 | None,
+    head: bytes,
     settings: Settings,
 ) -> dict[str, Any]:
     state = hasher.state() if hasher is not None else None
@@ -426,6 +558,7 @@ async def _commit(
         Upload.multipart_id: writer.multipart_id,
         Upload.hash_state: base64.b64encode(state).decode("ascii") if state else None,
         Upload.hash_offset: new_offset if state else 0,
+        Upload.head: base64.b64encode(head).decode("ascii"),
         Upload.updated_at: now,
         Upload.expires_at: now + timedelta(seconds=settings.tus_expiry_s),  # sliding: 24 h since last bytes
         Upload.status: "completing" if complete else "open",
@@ -451,6 +584,8 @@ async def _complete(
 ) -> dict[str, Any]:
     """All bytes durable: seal the staged object, verify the declared SHA-256, hand over."""
     key = row["staging_key"]
+    if not is_staging(key):
+        return await _complete_at_key(row=row, store=store, hasher=hasher, settings=settings)
     size, computed = await _seal(row=row, store=store)
     if hasher is not None:
         sha256 = hasher.hexdigest()
@@ -465,6 +600,34 @@ async def _complete(
     except ProblemError as exc:
         await _reject(row=row, store=store, reason=exc.slug)
         raise
+    return await _completed(row=row, store=store, evidence_id=evidence_id, size=size)
+
+
+async def _complete_at_key(
+    *, row: dict[str, Any], store: ObjectStore, hasher: hashstate.Sha256 | None, settings: Settings
+) -> dict[str, Any]:
+    """The parts already lie at the content key: finalize_capture completes the multipart
+    upload if the streamed SHA-256 equals the declared one (the key), or aborts it."""
+    if hasher is None:  # only a process that cannot resume the state gets here; never seal unverified bytes
+        raise HashStateUnavailable("the upload's SHA-256 state cannot be resumed by this server; retry")
+    parts = tuple(UploadedPart(part_number=int(p["number"]), etag=str(p["etag"])) for p in _json(row["parts"]))
+    pending = PendingObject(
+        key=row["staging_key"],
+        upload_id=row["multipart_id"],
+        parts=parts,
+        size=int(row["length"]),
+        sha256=hasher.hexdigest(),
+        head=_head(row),
+    )
+    try:
+        evidence_id = await _finalize(row=row, store=store, staged=pending, settings=settings)
+    except ProblemError as exc:
+        await _reject(row=row, store=store, reason=exc.slug)
+        raise
+    return await _completed(row=row, store=store, evidence_id=evidence_id, size=pending.size)
+
+
+async def _completed(*, row: dict[str, Any], store: ObjectStore, evidence_id: UUID, size: int) -> dict[str, Any]:
     now = clock.now()
     await Upload.update(
         {Upload.status: "completed", Upload.evidence_id: evidence_id, Upload.completed_at: now, Upload.updated_at: now}
@@ -499,7 +662,7 @@ async def _rehash(store: ObjectStore, key: str) -> str:
     return hasher.hexdigest()
 
 
-async def _finalize(*, row: dict[str, Any], store: ObjectStore, staged: StagedObject, settings: Settings) -> UUID:
+async def _finalize(*, row: dict[str, Any], store: ObjectStore, staged: StagedObject | PendingObject, settings: Settings) -> UUID:
     context = msgspec.convert(_json(row["context"]), CaptureContext)
     declared = msgspec.convert(_json(row["metadata"]), UploadDeclaration).capture()
     result = await evidence_service.finalize_capture(
@@ -526,10 +689,11 @@ async def clean_staged(*, row: dict[str, Any], store: ObjectStore) -> None:
     fresh = await Upload.select(Upload.multipart_id, Upload.tail).where(Upload.id == row["id"]).first()
     assert fresh is not None
     if fresh["multipart_id"]:
-        await store.abort_multipart(row["staging_key"], fresh["multipart_id"])
+        await store.abort_multipart(row["staging_key"], fresh["multipart_id"])  # a sealed one is gone: no-op
     for piece in _json(fresh["tail"]):
         await store.delete_staged(piece["key"])
-    await store.delete_staged(row["staging_key"])
+    if is_staging(row["staging_key"]):
+        await store.delete_staged(row["staging_key"])
     await Upload.update({Upload.staged_cleaned_at: clock.now()}).where(Upload.id == row["id"])
 
 

@@ -77,7 +77,9 @@ async def _abort_orphans(store: ObjectStore, report: SweepReport, now: datetime)
     for item in await store.list_incomplete_multipart():
         upload_id = service.upload_id_of_key(item.key)
         if upload_id is None:
-            continue  # not ours (direct uploads manage their own multiparts)
+            # Not a staging key of ours: direct uploads abort their own multiparts, and an
+            # upload at a content key is aborted through its row (clean_staged) once finished.
+            continue
         row = (
             await Upload.select(Upload.status, Upload.multipart_id, Upload.lock_token, Upload.lock_expires_at)
             .where(Upload.id == upload_id)

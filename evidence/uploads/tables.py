@@ -33,6 +33,9 @@ class Upload(Table, tablename="uploads_upload"):
     # OpenSSL SHA-256 context (base64) valid for exactly `hash_offset` bytes; else lost.
     hash_state = Text(null=True, default=None)
     hash_offset = BigInt(default=0)
+    # The file's first bytes (base64, ≤ 64): its type is sniffed before anything is sealed,
+    # since the parts of a multipart upload at the content key cannot be read back.
+    head = Text(null=True, default=None)
     lock_token = Varchar(length=64, null=True, default=None)
     lock_expires_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()

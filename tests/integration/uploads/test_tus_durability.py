@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from backend.core import clock
 from backend.core.settings import Settings
 from evidence.hashing import content_key
-from evidence.store import open_store
+from evidence.store import FilesystemStore, S3Store, open_store
 from evidence.tables import EvidenceItem
-from evidence.uploads import service
+from evidence.uploads import hashstate, service
 from evidence.uploads.sweeper import sweep_expired_uploads
 from evidence.uploads.tables import Upload
 from tests.integration.uploads.conftest import pdf_bytes
@@ -140,11 +140,14 @@ async def test_a_dropped_client_with_a_checksum_keeps_nothing_of_that_chunk(tus,
 
 @pytest.mark.requirement("R-REC-5")
 @pytest.mark.parametrize("declared_right", [True, False])
-async def test_lost_hash_state_is_rederived_by_one_reread(tus, declared_right):
+async def test_lost_hash_state_of_a_staged_upload_is_rederived_by_one_reread(tus, declared_right, monkeypatch):
+    # Without a resumable hash (no libcrypto), uploads are staged under staging/ and re-read once.
+    monkeypatch.setattr(hashstate, "resumable", lambda: False)
     data = pdf_bytes(6 * MiB, seed=5)
     other = hashlib.sha256(b"not this file").hexdigest()
     created = await tus.create(data, **({} if declared_right else {"sha256": other}))
     url = created.headers["location"]
+    assert (await row_of(url))["staging_key"] == service.staging_key(upload_id(url))
     assert (await tus.patch(url, 0, data[: 3 * MiB])).status_code == 204
     # A process that cannot read the saved state (another build, a restart without it).
     await Upload.update({Upload.hash_state: None}).where(Upload.id == upload_id(url))
@@ -155,6 +158,28 @@ async def test_lost_hash_state_is_rederived_by_one_reread(tus, declared_right):
     else:
         assert done.status_code == 422
         assert await EvidenceItem.count().where(EvidenceItem.case_id == tus.case_id) == 0
+
+
+@pytest.mark.requirement("R-REC-5")
+async def test_lost_hash_state_at_the_content_key_restarts_the_upload_from_zero(tus, upload_settings):
+    """Parts at the content key cannot be read back: unverifiable bytes are dropped, never sealed."""
+    data = pdf_bytes(6 * MiB, seed=9)
+    url = (await tus.create(data)).headers["location"]
+    before = await row_of(url)
+    assert before["staging_key"] == content_key(hashlib.sha256(data).hexdigest())
+    assert (await tus.patch(url, 0, data[: 5 * MiB + 1])).status_code == 204
+    await Upload.update({Upload.hash_state: None}).where(Upload.id == upload_id(url))
+    refused = await tus.patch(url, 5 * MiB + 1, data[5 * MiB + 1 :])
+    assert refused.status_code == 409
+    assert (await tus.head(url)).headers["upload-offset"] == "0"
+    store = open_store(upload_settings)
+    try:
+        assert before["multipart_id"] not in {item.upload_id for item in await store.list_incomplete_multipart()}
+    finally:
+        await store.close()
+    done = await tus.patch(url, 0, data)
+    assert done.status_code == 204
+    assert await stored_bytes(upload_settings, hashlib.sha256(data).hexdigest()) == data
 
 
 async def test_a_write_lock_held_elsewhere_refuses_with_423_until_it_lapses(tus):
@@ -203,3 +228,51 @@ async def test_sweeper_expires_uploads_and_aborts_orphans(tus, upload_settings):
     assert swept["staged_cleaned_at"] is not None
     assert (await tus.head(stale_url)).status_code == 410
     assert (await tus.patch(live_url, 5 * MiB + 10, data[5 * MiB + 10 :])).status_code == 204
+
+
+async def test_file_store_upload_is_one_staging_file_renamed_into_place(tus, upload_settings):
+    """Files: every PATCH is appended (and fsynced) to one file, which becomes the evidence."""
+    store = open_store(upload_settings)
+    if not isinstance(store, FilesystemStore):
+        await store.close()
+        pytest.skip("file store only")
+    data = pdf_bytes(7 * MiB + 3, seed=10)
+    url = (await tus.create(data)).headers["location"]
+    cuts = [0, 2 * MiB + 512 * KiB, 5 * MiB, len(data)]
+    for start, end in itertools.pairwise(cuts[:-1]):
+        assert (await tus.patch(url, start, data[start:end])).status_code == 204
+        uploads = list((store.root / "multipart").iterdir())
+        assert len(uploads) == 1
+        assert (uploads[0] / "data").stat().st_size == end  # each PATCH durable in the one file
+        assert msgspec.json.decode((await row_of(url))["tail"]) == []  # no tail pieces to copy again
+    done = await tus.patch(url, cuts[-2], data[cuts[-2] :])
+    assert done.status_code == 204
+    path = store.root / "data" / content_key(hashlib.sha256(data).hexdigest())
+    assert path.read_bytes() == data
+    assert not path.stat().st_mode & 0o222  # read-only evidence
+    assert list((store.root / "multipart").iterdir()) == []
+    assert not (store.root / "data" / "staging").exists() or not any(
+        p.is_file() for p in (store.root / "data" / "staging").rglob("*")
+    )
+    await store.close()
+
+
+@pytest.mark.requirement("R-REC-5", "R-REC-6")
+async def test_s3_mismatch_leaves_no_version_at_the_content_key(tus, upload_settings):
+    store = open_store(upload_settings)
+    if not isinstance(store, S3Store):
+        await store.close()
+        pytest.skip("S3 only")
+    data = pdf_bytes(6 * MiB, seed=11)
+    declared = hashlib.sha256(data[:-1]).hexdigest()
+    url = (await tus.create(data, sha256=declared)).headers["location"]
+    assert (await row_of(url))["staging_key"] == content_key(declared)
+    assert (await tus.patch(url, 0, data[: 5 * MiB])).status_code == 204
+    assert (await tus.patch(url, 5 * MiB, data[5 * MiB :])).status_code == 422
+    try:
+        for key in (content_key(declared), content_key(hashlib.sha256(data).hexdigest())):
+            assert list(store.client.list_objects(store.bucket, prefix=key, include_version=True)) == []
+        assert list(store.client.list_objects(store.staging_bucket, recursive=True)) == []
+        assert await store.list_incomplete_multipart() == []
+    finally:
+        await store.close()
