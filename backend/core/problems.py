@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from backend.core.errors import ProblemError
+from backend.core.language import EN, localised_title, preferred_language
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("fieldproof.problems")
@@ -33,15 +34,41 @@ _HTTP_SLUGS = {
 
 
 def problem(
-    status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    language: str = EN,
+    **extra: Any,
 ) -> Response[Any]:
-    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": localised_title(slug, title, language),
+        "status": status,
+        "detail": detail,
+    }
     body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {**(headers or {}), "Content-Language": language}
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _language(request: Request[Any, Any, Any]) -> str:
+    return preferred_language(request.headers.get("accept-language"))
+
+
 def domain_error_handler(request: Request[Any, Any, Any], exc: ProblemError) -> Response[Any]:
-    return problem(exc.status, exc.slug, exc.title, exc.detail, field=exc.field, instance=request.url.path, **exc.extra)
+    return problem(
+        exc.status,
+        exc.slug,
+        exc.title,
+        exc.detail,
+        field=exc.field,
+        instance=request.url.path,
+        language=_language(request),
+        **exc.extra,
+    )
 
 
 def _validation_fields(extra: Any) -> list[dict[str, Any]]:
@@ -80,7 +107,17 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if status == 500:
         # An HTTPException with 500 is still a server bug: never echo its message.
         detail = "An internal error occurred; it has been logged."
-    return problem(status, slug, title, detail, headers=exc.headers, field=field, errors=errors, instance=request.url.path)
+    return problem(
+        status,
+        slug,
+        title,
+        detail,
+        headers=exc.headers,
+        field=field,
+        errors=errors,
+        instance=request.url.path,
+        language=_language(request),
+    )
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -91,6 +128,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         "Internal error",
         "An internal error occurred; it has been logged.",
         instance=request.url.path,
+        language=_language(request),
     )
 
 

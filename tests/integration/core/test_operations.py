@@ -48,3 +48,12 @@ async def test_openapi_documents_every_route(client):
             assert operation.get("summary"), f"{method.upper()} {path} has no summary"
             assert operation.get("tags"), f"{method.upper()} {path} has no tag"
     assert (await client.get("/schema")).status_code == 200
+
+
+async def test_problem_titles_follow_accept_language(client):
+    chinese = await client.get("/no/such/route")
+    assert chinese.json()["title"] == "未找到"
+    assert chinese.headers["content-language"] == "zh-CN"
+    english = await client.get("/no/such/route", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert english.json()["title"] == "Not found"
+    assert english.json()["type"] == chinese.json()["type"] == "/problems/not-found"

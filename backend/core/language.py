@@ -1,0 +1,85 @@
+"""Problem titles in the officer's language (DESIGN §3: zh-CN by default, en available).
+
+The ``type`` slug and field names never change with language; only the human ``title``
+does. Details are written by the services in English and carried as they are.
+"""
+
+from __future__ import annotations
+
+ZH_CN = "zh-CN"
+EN = "en"
+
+TITLES_ZH: dict[str, str] = {
+    "bad-request": "请求有误",
+    "validation-error": "请求内容不符合要求",
+    "invalid-input": "输入无效",
+    "unauthorized": "需要登录",
+    "forbidden": "无权操作",
+    "not-found": "未找到",
+    "method-not-allowed": "不支持该方法",
+    "conflict": "与当前状态冲突",
+    "duplicate": "已存在",
+    "illegal-transition": "不允许的状态变更",
+    "payload-too-large": "内容过大",
+    "unsupported-media-type": "不支持的文件类型",
+    "range-not-satisfiable": "请求范围无效",
+    "too-many-requests": "请求过于频繁",
+    "internal-error": "服务器内部错误",
+    "service-unavailable": "服务暂不可用",
+    "idempotency-key-reused": "幂等键已用于其他请求",
+    "request-in-progress": "相同请求正在处理",
+    "certificate-suspended": "执法证件已暂扣",
+    "certificate-revoked": "执法证件已注销",
+    "certificate-expired": "执法证件已过期",
+    "certificate-not-yet-valid": "执法证件尚未生效",
+    "certificate-not-found": "未持有有效执法证件",
+    "certificate-agency-mismatch": "执法证件不属于执法主体",
+    "certificate-domain-not-covered": "执法证件不涵盖该执法领域",
+    "certificate-exam-not-passed": "未通过公共法律知识考试",
+    "recusal-missing": "尚未作出回避声明",
+    "recusal-already-declared": "已作出回避声明",
+    "action-start-blocked": "尚不具备开始执法的条件",
+    "video-coverage-incomplete": "全过程音像记录不完整",
+    "case-archived": "案件已归档",
+    "stage-record-missing": "本阶段缺少记录",
+    "matter-outside-powers": "事项不在权责清单或委托范围内",
+    "agency-not-confirmed": "执法主体资格未确认",
+    "not-assigned": "未承办本案",
+    "hash-mismatch": "文件哈希值不一致",
+    "upload-hash-mismatch": "文件哈希值不一致",
+    "disallowed-media-type": "不允许的文件类型",
+    "legal-review-required": "重大执法决定须经法制审核",
+    "legal-qualification-missing": "审核人员未取得法律职业资格",
+    "notice-not-served": "尚未送达告知书",
+    "answer-period-running": "陈述申辩期限未满",
+    "separation-of-functions": "违反职能分离要求",
+    "deviation-reason-required": "超出裁量阶次须说明理由",
+    "benchmark-tiers-insufficient": "裁量阶次不少于三档",
+    "calendar-missing": "缺少该年度法定节假日安排",
+    "device-revoked": "设备已被注销",
+    "manifest-signature-invalid": "采集清单签名无效",
+}
+
+
+def preferred_language(accept_language: str | None) -> str:
+    """The first acceptable of zh/en by q-value; zh-CN when the header is absent or says neither."""
+    best: tuple[float, str] | None = None
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip().lower()
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        language = ZH_CN if tag.startswith("zh") else EN if tag.startswith("en") else None
+        if language and quality > 0 and (best is None or quality > best[0]):
+            best = (quality - position * 1e-6, language)
+    return best[1] if best else ZH_CN
+
+
+def localised_title(slug: str, english: str, language: str) -> str:
+    if language == ZH_CN:
+        return TITLES_ZH.get(slug, english)
+    return english
