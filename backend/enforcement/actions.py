@@ -39,6 +39,7 @@ from backend.enforcement.tables import (
 from backend.org import service as org_service
 from certificates import service as certificate_service
 from evidence import service as evidence_service
+from evidence.uploads.pending import pending_for_action
 
 
 class NotAssigned(Forbidden):
@@ -642,13 +643,11 @@ def _segments(items: Sequence[Any]) -> tuple[list[coverage.Segment], int]:
 
 
 async def pending_uploads(*, action_id: UUID) -> int:
-    """Resumable uploads still running for the action.
-
-    The uploads area exposes no per-action query yet, so none are counted; a segment still
-    uploading is therefore simply absent, which shows as a gap (never as covered).
-    """
-    _ = action_id
-    return 0
+    """Resumable uploads still running for the action: pending, never counted as covered (R-REC-4)."""
+    row = await Action.select(Action.agency).where(Action.id == action_id).first()
+    if row is None:
+        return 0
+    return await pending_for_action(agency_id=row["agency"], action_id=action_id)
 
 
 async def _gap_reasons(action_id: UUID) -> list[dict[str, Any]]:
