@@ -161,14 +161,20 @@ class ObjectStore(Protocol):
     # ``parallel_parts`` is 1 (files: one append-only file), up to that many at once otherwise.
     min_part_size: int
     parallel_parts: int
+    # Preferred part size for streamed uploads, or None for the configured S3 part size.
+    stream_part_size: int | None
 
     async def create_multipart(self, key: str, *, content_type: str = "application/octet-stream") -> str: ...
 
     async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | bytearray | Path) -> str:
         """Upload one part (bytes, or a local file streamed from disk); returns its ETag.
 
-        Durable when it returns (tus acknowledges bytes on it).
+        Durable once ``flush_multipart`` returns (on S3 already when this returns).
         """
+        ...
+
+    async def flush_multipart(self, key: str, upload_id: str) -> None:
+        """Make every part uploaded so far durable (tus acknowledges bytes after this)."""
         ...
 
     async def complete_multipart(

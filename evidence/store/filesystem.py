@@ -82,6 +82,8 @@ def _write_atomic(target: Path, tmp_dir: Path, data: bytes) -> None:
 class FilesystemStore:
     min_part_size = MIN_PART_SIZE
     parallel_parts = 1  # parts are appended in order to one file
+    # Small parts: each is written while the next one arrives, and they cost no copy.
+    stream_part_size: int | None = 2 * 1024 * 1024
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -254,8 +256,8 @@ class FilesystemStore:
 
     # --- multipart --------------------------------------------------------------------------
     #
-    # One upload is ONE data file, written once: part n is appended right after part n-1
-    # and fsynced before upload_part returns (tus acknowledges on it). A small journal of
+    # One upload is ONE data file, written once: part n is appended right after part n-1;
+    # flush_multipart fsyncs the file, then the journal (tus acknowledges after it). A small journal of
     # fixed-size records (part number, offset, size, random ETag) says where each part lies;
     # completion checks the caller's parts against it, trims any discarded tail and renames
     # (links) the file into place. No concatenation and no re-hash: the caller hashed the
@@ -306,13 +308,21 @@ class FilesystemStore:
             records = _read_journal(journal)
             offset = _part_offset(records, part_number)
             size = _write_at(out, offset, data)
-            os.fsync(out.fileno())
             journal.seek(len(records) * _RECORD.size)
             journal.truncate()  # drop a torn record left by a crash
             journal.write(_RECORD.pack(part_number, offset, size, bytes.fromhex(etag)))
-            journal.flush()
-            os.fsync(journal.fileno())
         return etag
+
+    async def flush_multipart(self, key: str, upload_id: str) -> None:
+        def flush() -> None:
+            self._load_upload(key, upload_id)
+            folder = self._upload_dir(upload_id)
+            # Data first: a journal entry that survives a crash always points at durable bytes.
+            for name in ("data", "parts"):
+                with (folder / name).open("rb") as fh:
+                    os.fsync(fh.fileno())
+
+        await anyio.to_thread.run_sync(flush)
 
     async def complete_multipart(
         self, key: str, upload_id: str, parts: Sequence[UploadedPart], *, sha256: str | None = None

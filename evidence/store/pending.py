@@ -90,6 +90,7 @@ async def stream_to_content_key(
     If ``chunks`` or the store fails (or the task is cancelled), the upload is aborted and
     the exception propagates: nothing is left behind.
     """
+    part_size = store.stream_part_size or part_size
     upload_id = await store.create_multipart(key, content_type=content_type)
     parts = _Parts(store, key, upload_id)
     digest = StreamDigest()

@@ -308,6 +308,7 @@ class _PartWriter:
         self.key: str = row["staging_key"]
         self.multipart_id: str | None = row["multipart_id"]
         self.parts: list[dict[str, Any]] = list(_json(row["parts"]))
+        self._parts_before = len(self.parts)
         self.tail: list[dict[str, Any]] = list(_json(row["tail"]))
         self.tail_size = sum(int(p["size"]) for p in self.tail)
         self.consumed_tail: list[dict[str, Any]] = []
@@ -329,10 +330,15 @@ class _PartWriter:
             self._renewed = clock.now()
             await _renew_lock(self.row["id"], self.token)
 
-    def _take(self, size: int, *, head: bytes = b"") -> bytes:
-        with memoryview(self.buffer) as view:
-            payload = head + view[:size] if head else bytes(view[:size])
-        del self.buffer[:size]
+    def _take(self, size: int, *, head: bytes = b"") -> bytes | bytearray:
+        if head:
+            with memoryview(self.buffer) as view:
+                payload: bytes | bytearray = head + view[:size]
+            del self.buffer[:size]
+            return payload
+        # Hand the buffer itself over; only the (short) overflow is copied.
+        payload, self.buffer = self.buffer, bytearray(memoryview(self.buffer)[size:])
+        del payload[size:]
         return payload
 
     async def _drain_tail(self) -> bytes:
@@ -344,7 +350,7 @@ class _PartWriter:
         self.tail, self.tail_size = [], 0
         return b"".join(blocks)
 
-    async def _send_part(self, payload: bytes) -> None:
+    async def _send_part(self, payload: bytes | bytearray) -> None:
         await self.wait()
         if self.multipart_id is None:
             self.multipart_id = await self.store.create_multipart(self.key, content_type=self.row["filetype"])
@@ -355,7 +361,7 @@ class _PartWriter:
         number = len(self.parts) + 1
         self._inflight = asyncio.ensure_future(self._upload(number, payload))
 
-    async def _upload(self, number: int, payload: bytes) -> None:
+    async def _upload(self, number: int, payload: bytes | bytearray) -> None:
         assert self.multipart_id is not None
         etag = await self.store.upload_part(self.key, self.multipart_id, number, payload)
         self.parts.append({"number": number, "size": len(payload), "etag": etag})
@@ -385,9 +391,11 @@ class _PartWriter:
             await self.store.put_stream(piece_key, _once(self._take(len(self.buffer))))
             self.tail.append({"key": piece_key, "offset": start, "size": offset_after - start})
             self.tail_size += offset_after - start
+        if not complete and self.multipart_id is not None and len(self.parts) > self._parts_before:
+            await self.store.flush_multipart(self.key, self.multipart_id)  # durable before the offset moves
 
 
-async def _once(data: bytes) -> Any:
+async def _once(data: bytes | bytearray) -> Any:
     yield data
 
 
@@ -502,7 +510,7 @@ async def _write_chunk(
         raise HashStateUnavailable("the upload's SHA-256 state is missing; it cannot be verified")  # _restart handles it
     head = bytearray(_head(row))
     checksum = ChunkChecksum(*request.checksum) if request.checksum else None
-    writer = _PartWriter(row=row, store=store, part_size=settings.s3_part_size, token=token)
+    writer = _PartWriter(row=row, store=store, part_size=store.stream_part_size or settings.s3_part_size, token=token)
     received, interrupted = 0, False
     try:
         async for chunk in body:

@@ -238,7 +238,7 @@ async def test_file_store_upload_is_one_staging_file_renamed_into_place(tus, upl
         pytest.skip("file store only")
     data = pdf_bytes(7 * MiB + 3, seed=10)
     url = (await tus.create(data)).headers["location"]
-    cuts = [0, 2 * MiB + 512 * KiB, 5 * MiB, len(data)]
+    cuts = [0, 3 * MiB + 512 * KiB, 5 * MiB, len(data)]  # remainders ≥ 1 MiB become parts
     for start, end in itertools.pairwise(cuts[:-1]):
         assert (await tus.patch(url, start, data[start:end])).status_code == 204
         uploads = list((store.root / "multipart").iterdir())
