@@ -168,7 +168,7 @@ def run_direct(ctx: Context) -> list[Row]:
             "minio put (same S3 server)",
             TARGET_DIRECT,
             rss,
-            note="POST /api/mobile/v1/evidence, hash verified, copied to its content key, ledgered",
+            note="POST /api/mobile/v1/evidence, streamed once to its content key, sealed only if the SHA-256 matches, ledgered",
         )
     )
     # The embedded default vs writing the same bytes to the same disk (the storage ceiling).
