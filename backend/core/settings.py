@@ -49,6 +49,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     tus_max_size: Annotated[int, Meta(ge=MiB)] = 8 * GiB
     tus_expiry_s: Annotated[int, Meta(ge=60)] = 24 * 3600
     tus_max_open_per_user: Annotated[int, Meta(ge=1)] = 20
+    # Bytes all unfinished resumable uploads may reserve together (declared lengths).
+    tus_staging_quota: Annotated[int, Meta(ge=MiB)] = 256 * GiB
     s3_part_size: Annotated[int, Meta(ge=5 * MiB, le=512 * MiB)] = 8 * MiB
     evidence_retention_days: Annotated[int, Meta(ge=0)] = 3650
     login_max_failures: Annotated[int, Meta(ge=1)] = 5

@@ -26,6 +26,7 @@ from uuid import UUID
 
 import msgspec
 import structlog
+from piccolo.query.functions.aggregate import Sum
 
 from backend.core import clock, db
 from backend.core.auth import Principal
@@ -52,6 +53,7 @@ from evidence.uploads.errors import (
     HashStateUnavailable,
     OffsetMismatch,
     OpenUploadLimit,
+    StagingQuotaExceeded,
     UploadFinished,
     UploadGone,
     UploadLengthExceeded,
@@ -193,6 +195,17 @@ async def _open_target(upload_id: UUID, *, declaration: UploadDeclaration, store
     return key, await store.create_multipart(key, content_type=declaration.filetype)
 
 
+async def _check_staging_quota(live: Any, length: int, settings: Settings) -> None:
+    """Unfinished uploads reserve their declared length; the staging area never overcommits."""
+    row = await Upload.select(Sum(Upload.length)).where(live).first()
+    reserved = int((row or {}).get("sum") or 0)
+    if reserved + length > settings.tus_staging_quota:
+        raise StagingQuotaExceeded(
+            f"unfinished uploads already reserve {reserved} bytes; {length} more would exceed the staging quota "
+            f"of {settings.tus_staging_quota} bytes — retry later"
+        )
+
+
 async def _insert(
     *,
     principal: Principal,
@@ -213,6 +226,7 @@ async def _insert(
             raise OpenUploadLimit(
                 f"{open_count} uploads are still open (limit {settings.tus_max_open_per_user}); finish or terminate one first"
             )
+        await _check_staging_quota(live, length, settings)
         initial = hashstate.new_sha256().state()
         row = Upload(
             id=upload_id,

@@ -57,3 +57,11 @@ def test_every_field_has_a_variable():
     assert "FIELDPROOF_DATABASE_URL" in names
     assert "FIELDPROOF_CLOCK_SKEW_TOLERANCE_S" in names
     assert len(names) == len(set(names))
+
+
+def test_readme_lists_every_setting():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    missing = [name for name in setting_names() if name not in readme]
+    assert not missing, f"README settings table lacks {missing}"
