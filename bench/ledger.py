@@ -150,14 +150,21 @@ def _raw_hash_rate(bodies: list[bytes]) -> float:
 
 
 def run(ctx: Context) -> list[Row]:
-    config = ctx.s3_config(ctx.shared_s3())
+    """Both configurations: the production-like database (PostgreSQL) and the embedded one (SQLite)."""
+    configs = [ctx.s3_config(ctx.shared_s3()), ctx.files_config()]
+    if configs[0].name.startswith("sqlite"):  # no PostgreSQL here: the S3 config is SQLite too
+        configs = configs[1:]
+    return [_run_one(ctx, config) for config in configs]
+
+
+def _run_one(ctx: Context, config: Config) -> Row:
     world = ctx.world(config)
     count = ctx.sizes.ledger_entries
     bodies: list[bytes] = []
     spec = Spec(actor_id=world.officer.user_id, agency_id=world.officer.agency_id)
     started = time.perf_counter()
     asyncio.run(append_bulk(config, spec, count, bodies=bodies))
-    ctx.log(f"ledger: {count:,} entries written in {time.perf_counter() - started:.1f} s")
+    ctx.log(f"ledger ({config.name}): {count:,} entries written in {time.perf_counter() - started:.1f} s")
     from evidence.custody.verify import verify_ledger
 
     ours, base = [], []
@@ -172,20 +179,18 @@ def run(ctx: Context) -> list[Row]:
             raise RuntimeError(f"ledger did not verify: {report.first_broken} {report.checkpoint_problems}")
         checked = report.entries_checked
         ours.append(checked / seconds)
-        ctx.log(f"ledger: verified {checked:,} entries at {ours[-1]:,.0f}/s (raw hashlib {base[-1]:,.0f}/s)")
-    return [
-        Row(
-            case="ledger verification",
-            config=config.name.split("+")[0],
-            metric=f"{checked:,} entries",
-            unit="entries/s",
-            ours=Stat.of(ours),
-            baseline=Stat.of(base),
-            baseline_name="hashlib, both SHA-256 per entry over the same bytes in memory",
-            ratio=ratio_stat(ours, base),
-            note="verify_ledger(): batched SELECT, canonical re-encoding, chain check",
-        )
-    ]
+        ctx.log(f"ledger ({config.name}): verified {checked:,} entries at {ours[-1]:,.0f}/s (raw hashlib {base[-1]:,.0f}/s)")
+    return Row(
+        case="ledger verification",
+        config=config.name.split("+")[0],
+        metric=f"{checked:,} entries",
+        unit="entries/s",
+        ours=Stat.of(ours),
+        baseline=Stat.of(base),
+        baseline_name="hashlib, both SHA-256 per entry over the same bytes in memory",
+        ratio=ratio_stat(ours, base),
+        note="verify_ledger(): text rows in keyset batches, canonical splice + both SHA-256, next batch read meanwhile",
+    )
 
 
 # --- case timeline ------------------------------------------------------------------------------

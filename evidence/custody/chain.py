@@ -79,23 +79,53 @@ def _text(value: str) -> str:
     return encode_basestring(value)  # exactly what json.dumps(ensure_ascii=False) writes for a str
 
 
-def _uuid_json(value: UUID | str | None) -> str:
+def _uuid_json(value: str | None) -> str:
     return "null" if value is None else f'"{value}"'
+
+
+def stored_body_text(
+    seq: int,
+    recorded_at: str,
+    event: str,
+    actor_id: str | None,
+    agency_id: str | None,
+    subject_type: str,
+    subject_id: str,
+    case_id: str | None,
+    action_id: str | None,
+    details: str,
+) -> str:
+    """The canonical body of an entry spliced from its stored text (ids as text, time formatted).
+
+    Positional and branch-light because ``verify`` calls it a million times in a row. The stored
+    details are the canonical text that was hashed, so they are spliced in as they are; keys are
+    written in sorted order, strings escaped exactly as ``json.dumps(ensure_ascii=False)`` does.
+    """
+    return (
+        f'{{"action_id":{_uuid_json(action_id)},"actor_id":{_uuid_json(actor_id)},'
+        f'"agency_id":{_uuid_json(agency_id)},"case_id":{_uuid_json(case_id)},'
+        f'"details":{details},"event":{_text(event)},"recorded_at":"{recorded_at}",'
+        f'"seq":{seq},"subject_id":{_text(subject_id)},"subject_type":{_text(subject_type)}}}'
+    )
 
 
 def stored_body_hash(row: Mapping[str, Any]) -> str:
     """``body_hash(entry_body(...))`` for a stored row, without re-parsing its details.
 
-    The stored details are the canonical text that was hashed, so the canonical body can be
-    spliced together directly (≈3× faster when replaying millions of entries). Equal to the
-    slow path whenever the stored details are canonical; ``verify`` falls back to the slow
-    path on a mismatch, so only the meaning of an entry decides, never its spelling.
+    Equal to the slow path whenever the stored details are canonical; ``verify`` falls back to
+    the slow path on a mismatch, so only the meaning of an entry decides, never its spelling.
     """
-    text = (
-        f'{{"action_id":{_uuid_json(row["action_id"])},"actor_id":{_uuid_json(row["actor_id"])},'
-        f'"agency_id":{_uuid_json(row["agency_id"])},"case_id":{_uuid_json(row["case_id"])},'
-        f'"details":{row["details"]},"event":{_text(row["event"])},"recorded_at":"{format_time(row["recorded_at"])}",'
-        f'"seq":{int(row["seq"])},"subject_id":{_text(row["subject_id"])},"subject_type":{_text(row["subject_type"])}}}'
+    text = stored_body_text(
+        int(row["seq"]),
+        format_time(row["recorded_at"]),
+        row["event"],
+        _uuid_text(row["actor_id"]),
+        _uuid_text(row["agency_id"]),
+        row["subject_type"],
+        row["subject_id"],
+        _uuid_text(row["case_id"]),
+        _uuid_text(row["action_id"]),
+        row["details"],
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -1,22 +1,26 @@
 """Re-verification (R-REC-8): the ledger against its own hashes and checkpoints.
 
 ``verify_ledger`` replays the whole chain in sequence order in batches (bounded memory)
-and reports the *first* entry that disagrees, with its sequence number and why.
+and reports the *first* entry that disagrees, with its sequence number and why. Rows are
+read as text by ``scan`` and checked in a tight loop (``_fast_check``); only a row that
+fails there is re-read through Piccolo and judged by ``check_row`` with the full rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import hashlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from backend.core.keys import KeyRing
-from evidence.custody import chain
+from evidence.custody import chain, scan
 from evidence.custody.checkpoint import all_checkpoints, signature_valid
 from evidence.custody.schemas import BrokenEntry, CheckpointOut, LedgerReport
 from evidence.custody.service import append_event
 from evidence.custody.tables import LedgerRow
 
-BATCH = 5000
+BATCH = 20_000
 
 
 def check_row(row: Mapping[str, Any], *, expected_seq: int, prev_hash: str) -> str | None:
@@ -61,22 +65,81 @@ def _check_checkpoints(checkpoints: list[CheckpointOut], hashes: Mapping[int, st
     return problems
 
 
-async def _replay() -> tuple[int, int, str, BrokenEntry | None, dict[int, str]]:
-    """(checked, last seq, last hash, first broken, hashes at checkpoint seqs)."""
-    checkpoint_seqs = {cp.seq for cp in await all_checkpoints()}
-    checked, last_seq, prev_hash = 0, 0, chain.GENESIS_HASH
-    at_checkpoints: dict[int, str] = {}
-    while True:
-        rows = await LedgerRow.select().where(LedgerRow.seq > last_seq).order_by(LedgerRow.seq).limit(BATCH)
-        for row in rows:
-            reason = check_row(row, expected_seq=last_seq + 1, prev_hash=prev_hash)
-            if reason is not None:
-                return checked, last_seq, prev_hash, BrokenEntry(seq=int(row["seq"]), reason=reason), at_checkpoints
-            checked, last_seq, prev_hash = checked + 1, int(row["seq"]), str(row["entry_hash"])
-            if last_seq in checkpoint_seqs:
-                at_checkpoints[last_seq] = prev_hash
-        if len(rows) < BATCH:
-            return checked, last_seq, prev_hash, None, at_checkpoints
+class _Replay:
+    """Where the replay stands: the last intact entry and the hashes seen at checkpoints."""
+
+    def __init__(self, checkpoint_seqs: set[int]) -> None:
+        self.checkpoint_seqs = checkpoint_seqs
+        self.checked = 0
+        self.last_seq = 0
+        self.prev_hash = chain.GENESIS_HASH
+        self.prev_digest = bytes.fromhex(chain.GENESIS_HASH)
+        self.at_checkpoints: dict[int, str] = {}
+
+    def accept(self, seq: int, entry_hash: str, digest: bytes) -> None:
+        self.checked, self.last_seq, self.prev_hash, self.prev_digest = self.checked + 1, seq, entry_hash, digest
+        if seq in self.checkpoint_seqs:
+            self.at_checkpoints[seq] = entry_hash
+
+
+def _fast_check(rows: Sequence[scan.Row], start: int, state: _Replay) -> int:
+    """Accept rows from ``start`` while they chain on the fast path; the index of the first that does not.
+
+    The tight loop of verification (run in a worker thread while the next batch is read): the
+    canonical body spliced from the stored text, SHA-256 of it, SHA-256 of prev ‖ that. A row
+    that fails here is not yet broken — ``_slow_check`` decides, with the full rules.
+    """
+    sha256, body_text = hashlib.sha256, chain.stored_body_text
+    expected, prev_hash, prev_digest = state.last_seq + 1, state.prev_hash, state.prev_digest
+    for index in range(start, len(rows)):
+        seq, recorded_at, event, actor, agency, subject_type, subject_id, case, action, details, prev, entry = rows[index]
+        if seq != expected or prev != prev_hash:
+            return index
+        text = body_text(seq, recorded_at, event, actor, agency, subject_type, subject_id, case, action, details)
+        digest = sha256(prev_digest + sha256(text.encode("utf-8")).digest()).digest()
+        if digest.hex() != entry:
+            return index
+        state.accept(seq, entry, digest)
+        expected, prev_hash, prev_digest = seq + 1, entry, digest
+    return len(rows)
+
+
+async def _slow_check(seq: int, state: _Replay) -> str | None:
+    """The full rules on the typed Piccolo row (non-canonical spelling, odd stored time, damage)."""
+    row = await LedgerRow.select().where(LedgerRow.seq == seq).first()
+    if row is None:  # pragma: no cover - read a moment ago; the ledger refuses DELETE
+        return "entry disappeared during verification"
+    reason = check_row(row, expected_seq=state.last_seq + 1, prev_hash=state.prev_hash)
+    if reason is None:
+        state.accept(seq, str(row["entry_hash"]), bytes.fromhex(row["entry_hash"]))
+    return reason
+
+
+async def _check_batch(rows: Sequence[scan.Row], state: _Replay) -> BrokenEntry | None:
+    start = 0
+    while (start := await asyncio.to_thread(_fast_check, rows, start, state)) < len(rows):
+        seq = int(rows[start][0])
+        reason = await _slow_check(seq, state)
+        if reason is not None:
+            return BrokenEntry(seq=seq, reason=reason)
+        start += 1
+    return None
+
+
+async def _replay() -> tuple[_Replay, BrokenEntry | None]:
+    """Replay the chain in batches, reading the next batch while this one is hashed."""
+    state = _Replay({cp.seq for cp in await all_checkpoints()})
+    async with scan.ledger_batches(BATCH) as fetch:
+        rows = await fetch(0)
+        while rows:
+            following = asyncio.ensure_future(fetch(int(rows[-1][0]))) if len(rows) == BATCH else None
+            try:
+                broken = await _check_batch(rows, state)
+            finally:
+                rows = await following if following is not None else []
+            if broken is not None:
+                return state, broken
+    return state, None
 
 
 async def verify_ledger(*, keys: KeyRing | None = None, record: bool = True) -> LedgerReport:
@@ -85,14 +148,15 @@ async def verify_ledger(*, keys: KeyRing | None = None, record: bool = True) -> 
     ``keys`` (the server key ring) also checks checkpoint signatures. ``record`` appends a
     ``ledger.verified`` entry with the outcome (a verification run is itself custody).
     """
-    checked, last_seq, head_hash, broken, at_checkpoints = await _replay()
+    state, broken = await _replay()
+    checked = state.checked
     checkpoints = await all_checkpoints()
-    problems = _check_checkpoints([cp for cp in checkpoints if broken is None or cp.seq < broken.seq], at_checkpoints, keys)
+    problems = _check_checkpoints([cp for cp in checkpoints if broken is None or cp.seq < broken.seq], state.at_checkpoints, keys)
     report = LedgerReport(
         ok=broken is None and not problems,
         entries_checked=checked,
-        head_seq=last_seq,
-        head_hash=head_hash,
+        head_seq=state.last_seq,
+        head_hash=state.prev_hash,
         checkpoints_checked=len(checkpoints),
         first_broken=broken,
         checkpoint_problems=problems,

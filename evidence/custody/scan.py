@@ -1,0 +1,102 @@
+"""Reading the whole ledger fast, in sequence order, for re-verification (R-REC-8).
+
+Verification replays a million entries; through Piccolo ``select()`` every row became a dict
+of typed values (UUID objects, datetimes) that were then formatted back into text — most of
+the cost. Here rows come straight from the driver as tuples of *text*, already in the form
+the canonical body needs (``chain.stored_body_text``): ids as text, the time formatted as
+``chain.format_time`` writes it. The database only casts and formats; the escaping, the
+splicing and all hashing stay in Python (``verify``), and any row this reader renders
+differently from the canonical rules simply fails the fast check and is re-checked from its
+typed Piccolo row — so this module can make verification slow, never wrong.
+
+Keyset pagination (``seq > last``) in large batches on a dedicated connection; on PostgreSQL
+inside one read-only REPEATABLE READ transaction, so every batch sees the same snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from backend.core.db import current_engine
+
+# Column order of every row: what ``chain.stored_body_text`` takes, then the two hashes.
+# (seq, recorded_at, event, actor_id, agency_id, subject_type, subject_id, case_id, action_id,
+#  details, prev_hash, entry_hash)
+Row = Sequence[Any]
+Fetch = Callable[[int], Awaitable[list[Row]]]
+
+_PG_SQL = (
+    "SELECT seq, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), event,"
+    " actor_id::text, agency_id::text, subject_type, subject_id, case_id::text, action_id::text,"
+    " details, prev_hash, entry_hash"
+    " FROM custody_ledger WHERE seq > $1 ORDER BY seq LIMIT $2"
+)
+
+# Piccolo stores a UTC timestamptz on SQLite as str(datetime): 'YYYY-MM-DD HH:MM:SS.ffffff+00:00',
+# without '.ffffff' when the microseconds are 0. Only these exact shapes are reformatted;
+# anything else becomes NULL, fails the fast check and is judged by the slow path with
+# Piccolo's own conversion.
+_SQLITE_SQL = (
+    "SELECT seq, CASE"
+    " WHEN length(recorded_at) = 32 AND substr(recorded_at, 11, 1) = ' ' AND substr(recorded_at, 27) = '+00:00'"
+    " THEN substr(recorded_at, 1, 10) || 'T' || substr(recorded_at, 12, 15) || 'Z'"
+    " WHEN length(recorded_at) = 25 AND substr(recorded_at, 11, 1) = ' ' AND substr(recorded_at, 20) = '+00:00'"
+    " THEN substr(recorded_at, 1, 10) || 'T' || substr(recorded_at, 12, 8) || '.000000Z' END, event,"
+    " actor_id, agency_id, subject_type, subject_id, case_id, action_id, details, prev_hash, entry_hash"
+    " FROM custody_ledger WHERE seq > ? ORDER BY seq LIMIT ?"
+)
+
+
+@contextlib.asynccontextmanager
+async def ledger_batches(batch: int) -> AsyncIterator[Fetch]:
+    """``fetch(after_seq)``: the next ``batch`` rows with ``seq > after_seq``, as text tuples."""
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        async with _postgres(engine, batch) as fetch:
+            yield fetch
+    elif isinstance(engine, SQLiteEngine):
+        async with _sqlite(engine, batch) as fetch:
+            yield fetch
+    else:  # pragma: no cover - the app only binds these two
+        raise RuntimeError(f"unsupported engine {type(engine).__name__}")
+
+
+@contextlib.asynccontextmanager
+async def _postgres(engine: PostgresEngine, batch: int) -> AsyncIterator[Fetch]:
+    connection = await engine.get_new_connection()
+    try:
+        async with connection.transaction(isolation="repeatable_read", readonly=True):
+            statement = await connection.prepare(_PG_SQL)
+
+            async def fetch(after: int) -> list[Row]:
+                return list(await statement.fetch(after, batch))
+
+            yield fetch
+    finally:
+        await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def _sqlite(engine: SQLiteEngine, batch: int) -> AsyncIterator[Fetch]:
+    # A plain connection (no type converters): the rows stay text. Each batch is its own
+    # statement — no read transaction spans batches, which would block writers on SQLite.
+    path = engine.connection_kwargs["database"]
+    connection = await asyncio.to_thread(sqlite3.connect, path, timeout=30, check_same_thread=False)
+
+    def read(after: int) -> list[Row]:
+        return connection.execute(_SQLITE_SQL, (after, batch)).fetchall()
+
+    async def fetch(after: int) -> list[Row]:
+        return await asyncio.to_thread(read, after)
+
+    try:
+        yield fetch
+    finally:
+        await asyncio.to_thread(connection.close)
