@@ -20,6 +20,7 @@ from backend.core.auth import Principal
 from backend.core.db import current_engine, is_postgres, unique_as, write_transaction
 from backend.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from backend.core.keys import ALGORITHM, KeyRing, jwk
+from backend.org import schemas as org_schemas
 from backend.org import service as org_service
 from backend.org.tables import Agency, Entrustment, User
 from certificates import lifecycle, schemas
@@ -201,17 +202,26 @@ class _Verdict(msgspec.Struct, kw_only=True):
     entrustment_id: UUID | None = None
 
 
+_Entrustments = dict[UUID, list[org_schemas.EntrustmentOut]]
+
+
 async def _acting_agency(
-    row: dict[str, Any], *, acting_agency_id: UUID, domain: str, matter: str | None, at: datetime
+    row: dict[str, Any], *, acting_agency_id: UUID, domain: str, matter: str | None, at: datetime, seen: _Entrustments
 ) -> tuple[str | None, UUID | None]:
-    """In whose name the holder may act for ``acting_agency_id``: (refusal, entrustment id)."""
+    """In whose name the holder may act for ``acting_agency_id``: (refusal, entrustment id).
+
+    ``seen`` keeps the entrustments already read in this check: several certificates of the
+    same entrusted organisation read them once.
+    """
     entrusted = row["agency_kind"] == "entrusted_organisation"
     if row["agency"] == acting_agency_id:
         # R-AGY-5 / R-CERT-6: an entrusted organisation never acts in its own name.
         return ("agency_mismatch", None) if entrusted else (None, None)
     if not entrusted:
         return "agency_mismatch", None
-    found = await org_service.active_entrustments(entrusted_agency_id=row["agency"], at=at)
+    found = seen.get(row["agency"])
+    if found is None:
+        found = seen[row["agency"]] = await org_service.active_entrustments(entrusted_agency_id=row["agency"], at=at)
     mine = [e for e in found if e.entrusting_agency_id == acting_agency_id]
     if not mine:
         return "agency_mismatch", None
@@ -222,8 +232,12 @@ async def _acting_agency(
     return "domain_not_covered", None
 
 
-async def _judge(row: dict[str, Any], *, acting_agency_id: UUID, domain: str, matter: str | None, at: datetime) -> _Verdict:
-    reason, entrustment_id = await _acting_agency(row, acting_agency_id=acting_agency_id, domain=domain, matter=matter, at=at)
+async def _judge(
+    row: dict[str, Any], *, acting_agency_id: UUID, domain: str, matter: str | None, at: datetime, seen: _Entrustments
+) -> _Verdict:
+    reason, entrustment_id = await _acting_agency(
+        row, acting_agency_id=acting_agency_id, domain=domain, matter=matter, at=at, seen=seen
+    )
     if reason is None and domain not in row["domains"]:
         reason = "domain_not_covered"
     if reason is None:
@@ -287,14 +301,18 @@ async def verify_for_action(
     at ``at`` (also for refusals, so a blocked attempt is provable too).
     """
     at = clock.as_utc(at)
-    holder = await User.select(User.id, User.full_name).where(User.id == user_id).first()
-    rows = await _certificates(Certificate.holder == user_id) if holder else []
-    verdicts = [await _judge(r, acting_agency_id=acting_agency_id, domain=domain, matter=matter, at=at) for r in rows]
+    # The certificate rows carry the holder's name and the issuing agency's (one joined query);
+    # the holder and the acting agency are read apart only when those rows cannot answer.
+    rows = await _certificates(Certificate.holder == user_id)
+    holder = (
+        {"id": user_id, "full_name": rows[0]["holder_name"]}
+        if rows
+        else await User.select(User.id, User.full_name).where(User.id == user_id).first()
+    )
+    seen: _Entrustments = {}
+    verdicts = [await _judge(r, acting_agency_id=acting_agency_id, domain=domain, matter=matter, at=at, seen=seen) for r in rows]
     verdict = _best(verdicts)
-    acting_name = None
-    if verdict is not None and verdict.acting_agency_id is not None:
-        agency = await Agency.select(Agency.name).where(Agency.id == verdict.acting_agency_id).first()
-        acting_name = agency["name"] if agency else None
+    acting_name = await _acting_name(verdict)
     snapshot = _snapshot(verdict, holder=holder, user_id=user_id, acting_name=acting_name, domain=domain, matter=matter, at=at)
     return schemas.CertificateCheck(
         allowed=snapshot["allowed"],
@@ -305,6 +323,15 @@ async def verify_for_action(
         snapshot=snapshot,
         snapshot_token=await _sign_snapshot(keys, snapshot),
     )
+
+
+async def _acting_name(verdict: _Verdict | None) -> str | None:
+    if verdict is None or verdict.acting_agency_id is None:
+        return None
+    if verdict.acting_agency_id == verdict.row["agency"]:
+        return str(verdict.row["agency_name"])  # acting in the issuing agency's own name
+    agency = await Agency.select(Agency.name).where(Agency.id == verdict.acting_agency_id).first()
+    return agency["name"] if agency else None
 
 
 async def certificate_status_for_user(*, user_id: UUID) -> schemas.MyCertificates:

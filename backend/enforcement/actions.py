@@ -30,6 +30,7 @@ from backend.enforcement.tables import (
     ActionParticipant,
     ActionTransition,
     Case,
+    CaseOfficer,
     CheckIn,
     CoverageGapReason,
     CoverageReport,
@@ -279,6 +280,16 @@ def _ensure_state(action: dict[str, Any], allowed: set[str], doing: str) -> None
 
 async def ensure_participant(*, principal: Principal, action: dict[str, Any]) -> None:
     """Only officers assigned to the case and on this action may act on it from the phone."""
+    # One query answers the usual case (an assigned participant); only a refusal spends two
+    # more to say which of the two conditions failed.
+    assigned = CaseOfficer.select(CaseOfficer.user).where((CaseOfficer.case == action["case"]) & CaseOfficer.removed_at.is_null())
+    if await ActionParticipant.exists().where(
+        (ActionParticipant.action == action["id"])
+        & (ActionParticipant.user == principal.user_id)
+        & ActionParticipant.removed_at.is_null()
+        & ActionParticipant.user.is_in(assigned)
+    ):
+        return
     if principal.user_id not in await active_officer_ids(case_id=action["case"]):
         raise NotAssigned("you are not an officer assigned to this case")
     if principal.user_id not in await active_participants(action["id"]):
@@ -319,6 +330,23 @@ def _raise_if_refused(row: dict[str, Any]) -> schemas.CheckInOut:
     return out
 
 
+# Built once: Piccolo's join columns are costly to construct on every request.
+_CHECK_IN_COLUMNS = (
+    *Action.all_columns(),
+    Action.case.acting_agency.as_alias("case_acting_agency"),
+    Action.case.domain.as_alias("case_domain"),
+    Action.case.matter.as_alias("case_matter"),
+)
+
+
+async def _check_in_action(*, principal: Principal, action_id: UUID) -> dict[str, Any]:
+    """The action (caller's agency) with what the certificate check needs from its case, in one query."""
+    row = await Action.select(*_CHECK_IN_COLUMNS).where((Action.id == action_id) & (Action.agency == principal.agency_id)).first()
+    if row is None:
+        raise NotFound(f"action {action_id} not found")
+    return row
+
+
 async def check_in(
     *, principal: Principal, keys: KeyRing, settings: Settings, action_id: UUID, data: schemas.CheckInIn
 ) -> schemas.CheckInOut:
@@ -327,7 +355,7 @@ async def check_in(
     A refusal is stored too (R-CERT-4: result and time stored), then answered as a problem.
     The client-generated id makes a retried offline check-in the same record.
     """
-    action = await action_row(principal=principal, action_id=action_id)
+    action = await _check_in_action(principal=principal, action_id=action_id)
     existing = await CheckIn.select().where(CheckIn.id == data.id).first()
     if existing is not None:
         if existing["action"] != action_id or existing["user"] != principal.user_id:
@@ -335,19 +363,20 @@ async def check_in(
         return _raise_if_refused(existing)
     await ensure_participant(principal=principal, action=action)
     _ensure_state(action, {"planned", "in_progress"}, "check in")
-    case = await _case_of(action)
     now = clock.now()
     result = await certificate_service.verify_for_action(
         keys=keys,
         user_id=principal.user_id,
-        acting_agency_id=case["acting_agency"],
-        domain=case["domain"],
-        matter=case["matter"],
+        acting_agency_id=action["case_acting_agency"],
+        domain=action["case_domain"],
+        matter=action["case_matter"],
         at=now,
     )
     skew_s, flagged = skew(data.device_time, now, settings.clock_skew_tolerance_s)
     async with write_transaction():
-        await CheckIn.insert(
+        # RETURNING hands back the row as stored (REAL columns round on PostgreSQL), so the
+        # answer equals every later read without selecting it again.
+        stored = await CheckIn.insert(
             CheckIn(
                 id=data.id,
                 action=action_id,
@@ -366,7 +395,8 @@ async def check_in(
                 longitude=data.location.longitude,
                 accuracy_m=data.location.accuracy_m,
             )
-        )
+        ).returning(*CheckIn.all_columns())
+        # The ledger append comes last: its lock is held only from here to COMMIT.
         await ledger.record(
             principal=principal,
             event="action.check_in" if result.allowed else "action.check_in_refused",
@@ -376,9 +406,7 @@ async def check_in(
             subject_id=data.id,
             details={"reason": result.reason, "certificate_no": result.certificate_no, "skew_s": skew_s},
         )
-    row = await CheckIn.select().where(CheckIn.id == data.id).first()
-    assert row is not None
-    return _raise_if_refused(row)
+    return _raise_if_refused(stored[0])
 
 
 async def valid_check_ins(action_id: UUID, participants: Sequence[UUID]) -> set[UUID]:
