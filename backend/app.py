@@ -13,7 +13,6 @@ import anyio.to_thread
 from litestar import Litestar, Request, get
 from litestar.config.compression import CompressionConfig
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -42,7 +41,7 @@ from backend.core.errors import Unauthorized
 from backend.core.idempotency import idempotency_middleware_factory
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.observability import configure_logging, request_id_middleware
-from backend.core.problems import EXCEPTION_HANDLERS, problem
+from backend.core.problems import EXCEPTION_HANDLERS
 from backend.core.settings import Settings
 from backend.ops import background_duties
 from backend.org import service as org_service
@@ -212,4 +211,4 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
     )
 
 
-__all__ = ["NotAuthorizedException", "create_app", "migrate", "problem"]
+__all__ = ["all_tables", "create_app", "migrate"]
