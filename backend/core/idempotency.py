@@ -21,6 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core import clock
 from backend.core.auth import TokenIssuer
+from backend.core.db import is_unique_violation
 from backend.core.errors import ProblemError
 from backend.core.tables import IdempotentRequest
 
@@ -146,7 +147,7 @@ async def _claim(scope_key: str, fingerprint: str) -> dict[str, Any] | None:
             IdempotentRequest(id=uuid.uuid4(), scope=scope_key, fingerprint=fingerprint, status=0, created_at=clock.now())
         )
     except Exception as exc:
-        if "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
+        if not is_unique_violation(exc):
             raise
         row: dict[str, Any] | None = await IdempotentRequest.select().where(IdempotentRequest.scope == scope_key).first()
         return row or {"fingerprint": fingerprint, "status": 0}
