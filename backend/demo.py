@@ -126,16 +126,9 @@ def _demo_id(name: str) -> uuid.UUID:
 
 
 async def _principal(username: str) -> Principal:
-    row = await User.select(User.id, User.agency, User.agency.kind, User.roles).where(User.username == username).first()
+    row = await User.select(User.id).where(User.username == username).first()
     assert row is not None, username
-    roles = row["roles"]
-    return Principal(
-        user_id=row["id"],
-        username=username,
-        agency_id=row["agency"],
-        agency_kind=row["agency.kind"],
-        roles=tuple(msgspec.json.decode(roles) if isinstance(roles, str) else roles),
-    )
+    return await org_service.principal_for(row["id"])
 
 
 async def _ensure_entrustment(agencies: dict[str, org_schemas.AgencyOut]) -> None:

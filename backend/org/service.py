@@ -282,7 +282,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _principal_for(user_id: UUID) -> Principal:
+async def principal_for(user_id: UUID) -> Principal:
     row = (
         await User.select(User.id, User.username, User.agency, User.agency.kind, User.roles, User.security_version, User.active)
         .where(User.id == user_id)
@@ -329,7 +329,7 @@ async def login(
 
 
 async def _new_pair(issuer: TokenIssuer, user_id: UUID, *, family: str, refresh_ttl_s: int) -> schemas.TokenPair:
-    principal = await _principal_for(user_id)
+    principal = await principal_for(user_id)
     refresh = secrets.token_urlsafe(32)
     now = clock.now()
     await RefreshToken.insert(
@@ -380,7 +380,7 @@ async def end_sessions(*, user_id: UUID) -> None:
 async def authenticate(*, issuer: TokenIssuer, token: str) -> Principal:
     """Verify the token, then the account: a disabled user or changed roles end at once."""
     claimed = issuer.verify(token)
-    current = await _principal_for(claimed.user_id)
+    current = await principal_for(claimed.user_id)
     if current.security_version != claimed.security_version:
         raise Unauthorized("the session has been ended; log in again")
     return current

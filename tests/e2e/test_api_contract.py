@@ -44,7 +44,7 @@ def admin_headers(app, key_ring, settings):
         return await org_service.create_user(principal=None, data=data)
 
     user = asyncio.run(make())
-    principal = asyncio.run(org_service._principal_for(user.id))
+    principal = asyncio.run(org_service.principal_for(user.id))
     issuer = TokenIssuer(key_ring, issuer=settings.issuer, audience=settings.audience, ttl_s=settings.access_token_ttl_s)
     return {"Authorization": f"Bearer {issuer.issue(principal)}"}
 
