@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -78,12 +79,12 @@ def start_s3(work: Path) -> S3Server:
 
 
 def pg_url(smoke: bool) -> str:
-    """This run's own database (``fp_bench_<pid>``, dropped at the end), so concurrent runs —
+    """This run's own database (``fp_bench_<random>``, dropped at the end), so concurrent runs —
     a smoke run inside ``make test`` next to ``make bench`` — never reset each other's data.
     ``BENCH_DATABASE_URL`` names the server (its database part is the prefix)."""
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG
     parsed = urlparse(url)
-    name = (parsed.path.lstrip("/") or "fp_bench") + ("_smoke" if smoke else "") + f"_{os.getpid()}"
+    name = (parsed.path.lstrip("/") or "fp_bench") + ("_smoke" if smoke else "") + f"_{secrets.token_hex(4)}"
     return parsed._replace(path="/" + name).geturl()
 
 
@@ -109,7 +110,7 @@ async def _create_pg(url: str) -> None:
     name = urlparse(url).path.lstrip("/")
     admin = await asyncpg.connect(_admin_url(url), timeout=10)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # A fresh random name: never drop a database this run did not create.
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()

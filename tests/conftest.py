@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from filelock import FileLock
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -33,50 +34,27 @@ from backend.core.keys import KeyRing, load_key_ring
 from backend.core.settings import Settings
 from backend.org import schemas as org_schemas
 from backend.org import service as org_service
+from tests import databases
 
-PG_URL_ENV = "FIELDPROOF_TEST_DATABASE_URL"
 PASSWORD = "test-password-1"
 
 
-def _pg_url() -> str | None:
-    return os.environ.get(PG_URL_ENV) or None
-
-
-def _pg_reachable(url: str) -> bool:
-    from urllib.parse import urlparse
-
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "engine_kind" not in metafunc.fixturenames:
-        return
-    pg = _pg_url() or "postgresql://postgres@127.0.0.1:5432/test"
-    if metafunc.definition.get_closest_marker("both_engines") and _pg_reachable(pg):
+    # both_engines always lists PostgreSQL: without a server it is skipped with a reason,
+    # never silently replaced by SQLite.
+    if "engine_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_engines"):
         metafunc.parametrize("engine_kind", ["sqlite", "postgres"], indirect=True)
 
 
 @pytest.fixture
 def engine_kind(request: pytest.FixtureRequest) -> str:
-    return getattr(request, "param", "postgres" if _pg_url() else "sqlite")
+    kind: str = getattr(request, "param", "postgres" if databases.server_url() else "sqlite")
+    if kind == "postgres" and not databases.server_url():
+        pytest.skip(databases.SKIP_REASON)
+    return kind
 
 
 # --- database -----------------------------------------------------------------------------
-
-
-async def _reset_postgres_schema(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -87,32 +65,36 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "template.sqlite3"
 
 
+def _worker_id(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
+
+
 @pytest.fixture(scope="session")
-def migrated_postgres() -> str:
-    url = _pg_url() or "postgresql://postgres@127.0.0.1:5432/test"
-    asyncio.run(_reset_postgres_schema(url))
-    asyncio.run(migrate(Settings(database_url=url)))
-    return url
-
-
-async def _truncate_all(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
+def migrated_postgres(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[str]:
+    """This worker's own database, cloned from the run's migrated template (tests/databases.py)."""
+    server = databases.server_url()
+    if server is None:
+        pytest.skip(databases.SKIP_REASON)
+    shared = tmp_path_factory.getbasetemp().parent  # one folder for all xdist workers of a run
+    template = databases.template_name()
+    with FileLock(str(shared / f"{template}.lock")):
+        if not asyncio.run(databases.exists(server, template)):
+            url = asyncio.run(databases.create(server, template))
+            asyncio.run(migrate(Settings(database_url=url)))
+        name = databases.worker_name(_worker_id(pytestconfig))
+        url = asyncio.run(databases.create(server, name, template=template))
     try:
-        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'")
-        names = ", ".join(f'"{row["tablename"]}"' for row in rows)
-        if names:
-            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        yield url
     finally:
-        await conn.close()
+        asyncio.run(databases.drop(server, name))
 
 
 @pytest.fixture
 def database_url(engine_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if engine_kind == "postgres":
         url: str = request.getfixturevalue("migrated_postgres")
-        asyncio.run(_truncate_all(url))
+        asyncio.run(databases.truncate_all(url))
         return url
     template: Path = request.getfixturevalue("migrated_sqlite")
     target = tmp_path / "fieldproof.sqlite3"
@@ -298,6 +280,7 @@ def auth_headers(client: AsyncTestClient[Litestar]) -> Callable[[Person], Awaita
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    databases.run_id()  # fixed in the controller, inherited by the xdist workers
     config.addinivalue_line("markers", "requirement(*ids): the requirement IDs a test proves")
     config.addinivalue_line("markers", "both_engines: run on SQLite and PostgreSQL")
     config.addinivalue_line("markers", "slow: large objects or real server processes")
@@ -316,16 +299,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     unknown = traceability.unknown_ids(cited)
     if unknown:
         raise pytest.UsageError(f"tests cite requirement IDs not in docs/requirements.toml: {sorted(unknown)}")
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    if report.when == "call" and report.passed:
+    # The IDs ride on the report (user_properties cross from xdist workers to the controller).
+    for item in items:
         for mark in item.iter_markers("requirement"):
-            for rid in mark.args:
-                _proved.setdefault(str(rid), []).append(item.nodeid)
+            item.user_properties.extend(("requirement", str(rid)) for rid in mark.args)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed:
+        for key, rid in report.user_properties:
+            if key == "requirement":
+                _proved.setdefault(str(rid), []).append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -333,3 +317,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
     if not hasattr(session.config, "workerinput"):
         traceability.write(_proved)
+        server = databases.server_url()
+        if server is not None:
+            # The template is this run's own (its name carries the run id); workers are done.
+            asyncio.run(databases.drop(server, databases.template_name()))

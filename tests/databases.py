@@ -1,0 +1,107 @@
+"""PostgreSQL databases a test run owns: created with a unique name, dropped at the end.
+
+``FIELDPROOF_TEST_DATABASE_URL`` names a *server* (its database part is only used to issue
+``CREATE DATABASE``/``DROP DATABASE``). A run never touches a database it did not create:
+every name carries this run's id (``fp_test_<run>_…``), so two suites, or a suite and a
+benchmark, on one server never see each other's rows.
+
+Layout of one run: the first process that needs PostgreSQL migrates a template database
+(``fp_test_<run>_tmpl``, under a file lock shared by pytest-xdist workers); every worker
+clones its own database from it (``CREATE DATABASE … TEMPLATE``, a file copy, much faster
+than migrating again); tests truncate the worker's tables between them. The controller
+process drops the template at the end, each worker drops its own clone.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from urllib.parse import urlparse
+
+SERVER_ENV = "FIELDPROOF_TEST_DATABASE_URL"
+RUN_ENV = "FIELDPROOF_TEST_RUN_ID"
+SKIP_REASON = (
+    f"PostgreSQL tests need {SERVER_ENV} (a server where this run may create and drop its own "
+    "databases, e.g. postgresql://postgres@127.0.0.1:5432/postgres); .ci/run sets it"
+)
+
+
+def server_url() -> str | None:
+    return os.environ.get(SERVER_ENV) or None
+
+
+def run_id() -> str:
+    """This run's id; the controller sets it before pytest-xdist starts its workers."""
+    rid = os.environ.get(RUN_ENV)
+    if not rid:
+        rid = secrets.token_hex(4)
+        os.environ[RUN_ENV] = rid
+    return rid
+
+
+def template_name() -> str:
+    return f"fp_test_{run_id()}_tmpl"
+
+
+def worker_name(worker: str) -> str:
+    return f"fp_test_{run_id()}_{worker}"
+
+
+def url_for(server: str, name: str) -> str:
+    return urlparse(server)._replace(path="/" + name).geturl()
+
+
+def _quoted(name: str) -> str:
+    # Names are built above from hex and worker ids; refuse anything else outright.
+    if not name.replace("_", "").isalnum() or not name.startswith("fp_test_"):
+        raise ValueError(f"refusing to manage database {name!r}: not one of this run's names")
+    return f'"{name}"'
+
+
+async def create(server: str, name: str, *, template: str | None = None) -> str:
+    import asyncpg
+
+    conn = await asyncpg.connect(server, timeout=10)
+    try:
+        clause = f" TEMPLATE {_quoted(template)}" if template else ""
+        await conn.execute(f"CREATE DATABASE {_quoted(name)}{clause}")
+    finally:
+        await conn.close()
+    return url_for(server, name)
+
+
+async def drop(server: str, name: str) -> None:
+    """Drop one of this run's databases (``_quoted`` refuses any other name)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(server, timeout=10)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+async def exists(server: str, name: str) -> bool:
+    import asyncpg
+
+    conn = await asyncpg.connect(server, timeout=10)
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await conn.close()
+
+
+async def truncate_all(url: str) -> None:
+    """Empty every table of a database this run created (never called on any other URL)."""
+    import asyncpg
+
+    if not urlparse(url).path.lstrip("/").startswith(f"fp_test_{run_id()}_"):
+        raise ValueError(f"refusing to truncate {url}: not this run's database")
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'")
+        names = ", ".join(f'"{row["tablename"]}"' for row in rows)
+        if names:
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
