@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,80 +15,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import Response
-from piccolo.table import Table
 
-import backend.enforcement.decisions.tables as decision_tables
-import backend.enforcement.tables as enforcement_tables
-import backend.http.custody as custody_http
-import backend.http.decisions as decisions_http
-import backend.http.field as field_http
-import backend.http.public as public_http
-import certificates.routes as certificate_routes
-import certificates.tables as certificate_tables
-import evidence.custody.tables as custody_tables
-import evidence.tables as evidence_tables
-import evidence.uploads.tables as upload_tables
-import mobile_api.evidence as mobile_evidence
-import mobile_api.field as mobile_field
-import mobile_api.uploads as mobile_uploads
+from backend import registry
 from backend.core import db
-from backend.core import tables as core_tables
 from backend.core.auth import Principal, TokenIssuer
-from backend.core.caching import etag_middleware_factory
 from backend.core.errors import Unauthorized
-from backend.core.idempotency import idempotency_middleware_factory
+from backend.core.http.caching import etag_middleware_factory
+from backend.core.http.idempotency import idempotency_middleware_factory
+from backend.core.http.problems import EXCEPTION_HANDLERS
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.observability import configure_logging, request_id_middleware
-from backend.core.problems import EXCEPTION_HANDLERS
 from backend.core.settings import Settings
 from backend.ops import background_duties
 from backend.org import service as org_service
-from backend.org import tables as org_tables
-from backend.org.routes import AuthController, OrgController
 from evidence.store import ObjectStore, open_store
-
-# Each area exposes TABLES (Piccolo) and ROUTES (Litestar handlers); this is the one list.
-TABLE_MODULES = [
-    core_tables,
-    org_tables,
-    certificate_tables,
-    evidence_tables,
-    custody_tables,
-    upload_tables,
-    enforcement_tables,
-    decision_tables,
-]
-ROUTE_MODULES = [
-    certificate_routes,
-    mobile_evidence,
-    mobile_uploads,
-    mobile_field,
-    custody_http,
-    field_http,
-    decisions_http,
-    public_http,
-]
-
-
-def all_tables() -> list[type[Table]]:
-    return [table for module in TABLE_MODULES for table in module.TABLES]
-
-
-async def migrate(settings: Settings) -> None:
-    """Apply every area's Piccolo migrations to the configured database."""
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-    from piccolo.apps.migrations.tables import Migration
-
-    import backend.piccolo_conf as conf
-
-    os.environ["PICCOLO_CONF"] = "backend.piccolo_conf"
-    engine = db.make_engine(settings.effective_database_url)
-    conf.DB = engine
-    Migration._meta._db = engine
-    with contextlib.redirect_stdout(io.StringIO()):  # piccolo prints progress
-        result = await run_forwards(app_name="all")
-    if not result.success:
-        raise RuntimeError(f"migrations failed: {result.message}")
 
 
 @get("/health", summary="Liveness", tags=["operations"], include_in_schema=True)
@@ -137,7 +75,7 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
     keys = keys or load_key_ring(settings.effective_key_dir, retention_s=settings.key_retention_s)
     issuer = TokenIssuer(keys, issuer=settings.issuer, audience=settings.audience, ttl_s=settings.access_token_ttl_s)
     engine = db.make_engine(settings.effective_database_url)
-    db.bind(engine, all_tables())
+    db.bind(engine, registry.all_tables())
     store = open_store(settings)
 
     @contextlib.asynccontextmanager
@@ -174,9 +112,7 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             health,
             ready,
             MetricsController,
-            AuthController,
-            OrgController,
-            *(handler for module in ROUTE_MODULES for handler in module.ROUTES),
+            *registry.all_routes(),
         ],
         dependencies={
             "settings": Provide(provide_settings, sync_to_thread=False),
@@ -211,4 +147,4 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
     )
 
 
-__all__ = ["all_tables", "create_app", "migrate"]
+__all__ = ["create_app"]

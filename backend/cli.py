@@ -21,7 +21,7 @@ Command = Callable[[Settings, argparse.Namespace], int]
 
 
 def _bind(settings: Settings) -> None:
-    from backend.app import all_tables
+    from backend.registry import all_tables
 
     db.bind(db.make_engine(settings.effective_database_url), all_tables())
 
@@ -41,7 +41,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from backend.app import migrate
+    from backend.registry import migrate
 
     asyncio.run(migrate(settings))
     print(f"migrations applied to {_redacted(settings.effective_database_url)}")

@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime
 
 import msgspec
 
-import backend.enforcement.actions as enforcement_actions
+import backend.field.actions as enforcement_actions
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.settings import Settings
-from backend.enforcement import schemas as enforcement_schemas
-from backend.enforcement import service as enforcement_service
-from backend.enforcement.tables import Action
+from backend.field import cases as enforcement_service
+from backend.field import schemas as enforcement_schemas
+from backend.field.tables import Action
 from backend.org import schemas as org_schemas
 from backend.org import service as org_service
 from backend.org.tables import Entrustment, User

@@ -9,18 +9,20 @@ import msgspec
 import structlog
 
 from backend.core import db
-from backend.core.keys import KeyRing
+from backend.core.keys import KeyRing, load_key_ring
 from backend.core.settings import Settings
-from evidence.store import ObjectStore
+from backend.ledger.checkpoint import make_checkpoint
+from backend.ledger.verify import verify_ledger
+from backend.registry import all_tables
+from evidence.custody.objects import verify_objects
+from evidence.store import ObjectStore, open_store
+from evidence.uploads.sweeper import sweep_expired_uploads
 
 log = structlog.get_logger("fieldproof.ops")
 
 
 async def connectivity_report(settings: Settings) -> dict[str, str]:
     """Settings were valid if we got here; now try the database and the object store."""
-    from backend.app import all_tables
-    from evidence.store import open_store
-
     report: dict[str, str] = {"settings": "ok"}
     engine = db.make_engine(settings.effective_database_url)
     db.bind(engine, all_tables())
@@ -44,13 +46,6 @@ def _kind(url: str) -> str:
 
 async def run(name: str, settings: Settings) -> int:
     """Run one operational command; print a short report; 0 when all is well."""
-    from backend.core.keys import load_key_ring
-    from evidence.custody.checkpoint import make_checkpoint
-    from evidence.custody.objects import verify_objects
-    from evidence.custody.verify import verify_ledger
-    from evidence.store import open_store
-    from evidence.uploads.sweeper import sweep_expired_uploads
-
     keys = load_key_ring(settings.effective_key_dir, retention_s=settings.key_retention_s)
     if name == "verify-ledger":
         ledger = await verify_ledger(keys=keys)
@@ -80,9 +75,6 @@ async def background_duties(settings: Settings, keys: KeyRing, store: ObjectStor
 
     Several processes may run this at once: both duties are safe to repeat concurrently.
     """
-    from evidence.custody.checkpoint import make_checkpoint
-    from evidence.uploads.sweeper import sweep_expired_uploads
-
     duties: list[tuple[int, Callable[[], Awaitable[object]]]] = [
         (settings.checkpoint_interval_s, lambda: make_checkpoint(keys=keys)),
         (settings.sweep_interval_s, lambda: sweep_expired_uploads(store, settings=settings)),

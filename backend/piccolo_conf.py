@@ -17,10 +17,10 @@ APPS = [
     "backend.org.piccolo_app",
     "certificates.piccolo_app",
     "evidence.piccolo_app",
-    "evidence.custody.piccolo_app",
+    "backend.ledger.piccolo_app",
     "evidence.uploads.piccolo_app",
-    "backend.enforcement.piccolo_app",
-    "backend.enforcement.decisions.piccolo_app",
+    "backend.field.piccolo_app",
+    "backend.decisions.piccolo_app",
 ]
 
 DB: Engine[Any] = make_engine(load_settings().effective_database_url)

@@ -1,6 +1,6 @@
 """Ledger cases: verifying 1,000,000 entries vs raw hashlib, and a case timeline at 10,000 events.
 
-Entries are made in bulk with the ledger's own rules (``evidence.custody.chain``: the same
+Entries are made in bulk with the ledger's own rules (``backend.ledger.chain``: the same
 canonical encoding and chaining), continuing from the current head under the same advisory
 lock ``append_event`` takes, and written with COPY on PostgreSQL (Piccolo batches on SQLite).
 """
@@ -52,7 +52,7 @@ class Spec:
 def _entries(
     spec: Spec, *, count: int, head_seq: int, head_hash: str, start: datetime, bodies: list[bytes] | None
 ) -> Iterator[tuple[Any, ...]]:
-    from evidence.custody import chain
+    from backend.ledger import chain
 
     prev = head_hash
     other_case = uuid.uuid4()
@@ -102,7 +102,7 @@ async def append_bulk(config: Config, spec: Spec, count: int, *, bodies: list[by
     """Append ``count`` chained entries after the current head."""
     from backend.core import clock
     from backend.core.db import is_postgres
-    from evidence.custody.service import ledger_head
+    from backend.ledger.service import ledger_head
 
     head_seq, head_hash = await ledger_head()
     start = clock.now() + timedelta(seconds=1)
@@ -116,7 +116,7 @@ async def append_bulk(config: Config, spec: Spec, count: int, *, bodies: list[by
 async def _copy_postgres(url: str, rows: Iterator[tuple[Any, ...]], head_seq: int) -> None:
     import asyncpg
 
-    from evidence.custody.service import LEDGER_LOCK_KEY
+    from backend.ledger.service import LEDGER_LOCK_KEY
 
     conn = await asyncpg.connect(url, timeout=30)
     try:
@@ -133,7 +133,7 @@ async def _copy_postgres(url: str, rows: Iterator[tuple[Any, ...]], head_seq: in
 
 async def _insert_sqlite(rows: Iterator[tuple[Any, ...]]) -> None:
     from backend.core.db import write_transaction
-    from evidence.custody.tables import LedgerRow
+    from backend.ledger.tables import LedgerRow
 
     async with write_transaction():
         while batch := [row for _, row in zip(range(1000), rows, strict=False)]:
@@ -165,7 +165,7 @@ def _run_one(ctx: Context, config: Config) -> Row:
     started = time.perf_counter()
     asyncio.run(append_bulk(config, spec, count, bodies=bodies))
     ctx.log(f"ledger ({config.name}): {count:,} entries written in {time.perf_counter() - started:.1f} s")
-    from evidence.custody.verify import verify_ledger
+    from backend.ledger.verify import verify_ledger
 
     ours, base = [], []
     checked = 0

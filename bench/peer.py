@@ -15,6 +15,7 @@ from pathlib import Path
 from bench.context import Context
 from bench.harness import Child, free_port, wait_for_port
 from bench.stack import S3_KEY, S3Server, clean_env, empty_bucket
+from bench.tus import tus_upload
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "peer"
@@ -73,8 +74,6 @@ def _start(ctx: Context, args: list[str]) -> tuple[Child, int]:
 
 
 def upload_files(ctx: Context, path: Path, chunk: int) -> float:
-    from bench.uploads import tus_upload
-
     directory = ctx.work / "peer-files"
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
@@ -87,8 +86,6 @@ def upload_files(ctx: Context, path: Path, chunk: int) -> float:
 
 
 def upload_s3(ctx: Context, s3: S3Server, path: Path, chunk: int) -> float:
-    from bench.uploads import tus_upload
-
     client = s3.client()
     bucket = "peer"
     if not client.bucket_exists(bucket):

@@ -254,15 +254,15 @@ class World:
 
 def bind(config: Config) -> None:
     """Point this process's tables at the configuration's database (for seeding and ledger cases)."""
-    from backend.app import all_tables
     from backend.core import db
+    from backend.registry import all_tables
 
     db.bind(db.make_engine(config.database_url), all_tables())
 
 
 def prepare(config: Config) -> World:
     """Migrate the database, then create an agency, an admin, an officer and an open case."""
-    from backend.app import migrate
+    from backend.registry import migrate
 
     if config.data_dir.exists():
         shutil.rmtree(config.data_dir)
@@ -313,8 +313,8 @@ async def _seed() -> World:
 
 
 async def open_case(officer: Actor, *, extra_officers: list[Actor] | None = None) -> uuid.UUID:
-    from backend.enforcement import schemas as enforcement_schemas
-    from backend.enforcement import service as enforcement_service
+    from backend.field import cases as enforcement_service
+    from backend.field import schemas as enforcement_schemas
 
     officers = [{"user_id": str(officer.user_id), "role": "lead"}]
     officers += [{"user_id": str(o.user_id), "role": "assisting"} for o in extra_officers or []]

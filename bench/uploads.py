@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from tusclient import client as tus_client
 
 from bench import files, peer
 from bench.context import Context
 from bench.harness import MB, Row, RssSampler, Stat, ratio_stat
 from bench.stack import ApiServer, Config, S3Server, World, api_server, empty_bucket, login, start_s3
+from bench.tus import tus_upload
 
 UPLOADS = "/api/mobile/v1/uploads/"
 DIRECT = "/api/mobile/v1/evidence"
@@ -76,18 +76,6 @@ def direct_upload(base_url: str, headers: dict[str, str], world: World, path: Pa
         seconds = time.perf_counter() - start
     if response.status_code != 201:
         raise RuntimeError(f"direct upload answered {response.status_code}: {response.text[:400]}")
-    return seconds
-
-
-def tus_upload(url: str, headers: dict[str, str], path: Path, chunk: int, metadata: dict[str, str]) -> float:
-    """The same tuspy client for our server and the peer; returns seconds for the whole upload."""
-    client = tus_client.TusClient(url, headers=headers)
-    uploader = client.uploader(str(path), chunk_size=chunk, metadata=metadata, retries=0)
-    start = time.perf_counter()
-    uploader.upload()
-    seconds = time.perf_counter() - start
-    if uploader.offset != path.stat().st_size:
-        raise RuntimeError(f"tus upload stopped at {uploader.offset} of {path.stat().st_size} bytes")
     return seconds
 
 

@@ -9,6 +9,9 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+# Where a credential's QR code points: the public verification route (backend/api/public.py).
+PUBLIC_VERIFY_PATH = "/public/v1/certificates/verify"
+
 Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 CertificateNo = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")]
 Reason = Annotated[str, Meta(min_length=1, max_length=2000)]

@@ -18,7 +18,7 @@ AccuracyM = Annotated[float, Meta(ge=0, le=100_000)]
 
 
 class CaptureContext(msgspec.Struct, frozen=True, kw_only=True):
-    """Who may attach what, where: produced by ``backend.enforcement.service.authorize_capture``.
+    """Who may attach what, where: produced by ``backend.field.cases.authorize_capture``.
 
     The evidence area trusts it as already authorised; it never re-reads enforcement tables.
     """

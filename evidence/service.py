@@ -24,8 +24,8 @@ from backend.core import clock
 from backend.core.db import write_transaction
 from backend.core.errors import InvalidInput, NotFound, PayloadTooLarge, ProblemError, UnsupportedMediaType
 from backend.core.settings import Settings
+from backend.ledger.service import append_event
 from evidence import media
-from evidence.custody.service import append_event
 from evidence.hashing import SizeLimitError, StreamDigest, content_key, limit_size
 from evidence.schemas import (
     CaptureContext,

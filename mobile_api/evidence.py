@@ -21,7 +21,7 @@ from litestar.params import FromPath, FromQuery
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, InvalidInput
 from backend.core.settings import Settings
-from backend.enforcement.service import authorize_capture
+from backend.field.cases import authorize_capture
 from evidence import service
 from evidence.schemas import CaptureAnswer, CaptureDeclaration, EvidenceKind, EvidenceOut
 from evidence.store import ObjectStore

@@ -17,7 +17,7 @@ from litestar.params import FromPath, JSONBody
 from backend.core.auth import Principal
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
-from backend.enforcement import actions, devices, recusal, schemas, views
+from backend.field import actions, devices, phone, recusal, schemas
 
 RAISES = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
 
@@ -28,13 +28,13 @@ class FieldPhoneController(Controller):
 
     @get("/me", summary="The officer, certificate status and today's actions", raises=RAISES)
     async def me(self, principal: NamedDependency[Principal]) -> schemas.MeOut:
-        return await views.me(principal=principal)
+        return await phone.me(principal=principal)
 
     @get("/actions/{action_id:uuid}", summary="Action checklist: what is still required", raises=RAISES)
     async def checklist(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
     ) -> schemas.ChecklistOut:
-        return await views.checklist(principal=principal, action_id=action_id, settings=settings)
+        return await phone.checklist(principal=principal, action_id=action_id, settings=settings)
 
     @post(
         "/actions/{action_id:uuid}/check-ins",

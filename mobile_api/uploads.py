@@ -30,7 +30,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from backend.core.auth import Principal
 from backend.core.errors import ProblemError
 from backend.core.settings import Settings
-from backend.enforcement.service import authorize_capture
+from backend.field.cases import authorize_capture
 from evidence.store import ObjectStore
 from evidence.uploads import protocol, service
 from evidence.uploads.errors import MethodOverrideInvalid, NotOffsetOctetStream

@@ -27,13 +27,14 @@ from filelock import FileLock
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from backend.app import create_app, migrate
+from backend.app import create_app
 from backend.core import db
 from backend.core.auth import Principal
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.settings import Settings
 from backend.org import schemas as org_schemas
 from backend.org import service as org_service
+from backend.registry import migrate
 from tests import databases
 
 PASSWORD = "test-password-1"

@@ -1,6 +1,6 @@
 """Domain errors. Each carries a stable problem ``type`` slug (RFC 9457).
 
-Services raise these; the one mapper in ``backend.core.problems`` turns them into
+Services raise these; the one mapper in ``backend.core.http.problems`` turns them into
 ``application/problem+json`` answers.
 """
 

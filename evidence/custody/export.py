@@ -29,13 +29,13 @@ from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
 from backend.core.keys import KeyRing
+from backend.ledger import chain
+from backend.ledger.checkpoint import make_checkpoint
+from backend.ledger.schemas import CheckpointOut
+from backend.ledger.service import append_event, entry_from_row
+from backend.ledger.tables import LedgerRow
 from evidence import service as evidence_service
-from evidence.custody import chain
-from evidence.custody.checkpoint import make_checkpoint
 from evidence.custody.retrieval import REVIEW_ROLES
-from evidence.custody.schemas import CheckpointOut
-from evidence.custody.service import append_event, entry_from_row
-from evidence.custody.tables import LedgerRow
 from evidence.schemas import EvidenceOut
 from evidence.store import ObjectStore
 

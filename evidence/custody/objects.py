@@ -17,9 +17,9 @@ import msgspec
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
+from backend.ledger.service import append_event
+from backend.ledger.tables import VerificationRun
 from evidence.custody.schemas import ObjectMismatch, ObjectsReport, VerificationRunOut
-from evidence.custody.service import append_event
-from evidence.custody.tables import VerificationRun
 from evidence.store import ObjectStore, StoreError
 from evidence.tables import EvidenceItem
 

@@ -17,9 +17,9 @@ from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import write_transaction
 from backend.core.errors import Conflict, NotFound
+from backend.ledger.service import append_event
 from evidence import service as evidence_service
 from evidence.custody.ranges import content_range, if_range_allows, parse_range
-from evidence.custody.service import append_event
 from evidence.schemas import EvidenceOut
 from evidence.store import ObjectStore
 

@@ -17,11 +17,12 @@ import msgspec
 
 from backend.core.auth import Principal
 from backend.core.errors import InvalidInput
+from backend.ledger import chain
+from backend.ledger.schemas import LedgerEntry
+from backend.ledger.service import append_event, entry_from_row
+from backend.ledger.tables import LedgerRow
 from evidence import service as evidence_service
-from evidence.custody import chain
-from evidence.custody.schemas import LedgerEntry, TimelinePage
-from evidence.custody.service import append_event, entry_from_row
-from evidence.custody.tables import LedgerRow
+from evidence.custody.schemas import TimelinePage
 from evidence.schemas import EvidenceOut
 
 ACCESS_EVENTS = {

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backend.core import clock
+from backend.ledger.tables import LedgerRow
 from certificates import service as certificate_service
-from evidence.custody.tables import LedgerRow
 from tests.integration.enforcement.field_helpers import (
     MOBILE,
     OFFICE,

@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 from litestar.testing import AsyncTestClient
 
 from backend.core.auth import TokenIssuer
-from backend.core.idempotency import idempotency_middleware_factory
+from backend.core.http.idempotency import idempotency_middleware_factory
 from backend.core.tables import IdempotentRequest
 
 

@@ -14,10 +14,10 @@ import pytest
 
 from backend.core import db
 from backend.core.settings import Settings
-from backend.enforcement import schemas as enforcement_schemas
-from backend.enforcement import service as enforcement
+from backend.field import cases as enforcement
+from backend.field import schemas as enforcement_schemas
+from backend.ledger.tables import LedgerRow
 from evidence import service as evidence_service
-from evidence.custody.tables import LedgerRow
 from evidence.schemas import CaptureDeclaration, EvidenceOut
 from evidence.store import ObjectStore, open_store
 

@@ -13,9 +13,9 @@ import pytest
 from litestar import Litestar
 
 from backend.core import db
-from evidence.custody import service
-from evidence.custody.tables import LedgerRow
-from evidence.custody.verify import verify_ledger
+from backend.ledger import service
+from backend.ledger.tables import LedgerRow
+from backend.ledger.verify import verify_ledger
 
 pytestmark = pytest.mark.usefixtures("app")
 

@@ -15,9 +15,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from backend.enforcement import actions
-from backend.enforcement import schemas as enforcement_schemas
-from evidence.custody.tables import LedgerRow
+from backend.field import actions
+from backend.field import schemas as enforcement_schemas
+from backend.ledger.tables import LedgerRow
 
 from .conftest import Scene
 
@@ -154,7 +154,7 @@ async def test_changed_manifest_and_forged_checkpoint_are_reported(
 async def test_other_cases_entries_are_only_hashes(client: AsyncTestClient[Litestar], scene: Scene, tmp_path: Path) -> None:
     # Another case's reads land between this case's entries: the package must not disclose them.
     await client.get(f"/api/v1/evidence/{scene.evidence[0].id}/content?purpose=first", headers=await scene.h("reviewer"))
-    from evidence.custody.service import append_event
+    from backend.ledger.service import append_event
 
     await append_event(event="evidence.viewed", actor_id=None, agency_id=None, subject_type="evidence", subject_id="elsewhere")
     await client.get(f"/api/v1/evidence/{scene.evidence[0].id}/content?purpose=second", headers=await scene.h("reviewer"))

@@ -11,11 +11,11 @@ from litestar import Litestar
 
 from backend.core import db
 from backend.core.keys import KeyRing
-from evidence.custody import service
-from evidence.custody.checkpoint import make_checkpoint
-from evidence.custody.schemas import LedgerEntry
-from evidence.custody.tables import LedgerRow
-from evidence.custody.verify import verify_ledger
+from backend.ledger import service
+from backend.ledger.checkpoint import make_checkpoint
+from backend.ledger.schemas import LedgerEntry
+from backend.ledger.tables import LedgerRow
+from backend.ledger.verify import verify_ledger
 
 from .conftest import tamper_ledger
 

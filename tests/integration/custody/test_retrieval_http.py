@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from evidence.custody.tables import LedgerRow
+from backend.ledger.tables import LedgerRow
 
 from .conftest import Scene
 

@@ -12,9 +12,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from backend.core.settings import Settings
+from backend.ledger.service import append_event
+from backend.ledger.tables import LedgerRow
 from evidence.custody.objects import verify_objects
-from evidence.custody.service import append_event
-from evidence.custody.tables import LedgerRow
 from evidence.store import ObjectStore
 
 from .conftest import Scene, tamper_ledger

@@ -14,7 +14,7 @@ from minio import Minio
 from backend.app import create_app
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
-from evidence.custody.tables import LedgerRow
+from backend.ledger.tables import LedgerRow
 from evidence.store import ObjectStore, open_store
 
 from .conftest import Scene

@@ -1,6 +1,6 @@
 """Fast ledger verification (text rows + tight loop) gives the same verdicts as the full rules.
 
-The fast reader (``evidence.custody.scan``) renders stored rows as text; ``verify`` hashes
+The fast reader (``backend.ledger.scan``) renders stored rows as text; ``verify`` hashes
 them in a tight loop and only falls back to the typed row on a miss. These tests prove the
 reader renders awkward entries exactly canonically on both engines (so the fast path really
 is the path taken), that a miss is judged by the full rules, and that batches chain.
@@ -15,8 +15,8 @@ import pytest
 from litestar import Litestar
 
 from backend.core import clock
-from evidence.custody import scan, service, verify
-from evidence.custody.verify import verify_ledger
+from backend.ledger import scan, service, verify
+from backend.ledger.verify import verify_ledger
 
 from .conftest import tamper_ledger
 

@@ -25,8 +25,8 @@ from backend.core import clock
 from backend.core.auth import TokenIssuer
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
-from backend.enforcement import schemas as field_schemas
-from backend.enforcement import service as field_service
+from backend.field import cases as field_service
+from backend.field import schemas as field_schemas
 from backend.org import schemas as org_schemas
 from backend.org import service as org_service
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from backend.core import clock
-from backend.enforcement.decisions.tables import Decision, LegalReview
-from backend.enforcement.tables import Case
-from evidence.custody.tables import LedgerRow
+from backend.decisions.tables import Decision, LegalReview
+from backend.field.tables import Case
+from backend.ledger.tables import LedgerRow
 from tests.integration.decisions.conftest import YUAN, case_in_review, draft_body
 
 pytestmark = pytest.mark.both_engines

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from backend.core import clock
-from backend.enforcement.tables import CheckIn, RecusalDeclaration, RecusalRequest
+from backend.field.tables import CheckIn, RecusalDeclaration, RecusalRequest
 from tests.integration.enforcement.field_helpers import (
     GPS,
     MOBILE,

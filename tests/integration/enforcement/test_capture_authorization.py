@@ -9,8 +9,9 @@ import msgspec
 import pytest
 
 from backend.core.errors import Conflict, NotFound
-from backend.enforcement import schemas, service
-from backend.enforcement.tables import Case
+from backend.field import cases as service
+from backend.field import schemas
+from backend.field.tables import Case
 
 SALT = b"s" * 32
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from backend.enforcement.tables import Case, CaseStage
+from backend.field.tables import Case, CaseStage
 from tests.integration.enforcement.field_helpers import OFFICE, case_body, open_case, problem, setup_field
 
 

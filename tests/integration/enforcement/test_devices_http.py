@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backend.core import clock
-from backend.enforcement.tables import CaptureManifest, ManifestEntry
+from backend.field.tables import CaptureManifest, ManifestEntry
 from tests.integration.enforcement.field_helpers import MOBILE, OFFICE, Field, open_case, plan_action, problem, setup_field
 from tests.integration.evidence.media_factory import jpeg
 

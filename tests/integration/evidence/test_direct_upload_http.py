@@ -13,9 +13,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
-from backend.enforcement import schemas as case_schemas
-from backend.enforcement import service as case_service
-from evidence.custody.tables import LedgerRow
+from backend.field import cases as case_service
+from backend.field import schemas as case_schemas
+from backend.ledger.tables import LedgerRow
 from evidence.tables import EvidenceItem
 from tests.integration.evidence import media_factory
 

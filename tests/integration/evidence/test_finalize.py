@@ -15,8 +15,8 @@ from PIL import Image
 
 from backend.core.errors import NotFound
 from backend.core.settings import Settings
+from backend.ledger.tables import LedgerRow
 from evidence import service
-from evidence.custody.tables import LedgerRow
 from evidence.schemas import CaptureContext
 from evidence.store import FilesystemStore, ObjectStore, S3Store, open_store
 from evidence.tables import EvidenceItem

@@ -16,8 +16,8 @@ from litestar.testing import AsyncTestClient
 from backend.app import create_app
 from backend.core.keys import KeyRing
 from backend.core.settings import MiB, Settings
-from backend.enforcement import schemas as enforcement_schemas
-from backend.enforcement import service as enforcement_service
+from backend.field import cases as enforcement_service
+from backend.field import schemas as enforcement_schemas
 from tests.conftest import PASSWORD, Person
 
 BASE = "/api/mobile/v1/uploads"

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backend.ledger import chain
+from backend.ledger.verify import check_row
 from bench import files
 from bench.harness import Row, Stat, percentile, ratio_stat
 from bench.ledger import COLUMNS, Spec, _entries
 from bench.report import render
 from evidence import media
-from evidence.custody import chain
-from evidence.custody.verify import check_row
 
 
 @given(st.lists(st.floats(min_value=0.001, max_value=1e6), min_size=1, max_size=30))

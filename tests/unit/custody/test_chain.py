@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evidence.custody import chain, verify_export
+from backend.ledger import chain
+from evidence.custody import verify_export
 
 json_values = st.recursive(
     st.none()

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from backend.enforcement.decisions import deadlines
+from backend.decisions import deadlines
 
 
 def test_calendar_days_do_not_skip_holidays_and_end_at_county_midnight() -> None:

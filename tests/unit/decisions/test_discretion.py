@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.core.errors import InvalidInput
-from backend.enforcement.decisions import discretion, schemas
+from backend.decisions import discretion, schemas
 
 YUAN = 100
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.enforcement.coverage import Segment, gap_explained, merge, video_coverage
+from backend.field.coverage import Segment, gap_explained, merge, video_coverage
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -18,11 +18,12 @@ from uuid import UUID
 import msgspec
 
 from backend.core import clock
+from backend.core.auth import Principal
 from backend.core.db import current_engine, is_postgres, write_transaction
 from backend.core.errors import InvalidInput
-from evidence.custody import chain
-from evidence.custody.schemas import LedgerEntry
-from evidence.custody.tables import LedgerRow
+from backend.ledger import chain
+from backend.ledger.schemas import LedgerEntry
+from backend.ledger.tables import LedgerRow
 
 # Arbitrary fixed key of the PostgreSQL advisory lock that serialises ledger appends.
 LEDGER_LOCK_KEY = 0x46505F4C4544  # "FP_LED"
@@ -188,6 +189,33 @@ async def append_event(
         details=msgspec.json.decode(ev.details_json),
         prev_hash=row.prev_hash,
         entry_hash=row.entry_hash,
+    )
+
+
+async def append_case_event(
+    *,
+    principal: Principal,
+    event: str,
+    case_id: UUID,
+    action_id: UUID | None = None,
+    subject_type: str | None = None,
+    subject_id: UUID | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> LedgerEntry:
+    """``append_event`` for what a person did on a case: actor and agency from the principal,
+    subject the action (when given) or the case unless named. The case timeline is the ledger
+    filtered by ``case_id``. Call it inside the write transaction of the change it records."""
+    if subject_type is None:
+        subject_type, subject_id = ("action", action_id) if action_id is not None else ("case", case_id)
+    return await append_event(
+        event=event,
+        actor_id=principal.user_id,
+        agency_id=principal.agency_id,
+        subject_type=subject_type,
+        subject_id=str(subject_id or case_id),
+        case_id=case_id,
+        action_id=action_id,
+        details=details,
     )
 
 

@@ -1,7 +1,7 @@
 """Office HTTP for custody (R-REC-7, R-REC-8): supervisors and legal reviewers.
 
 Thin: rules live in ``evidence.custody``. This layer may ask the field workflow
-(``backend.enforcement``) whether a case is the caller's and whether an officer is
+(``backend.field``) whether a case is the caller's and whether an officer is
 assigned to it, and hands the answers to the evidence services, which must not import it.
 """
 
@@ -20,14 +20,16 @@ from litestar.response import Stream
 
 from backend.core.auth import Principal
 from backend.core.errors import InvalidInput, NotFound
+from backend.core.http.problems import problem
 from backend.core.keys import KeyRing
-from backend.core.problems import problem
-from backend.enforcement import actions, recusal
-from backend.enforcement import service as enforcement
+from backend.field import actions, recusal
+from backend.field import cases as enforcement
+from backend.ledger import verify
+from backend.ledger.schemas import LedgerReport
 from evidence import service as evidence_service
-from evidence.custody import export, objects, retrieval, review, verify
+from evidence.custody import export, objects, retrieval, review
 from evidence.custody.ranges import RangeNotSatisfiable
-from evidence.custody.schemas import ExportIn, HoldIn, LedgerReport, TimelinePage, VerificationRunOut
+from evidence.custody.schemas import ExportIn, HoldIn, TimelinePage, VerificationRunOut
 from evidence.schemas import EvidenceOut
 from evidence.store import ObjectStore
 

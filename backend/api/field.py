@@ -1,5 +1,5 @@
 """Office API of the field workflow (/api/v1): cases, stages, assignments, actions, recusal
-requests, gap approvals and coverage reports. Thin: every rule lives in backend.enforcement."""
+requests, gap approvals and coverage reports. Thin: every rule lives in backend.field."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from backend.core.auth import Principal
 from backend.core.settings import Settings
-from backend.enforcement import actions, devices, recusal, schemas, service
+from backend.field import actions, devices, recusal, schemas
+from backend.field import cases as service
 
 RAISES = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
 CASE_ROLES = ("officer", "supervisor", "admin")

@@ -13,7 +13,7 @@ from uuid import UUID
 import msgspec
 
 from backend.core.errors import InvalidInput
-from backend.enforcement.decisions import schemas
+from backend.decisions import schemas
 
 AMOUNT_KINDS = frozenset({"fine", "confiscate_gains", "confiscate_property"})
 # 责任制 Art.20 (3)–(5) name these outcomes as major without any threshold.

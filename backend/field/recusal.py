@@ -15,8 +15,9 @@ from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, InvalidInput, NotFound
-from backend.enforcement import ledger, schemas
-from backend.enforcement.tables import Action, ActionParticipant, Case, CaseOfficer, RecusalDeclaration, RecusalRequest
+from backend.field import schemas
+from backend.field.tables import Action, ActionParticipant, Case, CaseOfficer, RecusalDeclaration, RecusalRequest
+from backend.ledger.service import append_case_event
 
 
 class RecusalAlreadyDeclared(Conflict):
@@ -101,7 +102,7 @@ async def declare(*, principal: Principal, action: dict[str, Any], data: schemas
                     device_time=data.device_time,
                 )
             )
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="recusal.declared",
             case_id=action["case"],
@@ -131,7 +132,7 @@ async def _remove_from_case(principal: Principal, *, case_id: UUID, user_id: UUI
         & ActionParticipant.removed_at.is_null()
         & ActionParticipant.action.is_in(open_actions)
     )
-    await ledger.record(
+    await append_case_event(
         principal=principal, event="recusal.removed", case_id=case_id, details={"user_id": str(user_id), "reason": reason}
     )
 
@@ -201,7 +202,7 @@ async def raise_request(*, principal: Principal, case_id: UUID, data: schemas.Re
                 created_at=clock.now(),
             )
         )
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="recusal.requested",
             case_id=case_id,
@@ -238,7 +239,7 @@ async def decide_request(
                 RecusalRequest.decided_at: clock.now(),
             }
         ).where((RecusalRequest.id == request_id) & (RecusalRequest.status == "pending"))
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="recusal.decided",
             case_id=case_id,

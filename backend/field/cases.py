@@ -2,7 +2,7 @@
 
 Action rules (check-in, recusal, start gate, coverage, manifests) live in ``actions.py``,
 ``recusal.py`` and ``field_devices.py`` beside this module and are re-exported here so other
-areas have one import: ``backend.enforcement.service``.
+areas have one import: ``backend.field.cases``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, InvalidInput, NotFound
-from backend.enforcement import ledger, schemas
-from backend.enforcement.recusal import blocked_reason
-from backend.enforcement.tables import Action, ActionParticipant, Case, CaseOfficer, CaseRecord, CaseStage, CheckIn
+from backend.field import schemas
+from backend.field.recusal import blocked_reason
+from backend.field.tables import Action, ActionParticipant, Case, CaseOfficer, CaseRecord, CaseStage, CheckIn
+from backend.ledger.service import append_case_event
 from backend.org import service as org_service
 from backend.org.schemas import AgencyOut
 from evidence import service as evidence_service
@@ -219,7 +220,7 @@ async def create_case(*, principal: Principal, data: schemas.CaseIn, id_salt: by
         warnings: list[str] = []
         for officer in data.officers:
             warnings += await _insert_officer(principal, case_id, officer, mode=agency.separation_mode)
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="case.opened",
             case_id=case_id,
@@ -283,7 +284,7 @@ async def assign_officer(*, principal: Principal, case_id: UUID, data: schemas.O
     agency = await org_service.get_agency(agency_id=principal.agency_id)
     async with write_transaction():
         warnings = await _insert_officer(principal, case_id, data, mode=agency.separation_mode)
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="case.officer_assigned",
             case_id=case_id,
@@ -310,7 +311,7 @@ async def add_record(*, principal: Principal, case_id: UUID, data: schemas.CaseR
     if existing is None:
         async with write_transaction():
             await _insert_record(principal, row, record_id, data.kind, data.title, data.evidence_id)
-            await ledger.record(
+            await append_case_event(
                 principal=principal,
                 event="case.record_added",
                 case_id=case_id,
@@ -388,7 +389,7 @@ async def advance_stage(*, principal: Principal, case_id: UUID, data: schemas.St
         if data.to_stage == "archived":
             changes[Case.archived_at] = now
         await Case.update(changes).where(Case.id == case_id)
-        await ledger.record(
+        await append_case_event(
             principal=principal, event="case.stage_changed", case_id=case_id, details={"from": current, "to": data.to_stage}
         )
     return await get_case(principal=principal, case_id=case_id)

@@ -1,6 +1,6 @@
 """HTTP of the decisions area: office (/api/v1) and public benchmarks and results (/public/v1).
 
-Thin controllers: every rule lives in ``backend.enforcement.decisions.service``.
+Thin controllers: every rule lives in ``backend.decisions.service``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from litestar.exceptions import (
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core.auth import Principal
-from backend.enforcement.decisions import schemas, service
+from backend.decisions import schemas, service
 from backend.org import service as org_service
 
 AUTH_ERRORS = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]

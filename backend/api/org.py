@@ -129,3 +129,6 @@ class OrgController(Controller):
     ) -> schemas.EntrustmentOut:
         principal.require("admin")
         return await service.create_entrustment(principal=principal, data=data)
+
+
+ROUTES: list[Any] = [AuthController, OrgController]

@@ -22,9 +22,10 @@ from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.core.settings import Settings
-from backend.enforcement import ledger, schemas
-from backend.enforcement.actions import action_row, ensure_participant, skew
-from backend.enforcement.tables import CaptureManifest, Device, ManifestEntry
+from backend.field import schemas
+from backend.field.actions import action_row, ensure_participant, skew
+from backend.field.tables import CaptureManifest, Device, ManifestEntry
+from backend.ledger.service import append_case_event
 from backend.org import service as org_service
 from evidence import service as evidence_service
 
@@ -176,7 +177,7 @@ async def _store_manifest(
                     captured_at=entry.captured_at,
                 )
             )
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="manifest.received",
             case_id=action["case"],

@@ -1,7 +1,7 @@
 """Tables of the `custody` area: the hash-chained ledger, signed checkpoints, verification runs.
 
 The ledger is append-only (R-REC-7): rows are only ever inserted by
-``evidence.custody.service.append_event``; a migration installs database triggers that
+``backend.ledger.service.append_event``; a migration installs database triggers that
 refuse UPDATE and DELETE. Composite index (case_id, seq) for the case timeline is created
 by the migration as well (Piccolo columns cannot declare composite indexes).
 """

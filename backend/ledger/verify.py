@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from backend.core.keys import KeyRing
-from evidence.custody import chain, scan
-from evidence.custody.checkpoint import all_checkpoints, signature_valid
-from evidence.custody.schemas import BrokenEntry, CheckpointOut, LedgerReport
-from evidence.custody.service import append_event
-from evidence.custody.tables import LedgerRow
+from backend.ledger import chain, scan
+from backend.ledger.checkpoint import all_checkpoints, signature_valid
+from backend.ledger.schemas import BrokenEntry, CheckpointOut, LedgerReport
+from backend.ledger.service import append_event
+from backend.ledger.tables import LedgerRow
 
 BATCH = 20_000
 

@@ -17,8 +17,8 @@ from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import write_transaction
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.enforcement.decisions import deadlines, discretion, schemas
-from backend.enforcement.decisions.tables import (
+from backend.decisions import deadlines, discretion, schemas
+from backend.decisions.tables import (
     AnswerPeriodRule,
     Benchmark,
     LegalReview,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from backend.enforcement.tables import TABLES
+from backend.field.tables import TABLES
 
 APP_CONFIG = AppConfig(
     app_name="enforcement",

@@ -6,20 +6,18 @@ recusal records; writes go through the field workflow's own service functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 from uuid import UUID
 
 import msgspec
 
 from backend.core.auth import Principal
 from backend.core.errors import Conflict
-from backend.enforcement import recusal
-from backend.enforcement import service as field
-from backend.enforcement.decisions.tables import DecisionDeclaration
-from backend.enforcement.schemas import CaseRecordIn, StageAdvanceIn
-from backend.enforcement.tables import RecusalDeclaration
-from evidence.custody import service as custody
+from backend.decisions.tables import DecisionDeclaration
+from backend.field import cases as field
+from backend.field import recusal
+from backend.field.schemas import CaseRecordIn, StageAdvanceIn
+from backend.field.tables import RecusalDeclaration
 
 
 class RecusalMissing(Conflict):
@@ -90,24 +88,3 @@ async def move_to_service_and_execution(*, principal: Principal, case_id: UUID, 
         principal=principal, case_id=case_id, data=CaseRecordIn(kind="document", title=f"处罚决定书 {decision_no}")
     )
     await field.advance_stage(principal=principal, case_id=case_id, data=StageAdvanceIn(to_stage="service_execution"))
-
-
-async def ledger(
-    *,
-    principal: Principal,
-    event: str,
-    case_id: UUID,
-    subject_id: UUID,
-    details: Mapping[str, Any] | None = None,
-    subject_type: str = "decision",
-) -> None:
-    """Every decision event joins the one custody ledger; the case timeline shows it."""
-    await custody.append_event(
-        event=event,
-        actor_id=principal.user_id,
-        agency_id=principal.agency_id,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        case_id=case_id,
-        details=details,
-    )

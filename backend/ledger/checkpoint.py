@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from backend.core import clock
 from backend.core.db import write_transaction
 from backend.core.keys import KeyRing
-from evidence.custody import chain
-from evidence.custody.schemas import CheckpointOut
-from evidence.custody.service import ledger_head, lock_ledger
-from evidence.custody.tables import Checkpoint
+from backend.ledger import chain
+from backend.ledger.schemas import CheckpointOut
+from backend.ledger.service import ledger_head, lock_ledger
+from backend.ledger.tables import Checkpoint
 
 
 def _out(row: Mapping[str, Any]) -> CheckpointOut:

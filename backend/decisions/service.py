@@ -18,8 +18,8 @@ from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.enforcement.decisions import cases, deadlines, discretion, schemas, standards
-from backend.enforcement.decisions.standards import (
+from backend.decisions import cases, deadlines, discretion, schemas, standards
+from backend.decisions.standards import (
     add_catalog_entry,
     answer_periods,
     create_benchmark,
@@ -34,7 +34,7 @@ from backend.enforcement.decisions.standards import (
     revoke_reviewer,
     set_answer_period,
 )
-from backend.enforcement.decisions.tables import (
+from backend.decisions.tables import (
     CollectiveDiscussion,
     Decision,
     DecisionDeclaration,
@@ -44,7 +44,8 @@ from backend.enforcement.decisions.tables import (
     LegalReview,
     WrittenNotice,
 )
-from backend.enforcement.service import SeparationOfFunctions
+from backend.field.cases import SeparationOfFunctions
+from backend.ledger.service import append_case_event
 from backend.org import service as org_service
 from backend.org.tables import User
 from evidence.tables import EvidenceItem
@@ -332,10 +333,11 @@ async def create_draft(*, principal: Principal, case_id: UUID, data: schemas.Dra
         )
         await _insert_version(decision_id, 1, content, sha, principal.user_id)
         await _record_role(decision_id, principal.user_id, "drafter")
-        await cases.ledger(
+        await append_case_event(
             principal=principal,
             event="decision.drafted",
             case_id=case_id,
+            subject_type="decision",
             subject_id=decision_id,
             details=_event_details(1, sha, evaluation),
         )
@@ -391,8 +393,13 @@ async def revise_draft(*, principal: Principal, decision_id: UUID, data: schemas
         await _insert_version(decision_id, version, content, sha, principal.user_id)
         await _record_role(decision_id, principal.user_id, "drafter")
         details = {**_event_details(version, sha, evaluation), "previous_sha256": row["draft_sha256"]}
-        await cases.ledger(
-            principal=principal, event="decision.revised", case_id=row["case_id"], subject_id=decision_id, details=details
+        await append_case_event(
+            principal=principal,
+            event="decision.revised",
+            case_id=row["case_id"],
+            subject_type="decision",
+            subject_id=decision_id,
+            details=details,
         )
     return await get_decision(principal=principal, decision_id=decision_id)
 
@@ -473,10 +480,11 @@ async def generate_notice(*, principal: Principal, decision_id: UUID, data: sche
             "answer_days": period.days,
             "day_kind": period.day_kind,
         }
-        await cases.ledger(
+        await append_case_event(
             principal=principal,
             event="decision.notice_generated",
             case_id=row["case_id"],
+            subject_type="decision",
             subject_id=decision_id,
             details=details,
         )
@@ -528,8 +536,13 @@ async def record_notice_service(*, principal: Principal, decision_id: UUID, data
             "proof_evidence_id": str(data.proof_evidence_id),
             "answer_deadline": deadline.isoformat(),
         }
-        await cases.ledger(
-            principal=principal, event="decision.notice_served", case_id=row["case_id"], subject_id=decision_id, details=details
+        await append_case_event(
+            principal=principal,
+            event="decision.notice_served",
+            case_id=row["case_id"],
+            subject_type="decision",
+            subject_id=decision_id,
+            details=details,
         )
     served = await WrittenNotice.select().where(WrittenNotice.id == notice["id"]).first()
     assert served is not None
@@ -560,10 +573,11 @@ async def waive_answer_period(*, principal: Principal, decision_id: UUID, data: 
             }
         ).where(WrittenNotice.id == notice["id"])
         details = {"notice_id": str(notice["id"]), "waiver_evidence_id": str(data.waiver_evidence_id)}
-        await cases.ledger(
+        await append_case_event(
             principal=principal,
             event="decision.answer_period_waived",
             case_id=row["case_id"],
+            subject_type="decision",
             subject_id=decision_id,
             details=details,
         )
@@ -682,8 +696,13 @@ async def review_decision(*, principal: Principal, decision_id: UUID, data: sche
             "version": row["version"],
             "draft_sha256": row["draft_sha256"],
         }
-        await cases.ledger(
-            principal=principal, event="decision.reviewed", case_id=row["case_id"], subject_id=decision_id, details=details
+        await append_case_event(
+            principal=principal,
+            event="decision.reviewed",
+            case_id=row["case_id"],
+            subject_type="decision",
+            subject_id=decision_id,
+            details=details,
         )
     stored = await LegalReview.select().where(LegalReview.id == review_id).first()
     assert stored is not None
@@ -803,8 +822,13 @@ async def _issue(principal: Principal, row: dict[str, Any], data: schemas.IssueI
             "draft_sha256": row["draft_sha256"],
             "separation_warnings": warnings,
         }
-        await cases.ledger(
-            principal=principal, event="decision.issued", case_id=row["case_id"], subject_id=row["id"], details=details
+        await append_case_event(
+            principal=principal,
+            event="decision.issued",
+            case_id=row["case_id"],
+            subject_type="decision",
+            subject_id=row["id"],
+            details=details,
         )
         await cases.move_to_service_and_execution(principal=principal, case_id=row["case_id"], decision_no=data.decision_no)
 
@@ -843,7 +867,7 @@ async def declare_recusal(*, principal: Principal, case_id: UUID, data: schemas.
             )
         )  # fmt: skip
         details = {"capacity": data.capacity, "conflict": data.conflict, "ground": data.ground or ""}
-        await cases.ledger(
+        await append_case_event(
             principal=principal,
             event="recusal.declared",
             case_id=case.id,
@@ -906,8 +930,13 @@ async def record_discussion(*, principal: Principal, decision_id: UUID, data: sc
         for user_id in participants:
             await _record_role(decision_id, user_id, "discussion_member")
         details = {"discussion_id": str(discussion_id), "participants": [str(p) for p in participants]}
-        await cases.ledger(
-            principal=principal, event="decision.discussed", case_id=row["case_id"], subject_id=decision_id, details=details
+        await append_case_event(
+            principal=principal,
+            event="decision.discussed",
+            case_id=row["case_id"],
+            subject_type="decision",
+            subject_id=decision_id,
+            details=details,
         )
     stored = await CollectiveDiscussion.select().where(CollectiveDiscussion.id == discussion_id).first()
     assert stored is not None
@@ -948,8 +977,13 @@ async def record_hearing(*, principal: Principal, decision_id: UUID, data: schem
         await _add_warnings(decision_id, row["separation_warnings"], warnings)
         await _record_role(decision_id, host.id, "hearing_host")
         details = {"hearing_id": str(hearing_id), "host_id": str(host.id)}
-        await cases.ledger(
-            principal=principal, event="decision.hearing_held", case_id=row["case_id"], subject_id=decision_id, details=details
+        await append_case_event(
+            principal=principal,
+            event="decision.hearing_held",
+            case_id=row["case_id"],
+            subject_type="decision",
+            subject_id=decision_id,
+            details=details,
         )
     return schemas.HearingOut(
         id=hearing_id, decision_id=decision_id, host_id=host.id, held_at=data.held_at, minutes=data.minutes,

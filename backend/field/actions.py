@@ -22,10 +22,10 @@ from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
-from backend.enforcement import coverage, ledger, schemas
-from backend.enforcement.recusal import blocked_reason
-from backend.enforcement.service import active_officer_ids, ensure_not_archived
-from backend.enforcement.tables import (
+from backend.field import coverage, schemas
+from backend.field.cases import active_officer_ids, ensure_not_archived
+from backend.field.recusal import blocked_reason
+from backend.field.tables import (
     Action,
     ActionParticipant,
     ActionTransition,
@@ -37,6 +37,7 @@ from backend.enforcement.tables import (
     RecordingSession,
     RecusalDeclaration,
 )
+from backend.ledger.service import append_case_event
 from backend.org import service as org_service
 from certificates import service as certificate_service
 from evidence import service as evidence_service
@@ -215,7 +216,7 @@ async def create_action(*, principal: Principal, data: schemas.ActionIn) -> sche
             )
         for user_id in dict.fromkeys(data.participant_ids):
             await ActionParticipant.insert(ActionParticipant(id=uuid.uuid4(), action=action_id, user=user_id, added_at=now))
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="action.planned",
             case_id=data.case_id,
@@ -247,7 +248,7 @@ async def add_participant(*, principal: Principal, action_id: UUID, data: schema
         await ActionParticipant.insert(
             ActionParticipant(id=uuid.uuid4(), action=action_id, user=data.user_id, added_at=clock.now())
         )
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="action.participant_added",
             case_id=action["case"],
@@ -263,7 +264,7 @@ async def record_coercion_reason(*, principal: Principal, action_id: UUID, data:
     _ensure_state(action, {"planned"}, "record the coercion reason")
     async with write_transaction():
         await Action.update({Action.coercion_reason: data.reason}).where(Action.id == action_id)
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="action.coercion_reason",
             case_id=action["case"],
@@ -397,7 +398,7 @@ async def check_in(
             )
         ).returning(*CheckIn.all_columns())
         # The ledger append comes last: its lock is held only from here to COMMIT.
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="action.check_in" if result.allowed else "action.check_in_refused",
             case_id=action["case"],
@@ -451,7 +452,7 @@ async def open_recording(
                 opened_device_time=data.device_time,
             )
         )
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="recording.opened",
             case_id=action["case"],
@@ -485,7 +486,7 @@ async def close_recording(
                     RecordingSession.flag: data.flag,
                 }
             ).where(RecordingSession.id == session_id)
-            await ledger.record(
+            await append_case_event(
                 principal=principal,
                 event="recording.closed",
                 case_id=action["case"],
@@ -589,7 +590,7 @@ async def _transition(
                 by_user=principal.user_id,
             )
         )
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event=f"action.{to_state}",
             case_id=action["case"],
@@ -743,7 +744,7 @@ async def _store_report(principal: Principal, action: dict[str, Any], report: sc
                 report=msgspec.json.encode(report).decode(),
             )
         )
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="coverage.report",
             case_id=action["case"],
@@ -800,7 +801,7 @@ async def record_gap_reason(*, principal: Principal, action_id: UUID, data: sche
                 recorded_at=clock.now(),
             )
         )
-        await ledger.record(
+        await append_case_event(
             principal=principal,
             event="coverage.gap_reason",
             case_id=action["case"],
@@ -832,7 +833,7 @@ async def approve_gap_reason(*, principal: Principal, action_id: UUID, reason_id
             await CoverageGapReason.update(
                 {CoverageGapReason.approved_by: principal.user_id, CoverageGapReason.approved_at: clock.now()}
             ).where(CoverageGapReason.id == reason_id)
-            await ledger.record(
+            await append_case_event(
                 principal=principal,
                 event="coverage.gap_approved",
                 case_id=action["case"],

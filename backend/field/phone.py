@@ -8,9 +8,9 @@ import msgspec
 
 from backend.core.auth import Principal
 from backend.core.settings import Settings
-from backend.enforcement import actions, schemas
-from backend.enforcement.devices import manifest_flags
-from backend.enforcement.tables import Case
+from backend.field import actions, schemas
+from backend.field.devices import manifest_flags
+from backend.field.tables import Case
 from backend.org import service as org_service
 from certificates import service as certificate_service
 

@@ -1,0 +1,51 @@
+"""msgspec Structs of the custody ledger (entries, checkpoints, verification reports)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+
+class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One appended ledger entry, as stored and hashed."""
+
+    seq: int
+    recorded_at: datetime
+    event: str
+    actor_id: UUID | None
+    agency_id: UUID | None
+    subject_type: str
+    subject_id: str
+    case_id: UUID | None
+    action_id: UUID | None
+    details: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+
+
+class CheckpointOut(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    head_hash: str
+    signed_at: datetime
+    key_id: str
+    signature: str
+
+
+class BrokenEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """The first place where the stored ledger disagrees with its own hashes."""
+
+    seq: int
+    reason: str
+
+
+class LedgerReport(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    entries_checked: int
+    head_seq: int
+    head_hash: str
+    checkpoints_checked: int
+    first_broken: BrokenEntry | None = None
+    checkpoint_problems: list[str] = msgspec.field(default_factory=list)
