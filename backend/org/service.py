@@ -18,6 +18,7 @@ from backend.core import clock
 from backend.core.auth import Principal, TokenIssuer
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import InvalidInput, NotFound, TooManyRequests, Unauthorized
+from backend.core.rows import fetch_all, fetch_one
 from backend.org import schemas
 from backend.org.tables import Agency, Entrustment, LoginFailure, Post, RefreshToken, Unit, User
 
@@ -37,41 +38,43 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _json_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = msgspec.json.decode(value or "[]")
-    return [str(v) for v in (value or [])]
+# Output Structs are read straight from rows (backend/core/rows.py); foreign keys are
+# selected under their API names.
+_USER_COLUMNS = (
+    User.id,
+    User.username,
+    User.full_name,
+    User.staff_no,
+    User.agency.as_alias("agency_id"),
+    User.post.as_alias("post_id"),
+    User.roles,
+    User.active,
+    User.legal_qualification_no,
+    User.legal_qualification_date,
+)
+_ENTRUSTMENT_COLUMNS = (
+    Entrustment.id,
+    Entrustment.entrusting_agency.as_alias("entrusting_agency_id"),
+    Entrustment.entrusted_agency.as_alias("entrusted_agency_id"),
+    Entrustment.legal_basis,
+    Entrustment.matters,
+    Entrustment.domains,
+    Entrustment.authority,
+    Entrustment.valid_from,
+    Entrustment.valid_until,
+    Entrustment.letter_ref,
+    Entrustment.status,
+)
 
 
-def agency_out(row: dict[str, Any]) -> schemas.AgencyOut:
-    return schemas.AgencyOut(
-        id=row["id"],
-        code=row["code"],
-        name=row["name"],
-        kind=row["kind"],
-        subject_status=row["subject_status"],
-        announcement_no=row["announcement_no"],
-        announcement_date=row["announcement_date"],
-        domains=_json_list(row["domains"]),
-        matters=_json_list(row["matters"]),
-        separation_mode=row["separation_mode"],
-        min_checked_in_officers=row["min_checked_in_officers"],
-    )
-
-
-def user_out(row: dict[str, Any]) -> schemas.UserOut:
-    return schemas.UserOut(
-        id=row["id"],
-        username=row["username"],
-        full_name=row["full_name"],
-        staff_no=row["staff_no"],
-        agency_id=row["agency"],
-        post_id=row["post"],
-        roles=_json_list(row["roles"]),
-        active=bool(row["active"]),
-        legal_qualification_no=row["legal_qualification_no"],
-        legal_qualification_date=row["legal_qualification_date"],
-    )
+class _PrincipalRow(msgspec.Struct, kw_only=True):
+    id: UUID
+    username: str
+    agency: UUID
+    agency_kind: str
+    roles: list[str]
+    security_version: int
+    active: bool
 
 
 # --- agencies -------------------------------------------------------------------------
@@ -88,20 +91,18 @@ async def create_agency(*, data: schemas.AgencyIn) -> schemas.AgencyOut:
 
 
 async def get_agency(*, agency_id: UUID) -> schemas.AgencyOut:
-    row = await Agency.select().where(Agency.id == agency_id).first()
-    if row is None:
+    agency = await fetch_one(schemas.AgencyOut, Agency.select().where(Agency.id == agency_id))
+    if agency is None:
         raise NotFound(f"agency {agency_id} not found")
-    return agency_out(row)
+    return agency
 
 
 async def get_agency_by_code(*, code: str) -> schemas.AgencyOut | None:
-    row = await Agency.select().where(Agency.code == code).first()
-    return agency_out(row) if row else None
+    return await fetch_one(schemas.AgencyOut, Agency.select().where(Agency.code == code))
 
 
 async def list_agencies() -> list[schemas.AgencyOut]:
-    rows = await Agency.select().order_by(Agency.code)
-    return [agency_out(r) for r in rows]
+    return await fetch_all(schemas.AgencyOut, Agency.select().order_by(Agency.code))
 
 
 # --- units and posts (R-AGY-2) ----------------------------------------------------------
@@ -174,18 +175,19 @@ def _target_agency(principal: Principal | None, requested: UUID | None) -> UUID:
 
 
 async def get_user(*, principal: Principal | None, user_id: UUID) -> schemas.UserOut:
-    query = User.select().where(User.id == user_id)
+    query = User.select(*_USER_COLUMNS).where(User.id == user_id)
     if principal is not None and not principal.is_justice_bureau:
         query = query.where(User.agency == principal.agency_id)
-    row = await query.first()
-    if row is None:
+    user = await fetch_one(schemas.UserOut, query)
+    if user is None:
         raise NotFound(f"user {user_id} not found")
-    return user_out(row)
+    return user
 
 
 async def list_users(*, principal: Principal, role: str | None = None) -> list[schemas.UserOut]:
-    rows = await User.select().where(User.agency == principal.agency_id).order_by(User.username)
-    users = [user_out(r) for r in rows]
+    users = await fetch_all(
+        schemas.UserOut, User.select(*_USER_COLUMNS).where(User.agency == principal.agency_id).order_by(User.username)
+    )
     return [u for u in users if role is None or role in u.roles]
 
 
@@ -214,22 +216,6 @@ async def update_user(*, principal: Principal, user_id: UUID, data: schemas.User
 # --- entrustments (R-AGY-5) -------------------------------------------------------------
 
 
-def entrustment_out(row: dict[str, Any]) -> schemas.EntrustmentOut:
-    return schemas.EntrustmentOut(
-        id=row["id"],
-        entrusting_agency_id=row["entrusting_agency"],
-        entrusted_agency_id=row["entrusted_agency"],
-        legal_basis=row["legal_basis"],
-        matters=_json_list(row["matters"]),
-        domains=_json_list(row["domains"]),
-        authority=row["authority"],
-        valid_from=clock.as_utc(row["valid_from"]),
-        valid_until=clock.as_utc(row["valid_until"]),
-        letter_ref=row["letter_ref"],
-        status=row["status"],
-    )
-
-
 async def create_entrustment(*, principal: Principal, data: schemas.EntrustmentIn) -> schemas.EntrustmentOut:
     entruster = await get_agency(agency_id=principal.agency_id)
     await get_agency(agency_id=data.entrusted_agency_id)
@@ -255,23 +241,29 @@ async def create_entrustment(*, principal: Principal, data: schemas.EntrustmentI
             created_at=clock.now(),
         )
     )
-    row = await Entrustment.select().where(Entrustment.id == entrustment_id).first()
-    assert row is not None
-    return entrustment_out(row)
+    created = await fetch_one(
+        schemas.EntrustmentOut, Entrustment.select(*_ENTRUSTMENT_COLUMNS).where(Entrustment.id == entrustment_id)
+    )
+    assert created is not None
+    return created
 
 
 async def list_entrustments(*, principal: Principal) -> list[schemas.EntrustmentOut]:
-    rows = await Entrustment.select().where(
-        (Entrustment.entrusting_agency == principal.agency_id) | (Entrustment.entrusted_agency == principal.agency_id)
+    return await fetch_all(
+        schemas.EntrustmentOut,
+        Entrustment.select(*_ENTRUSTMENT_COLUMNS).where(
+            (Entrustment.entrusting_agency == principal.agency_id) | (Entrustment.entrusted_agency == principal.agency_id)
+        ),
     )
-    return [entrustment_out(r) for r in rows]
 
 
 async def active_entrustments(*, entrusted_agency_id: UUID, at: datetime) -> list[schemas.EntrustmentOut]:
-    rows = await Entrustment.select().where(
-        (Entrustment.entrusted_agency == entrusted_agency_id) & (Entrustment.status == "active")
+    found = await fetch_all(
+        schemas.EntrustmentOut,
+        Entrustment.select(*_ENTRUSTMENT_COLUMNS).where(
+            (Entrustment.entrusted_agency == entrusted_agency_id) & (Entrustment.status == "active")
+        ),
     )
-    found = [entrustment_out(r) for r in rows]
     return [e for e in found if e.valid_from <= at < e.valid_until]
 
 
@@ -283,20 +275,27 @@ def _token_hash(token: str) -> str:
 
 
 async def principal_for(user_id: UUID) -> Principal:
-    row = (
-        await User.select(User.id, User.username, User.agency, User.agency.kind, User.roles, User.security_version, User.active)
-        .where(User.id == user_id)
-        .first()
+    row = await fetch_one(
+        _PrincipalRow,
+        User.select(
+            User.id,
+            User.username,
+            User.agency,
+            User.agency.kind.as_alias("agency_kind"),
+            User.roles,
+            User.security_version,
+            User.active,
+        ).where(User.id == user_id),
     )
-    if row is None or not row["active"]:
+    if row is None or not row.active:
         raise Unauthorized("the account is disabled or gone")
     return Principal(
-        user_id=row["id"],
-        username=row["username"],
-        agency_id=row["agency"],
-        agency_kind=row["agency.kind"],
-        roles=tuple(_json_list(row["roles"])),
-        security_version=row["security_version"],
+        user_id=row.id,
+        username=row.username,
+        agency_id=row.agency,
+        agency_kind=row.agency_kind,
+        roles=tuple(row.roles),
+        security_version=row.security_version,
     )
 
 
