@@ -22,7 +22,8 @@ from backend.core.auth import Principal
 from backend.core.errors import BadRequest, InvalidInput
 from backend.core.settings import Settings
 from backend.field.cases import authorize_capture
-from evidence import service
+from evidence import capture, records
+from evidence.errors import UploadTooLarge
 from evidence.schemas import CaptureAnswer, CaptureDeclaration, EvidenceKind, EvidenceOut
 from evidence.store import ObjectStore
 
@@ -101,11 +102,11 @@ async def upload_evidence(
     context = await authorize_capture(principal=principal, case_id=case_id, action_id=action_id)
     length = request.content_length
     if length is not None and length > settings.direct_upload_limit:
-        raise service.UploadTooLarge(
+        raise UploadTooLarge(
             f"{length} bytes is over the direct upload limit of {settings.direct_upload_limit}; use the resumable upload",
             limit=settings.direct_upload_limit,
         )
-    result = await service.receive_direct(
+    result = await capture.receive_direct(
         store=store, chunks=_body(request), declared=declared, context=context, settings=settings
     )
     evidence = result.evidence
@@ -130,7 +131,7 @@ async def upload_evidence(
     raises=RAISES,
 )
 async def get_evidence(principal: NamedDependency[Principal], evidence_id: FromPath[UUID]) -> EvidenceOut:
-    return await service.get_evidence(agency_id=principal.agency_id, evidence_id=evidence_id)
+    return await records.get_evidence(agency_id=principal.agency_id, evidence_id=evidence_id)
 
 
 ROUTES: list[Any] = [upload_evidence, get_evidence]

@@ -1,5 +1,5 @@
 """tus 1.0.0 resumable uploads for phones at ``/api/mobile/v1/uploads/`` (thin: rules live in
-``evidence.uploads.service``).
+the ``evidence.uploads`` package).
 
 tus headers are read from ``request.headers`` rather than ``FromHeader`` markers: the
 protocol fixes the status of each malformed header (400, 412, 415), which generic
@@ -32,9 +32,10 @@ from backend.core.errors import ProblemError
 from backend.core.settings import Settings
 from backend.field.cases import authorize_capture
 from evidence.store import ObjectStore
-from evidence.uploads import protocol, service
+from evidence.uploads import creation, finishing, protocol, receiving
 from evidence.uploads.errors import MethodOverrideInvalid, NotOffsetOctetStream
 from evidence.uploads.schemas import UploadState, declaration_from_metadata
+from evidence.uploads.state import get_upload
 
 COLLECTION = "/api/mobile/v1/uploads"
 ITEM = COLLECTION + "/{upload_id:uuid}"
@@ -114,23 +115,23 @@ def _upload_headers(state: UploadState, *, location: bool = False) -> dict[str, 
 
 
 async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
-    """The request body as it arrives; a dropped client becomes StreamInterrupted (NOTES: the
-    bytes received so far are kept, not lost with a 500)."""
+    """The request body as it arrives; a dropped client becomes StreamInterrupted (docs/PITFALLS.md:
+    the bytes received so far are kept, not lost with a 500)."""
     try:
         async for chunk in request.stream():
             if chunk:
                 yield chunk
     except InternalServerException as exc:
-        raise service.StreamInterrupted(str(exc.detail)) from exc
+        raise receiving.StreamInterrupted(str(exc.detail)) from exc
 
 
-def _chunk_request(request: Request[Any, Any, Any], upload_id: UUID, *, offset: int | None = None) -> service.ChunkRequest:
+def _chunk_request(request: Request[Any, Any, Any], upload_id: UUID, *, offset: int | None = None) -> receiving.ChunkRequest:
     if not protocol.is_offset_stream(request.headers.get("content-type")):
         raise NotOffsetOctetStream(f"send the body as {protocol.OFFSET_STREAM}", field="Content-Type")
     if offset is None:
         offset = protocol.parse_non_negative(request.headers.get("upload-offset"), header="Upload-Offset")
     length = request.headers.get("content-length")
-    return service.ChunkRequest(
+    return receiving.ChunkRequest(
         upload_id=upload_id,
         offset=offset,
         content_length=protocol.parse_non_negative(length, header="Content-Length") if length is not None else None,
@@ -185,7 +186,7 @@ async def create_upload(
     length = protocol.parse_non_negative(request.headers.get("upload-length"), header="Upload-Length")
     declaration = declaration_from_metadata(protocol.parse_upload_metadata(request.headers.get("upload-metadata")))
     context = await authorize_capture(principal=principal, case_id=declaration.case_id, action_id=declaration.action_id)
-    state = await service.create_upload(
+    state = await creation.create_upload(
         principal=principal, length=length, declaration=declaration, context=context, settings=settings, store=store
     )
     if protocol.is_offset_stream(request.headers.get("content-type")):
@@ -200,9 +201,11 @@ async def _first_chunk(
     the client learns its offset from the 201 and PATCHes from there."""
     try:
         chunk = _chunk_request(request, state.id, offset=0)
-        return await service.append_chunk(principal=principal, request=chunk, body=_body(request), settings=settings, store=store)
-    except (ProblemError, service.StreamInterrupted):
-        return await service.get_upload(principal=principal, upload_id=state.id)
+        return await receiving.append_chunk(
+            principal=principal, request=chunk, body=_body(request), settings=settings, store=store
+        )
+    except (ProblemError, receiving.StreamInterrupted):
+        return await get_upload(principal=principal, upload_id=state.id)
 
 
 @head(
@@ -217,7 +220,7 @@ async def upload_offset(principal: NamedDependency[Principal], upload_id: FromPa
 
 
 async def _head(principal: Principal, upload_id: UUID) -> Response[None]:
-    state = await service.get_upload(principal=principal, upload_id=upload_id)
+    state = await get_upload(principal=principal, upload_id=upload_id)
     headers = {**_upload_headers(state), "Upload-Length": str(state.length), "Cache-Control": "no-store"}
     return _empty(200, headers)
 
@@ -246,10 +249,10 @@ async def _patch(
 ) -> Response[None]:
     chunk = _chunk_request(request, upload_id)
     try:
-        state = await service.append_chunk(
+        state = await receiving.append_chunk(
             principal=principal, request=chunk, body=_body(request), settings=settings, store=store
         )
-    except service.StreamInterrupted:
+    except receiving.StreamInterrupted:
         return _empty(400)  # nobody is listening; the checksummed chunk was discarded
     return _empty(204, _upload_headers(state))
 
@@ -265,7 +268,7 @@ async def _patch(
 async def terminate_upload(
     principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], upload_id: FromPath[UUID]
 ) -> None:
-    await service.terminate_upload(principal=principal, upload_id=upload_id, store=store)
+    await finishing.terminate_upload(principal=principal, upload_id=upload_id, store=store)
 
 
 @post(
@@ -289,7 +292,7 @@ async def method_override(
     if override == "PATCH":
         return await _patch(request, principal=principal, settings=settings, store=store, upload_id=upload_id)
     if override == "DELETE":
-        await service.terminate_upload(principal=principal, upload_id=upload_id, store=store)
+        await finishing.terminate_upload(principal=principal, upload_id=upload_id, store=store)
         return _empty(204)
     if override == "HEAD":
         return await _head(principal, upload_id)

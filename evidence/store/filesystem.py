@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import stat as stat_mod
-import struct
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,13 +37,11 @@ from evidence.store.base import (
     check_multipart_key,
     is_staging,
 )
+from evidence.store.journal import append_record, check_parts, new_etag, part_offset, read_journal, write_at
 
 # One file, so small parts cost nothing extra; 1 MiB keeps the part list short.
 MIN_PART_SIZE = 1024 * 1024
 MAX_PARTS = 100_000
-_ETAG_BYTES = 16
-# Journal record: part number, offset, size, ETag.
-_RECORD = struct.Struct(f"<IQQ{_ETAG_BYTES}s")
 
 
 class _Sidecar(msgspec.Struct, kw_only=True):
@@ -258,7 +255,7 @@ class FilesystemStore:
     #
     # One upload is ONE data file, written once: part n is appended right after part n-1;
     # flush_multipart fsyncs the file, then the journal (tus acknowledges after it). A small journal of
-    # fixed-size records (part number, offset, size, random ETag) says where each part lies;
+    # fixed-size records (evidence.store.journal) says where each part lies;
     # completion checks the caller's parts against it, trims any discarded tail and renames
     # (links) the file into place. No concatenation and no re-hash: the caller hashed the
     # bytes while they streamed, and a content key is completed only with that hash.
@@ -300,17 +297,15 @@ class FilesystemStore:
     def _upload_part_sync(self, key: str, upload_id: str, part_number: int, data: bytes | bytearray | Path) -> str:
         self._load_upload(key, upload_id)
         folder = self._upload_dir(upload_id)
-        etag = secrets.token_hex(_ETAG_BYTES)
+        etag = new_etag()
         with (folder / "data").open("r+b") as out, (folder / "parts").open("r+b") as journal:
             # One writer at a time per upload, even across processes: a writer whose lease
             # lapsed cannot interleave its bytes with the journal entry of another.
             fcntl.flock(journal.fileno(), fcntl.LOCK_EX)
-            records = _read_journal(journal)
-            offset = _part_offset(records, part_number)
-            size = _write_at(out, offset, data)
-            journal.seek(len(records) * _RECORD.size)
-            journal.truncate()  # drop a torn record left by a crash
-            journal.write(_RECORD.pack(part_number, offset, size, bytes.fromhex(etag)))
+            records = read_journal(journal)
+            offset = part_offset(records, part_number)
+            size = write_at(out, offset, data)
+            append_record(journal, records, (part_number, offset, size, etag))
         return etag
 
     async def flush_multipart(self, key: str, upload_id: str) -> None:
@@ -337,8 +332,8 @@ class FilesystemStore:
             shutil.rmtree(folder, ignore_errors=True)
             raise ObjectExistsError(key)
         with (folder / "parts").open("rb") as journal:
-            latest = {number: (offset, size, etag) for number, offset, size, etag in _read_journal(journal)}
-        total = _check_parts(parts, latest)
+            latest = {number: (offset, size, etag) for number, offset, size, etag in read_journal(journal)}
+        total = check_parts(parts, latest, min_part_size=MIN_PART_SIZE)
         data = folder / "data"
         with data.open("r+b") as fh:
             fh.truncate(total)  # bytes of discarded parts past the end
@@ -383,54 +378,6 @@ class FilesystemStore:
 
     async def close(self) -> None:
         return None
-
-
-def _read_journal(journal: IO[bytes]) -> list[tuple[int, int, int, str]]:
-    """Whole records only: a record torn by a crash was never acknowledged."""
-    journal.seek(0)
-    raw = journal.read()
-    whole = len(raw) - len(raw) % _RECORD.size
-    return [(n, offset, size, etag.hex()) for n, offset, size, etag in _RECORD.iter_unpack(raw[:whole])]
-
-
-def _part_offset(records: list[tuple[int, int, int, str]], part_number: int) -> int:
-    if part_number == 1:
-        return 0
-    for number, offset, size, _ in reversed(records):
-        if number == part_number - 1:
-            return offset + size
-    raise StoreError(f"part {part_number - 1} must be uploaded before part {part_number} on the file store")
-
-
-def _write_at(out: IO[bytes], offset: int, data: bytes | bytearray | Path) -> int:
-    out.seek(offset)
-    if not isinstance(data, Path):
-        out.write(data)
-        return len(data)
-    size = 0
-    with data.open("rb") as src:
-        while block := src.read(CHUNK_SIZE):
-            out.write(block)
-            size += len(block)
-    return size
-
-
-def _check_parts(parts: list[UploadedPart], latest: dict[int, tuple[int, int, str]]) -> int:
-    """The parts, in order, must be the latest write of each and follow one another exactly."""
-    if not parts or [p.part_number for p in parts] != list(range(1, len(parts) + 1)):
-        raise StoreError("parts must be listed once each, numbered 1, 2, 3, … in order")
-    total = 0
-    for index, part in enumerate(parts):
-        found = latest.get(part.part_number)
-        if found is None or found[2] != part.etag:
-            raise StoreError(f"part {part.part_number} was never uploaded or was replaced since")
-        offset, size, _ = found
-        if offset != total:
-            raise StoreError(f"part {part.part_number} does not follow part {part.part_number - 1}")
-        if index < len(parts) - 1 and size < MIN_PART_SIZE:
-            raise StoreError(f"part {part.part_number} is smaller than {MIN_PART_SIZE} bytes")
-        total += size
-    return total
 
 
 def _write_and_hash(fh: IO[bytes], block: bytes, digest: StreamDigest) -> None:

@@ -2,8 +2,8 @@
 
 Two buckets: the evidence bucket is created with object lock (versioned, WORM) and only
 ever receives verified bytes; ``staging/`` keys live in a separate plain bucket so partial
-or unverified uploads never fall under COMPLIANCE retention (NOTES: retention cannot be
-removed). Every blocking client call runs in a worker thread; streams move in fixed-size
+or unverified uploads never fall under COMPLIANCE retention (which cannot be removed:
+docs/PITFALLS.md). Every blocking client call runs in a worker thread; streams move in fixed-size
 parts so memory stays bounded whatever the object size.
 """
 
@@ -55,8 +55,8 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 class _ChunkReader:
     """A blocking file-like over an async iterator, for ``put_object(length=-1)`` in a thread.
 
-    ``read(n)`` never returns more than ``n`` bytes (NOTES: otherwise the client re-slices
-    buffers and slows down tenfold) and hashes bytes as they pass (R-REC-5: hashed once).
+    ``read(n)`` never returns more than ``n`` bytes (docs/PITFALLS.md: otherwise the
+    client re-slices buffers and slows down tenfold) and hashes bytes as they pass (R-REC-5: hashed once).
     """
 
     def __init__(self, chunks: AsyncIterator[bytes]) -> None:
@@ -255,7 +255,7 @@ class S3Store:
             response.release_conn()
 
     async def presigned_get(self, key: str, *, expires_s: int) -> str | None:
-        # NOTES: the client defaults to 7 days; always pass a short expiry.
+        # The client defaults to 7 days; always pass a short expiry (docs/PITFALLS.md).
         url: str = await self._call(
             self.client.presigned_get_object, self._bucket(key), key, expires=timedelta(seconds=expires_s)
         )

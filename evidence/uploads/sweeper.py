@@ -7,15 +7,19 @@ every pending upload as started in 2010; MinIO keeps them 24 h and has no abort 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from uuid import UUID
 
+import msgspec
 import structlog
 
 from backend.core import clock
+from backend.core.rows import fetch_all, fetch_one
 from backend.core.settings import Settings
 from evidence.store import ObjectStore
-from evidence.uploads import service
+from evidence.uploads.finishing import clean_staged, retry_completion
+from evidence.uploads.locks import LOCK_LEASE_S, lock_free
 from evidence.uploads.schemas import SweepReport
+from evidence.uploads.state import OPEN_STATUSES, UploadRow, upload_id_of_key
 from evidence.uploads.tables import Upload
 
 log = structlog.get_logger("fieldproof.uploads.sweeper")
@@ -23,8 +27,17 @@ log = structlog.get_logger("fieldproof.uploads.sweeper")
 FINISHED = ["expired", "terminated", "rejected", "completed"]
 
 
-def _lock_free(now: datetime) -> Any:
-    return Upload.lock_token.is_null() | (Upload.lock_expires_at < now)
+class _UploadId(msgspec.Struct, kw_only=True):
+    id: UUID
+
+
+class _Owner(msgspec.Struct, kw_only=True):
+    """Whether a row still owns (or may be creating) a multipart upload."""
+
+    status: str
+    multipart_id: str | None
+    lock_token: str | None
+    lock_expires_at: datetime | None
 
 
 async def sweep_expired_uploads(
@@ -39,7 +52,7 @@ async def sweep_expired_uploads(
     report = SweepReport()
     expired = (
         await Upload.update({Upload.status: "expired", Upload.updated_at: now, Upload.failure: "expired"})
-        .where((Upload.status == "open") & (Upload.expires_at <= now) & _lock_free(now))
+        .where((Upload.status == "open") & (Upload.expires_at <= now) & lock_free(now))
         .returning(Upload.id)
     )
     report.expired = len(expired)
@@ -52,42 +65,46 @@ async def sweep_expired_uploads(
 
 
 async def _clean_finished(store: ObjectStore, report: SweepReport) -> None:
-    rows = await Upload.select().where(Upload.status.is_in(FINISHED) & Upload.staged_cleaned_at.is_null())
+    rows = await fetch_all(UploadRow, Upload.select().where(Upload.status.is_in(FINISHED) & Upload.staged_cleaned_at.is_null()))
     for row in rows:
         try:
-            await service.clean_staged(row=row, store=store)
+            await clean_staged(row=row, store=store)
             report.cleaned += 1
         except Exception as exc:  # noqa: BLE001 - one broken upload must not stop the sweep
-            report.errors.append(f"clean {row['id']}: {type(exc).__name__}: {exc}")
+            report.errors.append(f"clean {row.id}: {type(exc).__name__}: {exc}")
 
 
 async def _retry_completions(store: ObjectStore, settings: Settings, report: SweepReport, now: datetime) -> None:
-    stalled = await Upload.select(Upload.id).where(
-        (Upload.status == "completing") & _lock_free(now) & (Upload.updated_at < now - timedelta(seconds=service.LOCK_LEASE_S))
+    stalled = await fetch_all(
+        _UploadId,
+        Upload.select(Upload.id).where(
+            (Upload.status == "completing") & lock_free(now) & (Upload.updated_at < now - timedelta(seconds=LOCK_LEASE_S))
+        ),
     )
     for row in stalled:
         try:
-            await service.retry_completion(upload_id=row["id"], store=store, settings=settings)
+            await retry_completion(upload_id=row.id, store=store, settings=settings)
             report.completed += 1
         except Exception as exc:  # noqa: BLE001 - reported; a rejected upload is already marked
-            report.errors.append(f"complete {row['id']}: {type(exc).__name__}: {exc}")
+            report.errors.append(f"complete {row.id}: {type(exc).__name__}: {exc}")
 
 
 async def _abort_orphans(store: ObjectStore, report: SweepReport, now: datetime) -> None:
     for item in await store.list_incomplete_multipart():
-        upload_id = service.upload_id_of_key(item.key)
+        upload_id = upload_id_of_key(item.key)
         if upload_id is None:
             # Not a staging key of ours: direct uploads abort their own multiparts, and an
             # upload at a content key is aborted through its row (clean_staged) once finished.
             continue
-        row = (
-            await Upload.select(Upload.status, Upload.multipart_id, Upload.lock_token, Upload.lock_expires_at)
-            .where(Upload.id == upload_id)
-            .first()
+        row = await fetch_one(
+            _Owner,
+            Upload.select(Upload.status, Upload.multipart_id, Upload.lock_token, Upload.lock_expires_at).where(
+                Upload.id == upload_id
+            ),
         )
-        if row is not None and row["status"] in service.OPEN_STATUSES:
-            owned = row["multipart_id"] == item.upload_id
-            locked = row["lock_token"] is not None and clock.as_utc(row["lock_expires_at"]) >= now
+        if row is not None and row.status in OPEN_STATUSES:
+            owned = row.multipart_id == item.upload_id
+            locked = row.lock_token is not None and row.lock_expires_at is not None and row.lock_expires_at >= now
             if owned or locked:  # a locked row may be creating this multipart right now
                 continue
         try:

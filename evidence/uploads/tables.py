@@ -1,7 +1,7 @@
 """Tables of the `uploads` area: one row per tus upload, the single source of truth.
 
 Everything shared between requests lives here (offset, parts, hash state, the write lock),
-so any API process can continue an upload another one began (DESIGN §2, scale-out).
+so any API process can continue an upload another one began (scale-out).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from PIL import Image
 from backend.core.errors import NotFound
 from backend.core.settings import Settings
 from backend.ledger.tables import LedgerRow
-from evidence import service
+from evidence import capture, holds, records
+from evidence.errors import DisallowedMediaType, HashMismatch, StoreUnavailableError, UploadTooLarge
 from evidence.schemas import CaptureContext
 from evidence.store import FilesystemStore, ObjectStore, S3Store, open_store
 from evidence.tables import EvidenceItem
@@ -41,7 +42,7 @@ async def staged_keys(store: ObjectStore) -> list[str]:
 
 
 async def upload(store: Any, store_settings: Any, context: Any, data: Any, kind: Any = "photo", **declared_fields: Any) -> Any:
-    return await service.receive_direct(
+    return await capture.receive_direct(
         store=store,
         chunks=chunks_of(data),
         declared=declare(data, kind, **declared_fields),
@@ -129,8 +130,8 @@ async def test_hash_mismatch_rejects_and_leaves_nothing(
 ) -> None:
     data = media_factory.jpeg(color="green")
     wrong = declare(b"something else", "photo")
-    with pytest.raises(service.HashMismatch) as caught:
-        await service.receive_direct(
+    with pytest.raises(HashMismatch) as caught:
+        await capture.receive_direct(
             store=store, chunks=chunks_of(data), declared=wrong, context=context, settings=store_settings
         )
     assert caught.value.status == 422
@@ -146,7 +147,7 @@ async def test_disallowed_type_is_refused_from_the_bytes(
     store: ObjectStore, store_settings: Settings, context: CaptureContext
 ) -> None:
     pdf = media_factory.pdf()
-    with pytest.raises(service.DisallowedMediaType) as caught:
+    with pytest.raises(DisallowedMediaType) as caught:
         await upload(store, store_settings, context, pdf, kind="photo", filename="photo.jpg")
     assert caught.value.status == 415
     assert await store.stat("sha256/" + hashlib.sha256(pdf).hexdigest()) is None
@@ -162,8 +163,8 @@ async def test_oversize_direct_upload_is_refused_while_streaming(
 ) -> None:
     small = msgspec.structs.replace(store_settings, direct_upload_limit=2048)
     data = media_factory.jpeg(size=(400, 400)) + b"\0" * 4096
-    with pytest.raises(service.UploadTooLarge) as caught:
-        await service.receive_direct(
+    with pytest.raises(UploadTooLarge) as caught:
+        await capture.receive_direct(
             store=store, chunks=chunks_of(data, 1024), declared=declare(data), context=context, settings=small
         )
     assert caught.value.status == 413
@@ -185,7 +186,7 @@ async def test_client_disconnect_mid_body_leaves_nothing(
         raise Gone
 
     with pytest.raises(Gone):
-        await service.receive_direct(
+        await capture.receive_direct(
             store=store, chunks=vanishing(), declared=declare(data), context=context, settings=store_settings
         )
     assert await EvidenceItem.count() == 0
@@ -222,7 +223,7 @@ async def test_finalised_evidence_gets_retention_and_legal_hold(
     assert info.retain_until is not None
     expected = evidence.received_at + timedelta(days=store_settings.evidence_retention_days)
     assert abs((info.retain_until - expected).total_seconds()) < 2
-    held = await service.set_legal_hold(
+    held = await holds.set_legal_hold(
         store=store,
         agency_id=context.agency_id,
         evidence_id=evidence.id,
@@ -269,7 +270,7 @@ async def test_list_for_action_and_agency_scoping(
     photo = (await upload(store, store_settings, context, media_factory.png((7, 7)))).evidence
     action_id = context.action_id
     assert action_id is not None
-    listed = await service.list_for_action(agency_id=context.agency_id, action_id=action_id)
+    listed = await records.list_for_action(agency_id=context.agency_id, action_id=action_id)
     assert {e.id for e in listed} == {video.id, photo.id}
     by_id = {e.id: e for e in listed}
     assert by_id[video.id].has_video
@@ -277,10 +278,10 @@ async def test_list_for_action_and_agency_scoping(
     assert by_id[video.id].media_started_at == video.media_captured_at
     assert by_id[video.id].duration_s == pytest.approx(1.0, abs=0.1)
     stranger = await make_person()
-    assert await service.list_for_action(agency_id=stranger.agency.id, action_id=action_id) == []
+    assert await records.list_for_action(agency_id=stranger.agency.id, action_id=action_id) == []
     with pytest.raises(NotFound):
-        await service.get_evidence(agency_id=stranger.agency.id, evidence_id=video.id)
-    assert (await service.get_evidence(agency_id=context.agency_id, evidence_id=video.id)).id == video.id
+        await records.get_evidence(agency_id=stranger.agency.id, evidence_id=video.id)
+    assert (await records.get_evidence(agency_id=context.agency_id, evidence_id=video.id)).id == video.id
 
 
 async def test_s3_failure_mid_stream_leaves_nothing_and_answers_503(s3_settings: Settings, context: CaptureContext) -> None:
@@ -295,8 +296,8 @@ async def test_s3_failure_mid_stream_leaves_nothing_and_answers_503(s3_settings:
     flaky = open_store(msgspec.structs.replace(s3_settings, store_url=proxy.endpoint, s3_part_size=5 * 1024 * 1024))
     data = media_factory.jpeg() + bytes(range(256)) * (12 * 4096)  # ~12 MiB: multipart, cut in part 2
     try:
-        with pytest.raises(service.StoreUnavailableError) as caught:
-            await service.receive_direct(
+        with pytest.raises(StoreUnavailableError) as caught:
+            await capture.receive_direct(
                 store=flaky, chunks=chunks_of(data), declared=declare(data), context=context, settings=s3_settings
             )
         assert caught.value.status == 503
@@ -324,8 +325,8 @@ async def test_s3_mismatch_leaves_no_version_at_the_content_key(s3_settings: Set
     declared = declare(data[:-1], "photo")  # the phone's hash covers other bytes
     key = "sha256/" + declared.sha256
     try:
-        with pytest.raises(service.HashMismatch):
-            await service.receive_direct(
+        with pytest.raises(HashMismatch):
+            await capture.receive_direct(
                 store=store, chunks=chunks_of(data, 256 * 1024), declared=declared, context=context, settings=s3_settings
             )
         assert content_versions(store, key) == []
@@ -352,8 +353,8 @@ async def test_s3_duplicate_creates_no_second_version(s3_settings: Settings, con
         assert [v.version_id for v in content_versions(store, key)] == [version[0].version_id]
         assert await staged_keys(store) == []
         # A duplicate whose bytes differ from its declaration is still refused.
-        with pytest.raises(service.HashMismatch):
-            await service.receive_direct(
+        with pytest.raises(HashMismatch):
+            await capture.receive_direct(
                 store=store,
                 chunks=chunks_of(data + b"x"),
                 declared=declare(data),

@@ -18,7 +18,8 @@ from backend.core.settings import Settings
 from evidence.hashing import content_key
 from evidence.store import FilesystemStore, S3Store, open_store
 from evidence.tables import EvidenceItem
-from evidence.uploads import hashstate, service
+from evidence.uploads import hashstate, receiving
+from evidence.uploads.state import staging_key
 from evidence.uploads.sweeper import sweep_expired_uploads
 from evidence.uploads.tables import Upload
 from tests.integration.uploads.conftest import pdf_bytes
@@ -84,7 +85,7 @@ async def test_any_chunking_with_retried_chunks_stores_the_same_bytes(tus, uploa
 async def _interrupted_body(data: bytes, *, after: int) -> AsyncIterator[bytes]:
     for start in range(0, after, 64 * KiB):
         yield data[start : min(after, start + 64 * KiB)]
-    raise service.StreamInterrupted("client disconnected prematurely")
+    raise receiving.StreamInterrupted("client disconnected prematurely")
 
 
 @pytest.mark.requirement("R-REC-5")
@@ -93,9 +94,9 @@ async def test_a_dropped_client_keeps_the_bytes_received(tus, upload_settings, o
     url = (await tus.create(data)).headers["location"]
     store = open_store(upload_settings)
     try:
-        request = service.ChunkRequest(upload_id=upload_id(url), offset=0)
+        request = receiving.ChunkRequest(upload_id=upload_id(url), offset=0)
         got = 5 * MiB + 300 * KiB  # one full part + a tail piece survive the drop
-        state = await service.append_chunk(
+        state = await receiving.append_chunk(
             principal=officer.principal,
             request=request,
             body=_interrupted_body(data, after=got),
@@ -124,9 +125,9 @@ async def test_a_dropped_client_with_a_checksum_keeps_nothing_of_that_chunk(tus,
     url = (await tus.create(data)).headers["location"]
     store = open_store(upload_settings)
     try:
-        request = service.ChunkRequest(upload_id=upload_id(url), offset=0, checksum=("sha1", hashlib.sha1(data).digest()))  # noqa: S324
-        with pytest.raises(service.StreamInterrupted):
-            await service.append_chunk(
+        request = receiving.ChunkRequest(upload_id=upload_id(url), offset=0, checksum=("sha1", hashlib.sha1(data).digest()))  # noqa: S324
+        with pytest.raises(receiving.StreamInterrupted):
+            await receiving.append_chunk(
                 principal=officer.principal,
                 request=request,
                 body=_interrupted_body(data, after=KiB),
@@ -147,7 +148,7 @@ async def test_lost_hash_state_of_a_staged_upload_is_rederived_by_one_reread(tus
     other = hashlib.sha256(b"not this file").hexdigest()
     created = await tus.create(data, **({} if declared_right else {"sha256": other}))
     url = created.headers["location"]
-    assert (await row_of(url))["staging_key"] == service.staging_key(upload_id(url))
+    assert (await row_of(url))["staging_key"] == staging_key(upload_id(url))
     assert (await tus.patch(url, 0, data[: 3 * MiB])).status_code == 204
     # A process that cannot read the saved state (another build, a restart without it).
     await Upload.update({Upload.hash_state: None}).where(Upload.id == upload_id(url))
@@ -209,7 +210,7 @@ async def test_sweeper_expires_uploads_and_aborts_orphans(tus, upload_settings):
     await Upload.update({Upload.expires_at: clock.now() - timedelta(seconds=1)}).where(Upload.id == stale["id"])
     store = open_store(upload_settings)
     try:
-        orphan_key = service.staging_key(uuid.uuid4())  # no row owns it (a crash before the insert, a reset DB)
+        orphan_key = staging_key(uuid.uuid4())  # no row owns it (a crash before the insert, a reset DB)
         orphan = await store.create_multipart(orphan_key)
         report = await sweep_expired_uploads(store, settings=upload_settings)
         assert report.expired == 1

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evidence import media
+from evidence.capture import skew_flag
 from evidence.hashing import SizeLimitError, StreamDigest, content_key, limit_size, normalise_sha256, rechunk
 from evidence.schemas import CaptureDeclaration
-from evidence.service import skew_flag
 
 CHINA = timezone(timedelta(hours=8))
 
