@@ -1,8 +1,9 @@
 """Ledger cases: verifying 1,000,000 entries vs raw hashlib, and a case timeline at 10,000 events.
 
-Entries are made in bulk with the ledger's own rules (``backend.ledger.chain``: the same
-canonical encoding and chaining), continuing from the current head under the same advisory
-lock ``append_event`` takes, and written with COPY on PostgreSQL (Piccolo batches on SQLite).
+Entries are made in bulk with the ledger's own canonical form (``backend.ledger.chain``: the
+same typed entry, body and chaining as ``append_event``), continuing from the current head
+under the same advisory lock ``append_event`` takes, and written with COPY on PostgreSQL
+(Piccolo batches on SQLite).
 """
 
 from __future__ import annotations
@@ -16,26 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
+
+from backend.ledger import chain
+from backend.ledger.chain import StoredEntry
 from bench.context import Context
 from bench.field import measure
 from bench.harness import Row, Stat, percentile, ratio_stat
 from bench.stack import Config, login, open_case, require_route
 
-COLUMNS = [
-    "id",
-    "seq",
-    "recorded_at",
-    "event",
-    "actor_id",
-    "agency_id",
-    "subject_type",
-    "subject_id",
-    "case_id",
-    "action_id",
-    "details",
-    "prev_hash",
-    "entry_hash",
-]
 BATCH = 20_000
 
 
@@ -51,51 +41,36 @@ class Spec:
 
 def _entries(
     spec: Spec, *, count: int, head_seq: int, head_hash: str, start: datetime, bodies: list[bytes] | None
-) -> Iterator[tuple[Any, ...]]:
-    from backend.ledger import chain
-
+) -> Iterator[StoredEntry]:
     prev = head_hash
     other_case = uuid.uuid4()
     for i in range(count):
-        seq = head_seq + 1 + i
-        recorded_at = start + timedelta(microseconds=i)
-        case_id = spec.case_id if spec.case_id and i % spec.case_every == 0 else other_case
         subject = str(uuid.uuid4())
-        details_json = chain.canonical_details(
-            {"sha256": hashlib.sha256(subject.encode()).hexdigest(), "size": 1000 + i, "device_id": "bench-phone"}
-        )
-        body = chain.entry_body(
-            seq=seq,
-            recorded_at=recorded_at,
+        entry = chain.Entry(
+            seq=head_seq + 1 + i,
+            recorded_at=start + timedelta(microseconds=i),
             event="evidence.received",
             actor_id=spec.actor_id,
             agency_id=spec.agency_id,
             subject_type="evidence",
             subject_id=subject,
-            case_id=case_id,
+            case_id=spec.case_id if spec.case_id and i % spec.case_every == 0 else other_case,
             action_id=None,
-            details_json=details_json,
+            details=chain.canonical_details(
+                {"sha256": hashlib.sha256(subject.encode()).hexdigest(), "size": 1000 + i, "device_id": "bench-phone"}
+            ),
         )
-        encoded = chain.canonical_json(body).encode("utf-8")
         if bodies is not None:
-            bodies.append(encoded)
-        entry_hash = chain.chain_hash(prev, hashlib.sha256(encoded).hexdigest())
-        yield (
-            uuid.uuid4(),
-            seq,
-            recorded_at,
-            "evidence.received",
-            spec.actor_id,
-            spec.agency_id,
-            "evidence",
-            subject,
-            case_id,
-            None,
-            details_json,
-            prev,
-            entry_hash,
-        )
-        prev = entry_hash
+            bodies.append(chain.body_text(entry).encode("utf-8"))
+        stored = chain.chained(entry, prev)
+        yield stored
+        prev = stored.entry_hash
+
+
+def _records(entries: Iterator[StoredEntry], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Batches of rows in ``chain.COLUMNS`` order (a new row id each)."""
+    while batch := [(uuid.uuid4(), *msgspec.structs.astuple(entry)) for _, entry in zip(range(size), entries, strict=False)]:
+        yield batch
 
 
 async def append_bulk(config: Config, spec: Spec, count: int, *, bodies: list[bytes] | None = None) -> None:
@@ -106,14 +81,14 @@ async def append_bulk(config: Config, spec: Spec, count: int, *, bodies: list[by
 
     head_seq, head_hash = await ledger_head()
     start = clock.now() + timedelta(seconds=1)
-    rows = _entries(spec, count=count, head_seq=head_seq, head_hash=head_hash, start=start, bodies=bodies)
+    entries = _entries(spec, count=count, head_seq=head_seq, head_hash=head_hash, start=start, bodies=bodies)
     if is_postgres():
-        await _copy_postgres(config.database_url, rows, head_seq)
+        await _copy_postgres(config.database_url, entries, head_seq)
     else:
-        await _insert_sqlite(rows)
+        await _insert_sqlite(entries)
 
 
-async def _copy_postgres(url: str, rows: Iterator[tuple[Any, ...]], head_seq: int) -> None:
+async def _copy_postgres(url: str, entries: Iterator[StoredEntry], head_seq: int) -> None:
     import asyncpg
 
     from backend.ledger.service import LEDGER_LOCK_KEY
@@ -125,19 +100,19 @@ async def _copy_postgres(url: str, rows: Iterator[tuple[Any, ...]], head_seq: in
             current = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM custody_ledger")
             if current != head_seq:
                 raise RuntimeError("the ledger moved while the bench prepared entries; run the ledger case alone")
-            while batch := [row for _, row in zip(range(BATCH), rows, strict=False)]:
-                await conn.copy_records_to_table("custody_ledger", records=batch, columns=COLUMNS)
+            for batch in _records(entries, BATCH):
+                await conn.copy_records_to_table("custody_ledger", records=batch, columns=chain.COLUMNS)
     finally:
         await conn.close()
 
 
-async def _insert_sqlite(rows: Iterator[tuple[Any, ...]]) -> None:
+async def _insert_sqlite(entries: Iterator[StoredEntry]) -> None:
     from backend.core.db import write_transaction
     from backend.ledger.tables import LedgerRow
 
     async with write_transaction():
-        while batch := [row for _, row in zip(range(1000), rows, strict=False)]:
-            await LedgerRow.insert(*(LedgerRow(**dict(zip(COLUMNS, row, strict=True))) for row in batch))
+        for batch in _records(entries, 1000):
+            await LedgerRow.insert(*(LedgerRow(**dict(zip(chain.COLUMNS, row, strict=True))) for row in batch))
 
 
 def _raw_hash_rate(bodies: list[bytes]) -> float:

@@ -2,15 +2,13 @@
 
 A plain hash chain proves integrity only against its own head; signing the head now and
 then, and keeping every signature, lets anyone holding a checkpoint detect a rewritten
-history (and export packages end their chain at one). The lead wires
-``make_checkpoint`` into a periodic background task.
+history (and export packages end their chain at one). ``backend/ops.py`` signs one
+periodically (``checkpoint_interval_s``) and on demand (``sign-checkpoint``).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -18,20 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from backend.core import clock
 from backend.core.db import write_transaction
 from backend.core.keys import KeyRing
+from backend.core.rows import fetch_all, fetch_one
 from backend.ledger import chain
 from backend.ledger.schemas import CheckpointOut
 from backend.ledger.service import ledger_head, lock_ledger
 from backend.ledger.tables import Checkpoint
-
-
-def _out(row: Mapping[str, Any]) -> CheckpointOut:
-    return CheckpointOut(
-        seq=int(row["seq"]),
-        head_hash=str(row["head_hash"]),
-        signed_at=clock.as_utc(row["signed_at"]),
-        key_id=str(row["key_id"]),
-        signature=str(row["signature"]),
-    )
 
 
 async def make_checkpoint(*, keys: KeyRing, force: bool = False) -> CheckpointOut:
@@ -51,19 +40,17 @@ async def make_checkpoint(*, keys: KeyRing, force: bool = False) -> CheckpointOu
 
 
 async def latest_checkpoint(*, at_or_after: int = 0) -> CheckpointOut | None:
-    row = (
-        await Checkpoint.select()
+    return await fetch_one(
+        CheckpointOut,
+        Checkpoint.select()
         .where(Checkpoint.seq >= at_or_after)
         .order_by(Checkpoint.seq, ascending=False)
-        .order_by(Checkpoint.signed_at, ascending=False)
-        .first()
+        .order_by(Checkpoint.signed_at, ascending=False),
     )
-    return None if row is None else _out(row)
 
 
 async def all_checkpoints() -> list[CheckpointOut]:
-    rows = await Checkpoint.select().order_by(Checkpoint.seq)
-    return [_out(row) for row in rows]
+    return await fetch_all(CheckpointOut, Checkpoint.select().order_by(Checkpoint.seq))
 
 
 def _b64url_decode(text: str) -> bytes:

@@ -26,9 +26,9 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from backend.core.db import current_engine
 
-# Column order of every row: what ``chain.stored_body_text`` takes, then the two hashes.
-# (seq, recorded_at, event, actor_id, agency_id, subject_type, subject_id, case_id, action_id,
-#  details, prev_hash, entry_hash)
+# Every row holds the fields of ``chain.StoredEntry`` in its order: what ``chain.stored_body_text``
+# takes (``chain.BODY_FIELDS``), then the two hashes. tests/integration/custody/test_verify_fast.py
+# proves the rendering canonical on both engines.
 Row = Sequence[Any]
 Fetch = Callable[[int], Awaitable[list[Row]]]
 

@@ -8,9 +8,11 @@ from uuid import UUID
 
 import msgspec
 
+from backend.ledger.chain import StoredEntry
+
 
 class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """One appended ledger entry, as stored and hashed."""
+    """One ledger entry as the API shows it: a ``chain.StoredEntry`` with its details decoded."""
 
     seq: int
     recorded_at: datetime
@@ -24,6 +26,10 @@ class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True):
     details: dict[str, Any]
     prev_hash: str
     entry_hash: str
+
+    @classmethod
+    def of(cls, stored: StoredEntry) -> LedgerEntry:
+        return cls(**{**msgspec.structs.asdict(stored), "details": msgspec.json.decode(stored.details)})
 
 
 class CheckpointOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,4 +1,4 @@
-"""The custody ledger (R-REC-7): the one function that appends, and the readers of it.
+"""The custody ledger (R-REC-7): the one function that appends, and the head it appends after.
 
 ``append_event`` is the only writer of ``custody_ledger``. Appends are serialised so the
 chain never forks or gaps: on PostgreSQL by a transaction-scoped advisory lock, on
@@ -11,6 +11,7 @@ COMMIT and every other append waits for it.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -56,12 +57,26 @@ async def ledger_head() -> tuple[int, str]:
 # or our transaction rolled back) insert nothing, and the head is then read as usual.
 _last_head: dict[int, tuple[int, str]] = {}
 
-# Casts: the parameters of INSERT … SELECT get no type from the target columns.
+# The columns are ``chain.COLUMNS``; casts because the parameters of INSERT … SELECT get no type
+# from the target columns. Only constants of this module go into the statement.
+_CASTS = {
+    "id": "uuid",
+    "seq": "bigint",
+    "recorded_at": "timestamptz",
+    "event": "varchar",
+    "actor_id": "uuid",
+    "agency_id": "uuid",
+    "subject_type": "varchar",
+    "subject_id": "varchar",
+    "case_id": "uuid",
+    "action_id": "uuid",
+    "details": "text",
+    "prev_hash": "varchar",
+    "entry_hash": "varchar",
+}
 _INSERT_IF_HEAD = (
-    "INSERT INTO custody_ledger (id, seq, recorded_at, event, actor_id, agency_id, subject_type, subject_id,"
-    " case_id, action_id, details, prev_hash, entry_hash)"
-    " SELECT {}::uuid, {}::bigint, {}::timestamptz, {}::varchar, {}::uuid, {}::uuid, {}::varchar, {}::varchar,"
-    " {}::uuid, {}::uuid, {}::text, {}::varchar, {}::varchar"
+    f"INSERT INTO custody_ledger ({', '.join(chain.COLUMNS)})"  # noqa: S608
+    f" SELECT {', '.join('{}::' + _CASTS[column] for column in chain.COLUMNS)}"
     " WHERE coalesce((SELECT entry_hash FROM custody_ledger ORDER BY seq DESC LIMIT 1), {}) = {}"
     " RETURNING seq"
 )
@@ -77,67 +92,24 @@ class _Event(msgspec.Struct, frozen=True, kw_only=True):
     subject_id: str
     case_id: UUID | None
     action_id: UUID | None
-    details_json: str
+    details: str  # canonical JSON text
 
 
-def _chained(ev: _Event, *, seq: int, prev_hash: str) -> LedgerRow:
-    """The row for ``ev`` at ``seq`` after ``prev_hash``; time is taken now (caller holds the lock,
+def _chained(ev: _Event, *, seq: int, prev_hash: str) -> chain.StoredEntry:
+    """The entry for ``ev`` at ``seq`` after ``prev_hash``; time is taken now (caller holds the lock,
     so recorded_at never decreases along the chain)."""
-    recorded_at = clock.now()
-    body = chain.entry_body(
-        seq=seq,
-        recorded_at=recorded_at,
-        event=ev.event,
-        actor_id=ev.actor_id,
-        agency_id=ev.agency_id,
-        subject_type=ev.subject_type,
-        subject_id=ev.subject_id,
-        case_id=ev.case_id,
-        action_id=ev.action_id,
-        details_json=ev.details_json,
-    )
-    return LedgerRow(
-        seq=seq,
-        recorded_at=recorded_at,
-        event=ev.event,
-        actor_id=ev.actor_id,
-        agency_id=ev.agency_id,
-        subject_type=ev.subject_type,
-        subject_id=ev.subject_id,
-        case_id=ev.case_id,
-        action_id=ev.action_id,
-        details=ev.details_json,
-        prev_hash=prev_hash,
-        entry_hash=chain.chain_hash(prev_hash, chain.body_hash(body)),
-    )
+    return chain.chained(chain.Entry(seq=seq, recorded_at=clock.now(), **msgspec.structs.asdict(ev)), prev_hash)
 
 
-async def _insert_at_remembered_head(ev: _Event, key: int) -> LedgerRow | None:
+async def _insert_at_remembered_head(ev: _Event, key: int) -> chain.StoredEntry | None:
     """PostgreSQL: insert after the remembered head if it still is the head; None otherwise."""
     remembered = _last_head.get(key)
     if remembered is None or not is_postgres():
         return None
-    row = _chained(ev, seq=remembered[0] + 1, prev_hash=remembered[1])
-    values = [getattr(row, name) for name in _COLUMNS]
-    inserted = await LedgerRow.raw(_INSERT_IF_HEAD, *values, chain.GENESIS_HASH, row.prev_hash)
-    return row if inserted else None
-
-
-_COLUMNS = (
-    "id",
-    "seq",
-    "recorded_at",
-    "event",
-    "actor_id",
-    "agency_id",
-    "subject_type",
-    "subject_id",
-    "case_id",
-    "action_id",
-    "details",
-    "prev_hash",
-    "entry_hash",
-)
+    entry = _chained(ev, seq=remembered[0] + 1, prev_hash=remembered[1])
+    values = (uuid.uuid4(), *msgspec.structs.astuple(entry))
+    inserted = await LedgerRow.raw(_INSERT_IF_HEAD, *values, chain.GENESIS_HASH, entry.prev_hash)
+    return entry if inserted else None
 
 
 async def append_event(
@@ -165,31 +137,18 @@ async def append_event(
         subject_id=subject_id,
         case_id=case_id,
         action_id=action_id,
-        details_json=chain.canonical_details(details),
+        details=chain.canonical_details(details),
     )
     key = id(current_engine())
     async with write_transaction():
         await lock_ledger()
-        row = await _insert_at_remembered_head(ev, key)
-        if row is None:
+        entry = await _insert_at_remembered_head(ev, key)
+        if entry is None:
             head_seq, prev_hash = await ledger_head()
-            row = _chained(ev, seq=head_seq + 1, prev_hash=prev_hash)
-            await LedgerRow.insert(row)
-        _last_head[key] = (row.seq, row.entry_hash)
-    return LedgerEntry(
-        seq=row.seq,
-        recorded_at=row.recorded_at,
-        event=event,
-        actor_id=actor_id,
-        agency_id=agency_id,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        case_id=case_id,
-        action_id=action_id,
-        details=msgspec.json.decode(ev.details_json),
-        prev_hash=row.prev_hash,
-        entry_hash=row.entry_hash,
-    )
+            entry = _chained(ev, seq=head_seq + 1, prev_hash=prev_hash)
+            await LedgerRow.insert(LedgerRow(**msgspec.structs.asdict(entry)))
+        _last_head[key] = (entry.seq, entry.entry_hash)
+    return LedgerEntry.of(entry)
 
 
 async def append_case_event(
@@ -216,22 +175,4 @@ async def append_case_event(
         case_id=case_id,
         action_id=action_id,
         details=details,
-    )
-
-
-def entry_from_row(row: Mapping[str, Any]) -> LedgerEntry:
-    """A stored row (as Piccolo returns it on either engine) as a LedgerEntry."""
-    return LedgerEntry(
-        seq=int(row["seq"]),
-        recorded_at=clock.as_utc(row["recorded_at"]),
-        event=str(row["event"]),
-        actor_id=row["actor_id"],
-        agency_id=row["agency_id"],
-        subject_type=str(row["subject_type"]),
-        subject_id=str(row["subject_id"]),
-        case_id=row["case_id"],
-        action_id=row["action_id"],
-        details=msgspec.json.decode(row["details"]),
-        prev_hash=str(row["prev_hash"]),
-        entry_hash=str(row["entry_hash"]),
     )

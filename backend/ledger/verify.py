@@ -2,8 +2,9 @@
 
 ``verify_ledger`` replays the whole chain in sequence order in batches (bounded memory)
 and reports the *first* entry that disagrees, with its sequence number and why. Rows are
-read as text by ``scan`` and checked in a tight loop (``_fast_check``); only a row that
-fails there is re-read through Piccolo and judged by ``check_row`` with the full rules.
+read as text by ``scan`` and checked in a tight loop (``_fast_check``) on the splice of
+``chain.stored_body_text``; only a row that fails there is re-read as a typed
+``chain.StoredEntry`` and judged by ``check_row`` with the full rules (``chain.entry_hash``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+
+import msgspec
 
 from backend.core.keys import KeyRing
+from backend.core.rows import fetch_one
 from backend.ledger import chain, scan
 from backend.ledger.checkpoint import all_checkpoints, signature_valid
 from backend.ledger.schemas import BrokenEntry, CheckpointOut, LedgerReport
@@ -23,32 +26,20 @@ from backend.ledger.tables import LedgerRow
 BATCH = 20_000
 
 
-def check_row(row: Mapping[str, Any], *, expected_seq: int, prev_hash: str) -> str | None:
-    """Why this stored row breaks the chain, or None when it is intact."""
-    if int(row["seq"]) != expected_seq:
-        return f"sequence gap: expected {expected_seq}, found {row['seq']}"
-    if row["prev_hash"] != prev_hash:
-        return f"prev_hash {row['prev_hash']} does not match the previous entry's hash {prev_hash}"
-    if chain.chain_hash(prev_hash, chain.stored_body_hash(row)) == row["entry_hash"]:
-        return None  # fast path: canonical stored text hashes to the recorded value
+def check_row(entry: chain.StoredEntry, *, expected_seq: int, prev_hash: str) -> str | None:
+    """Why this stored entry breaks the chain, or None when it is intact."""
+    if entry.seq != expected_seq:
+        return f"sequence gap: expected {expected_seq}, found {entry.seq}"
+    if entry.prev_hash != prev_hash:
+        return f"prev_hash {entry.prev_hash} does not match the previous entry's hash {prev_hash}"
+    if chain.chain_hash(prev_hash, chain.stored_body_hash(entry)) == entry.entry_hash:
+        return None  # the splice: canonical stored text hashes to the recorded value
     try:
-        body = chain.entry_body(
-            seq=int(row["seq"]),
-            recorded_at=row["recorded_at"],
-            event=row["event"],
-            actor_id=row["actor_id"],
-            agency_id=row["agency_id"],
-            subject_type=row["subject_type"],
-            subject_id=row["subject_id"],
-            case_id=row["case_id"],
-            action_id=row["action_id"],
-            details_json=row["details"],
-        )
+        recomputed = chain.entry_hash(prev_hash, entry)
     except ValueError as exc:
         return f"entry cannot be decoded: {exc}"
-    recomputed = chain.chain_hash(prev_hash, chain.body_hash(body))
-    if recomputed != row["entry_hash"]:
-        return f"entry_hash {row['entry_hash']} does not match the recomputed {recomputed} (entry content changed)"
+    if recomputed != entry.entry_hash:
+        return f"entry_hash {entry.entry_hash} does not match the recomputed {recomputed} (entry content changed)"
     return None
 
 
@@ -88,6 +79,7 @@ def _fast_check(rows: Sequence[scan.Row], start: int, state: _Replay) -> int:
     The tight loop of verification (run in a worker thread while the next batch is read): the
     canonical body spliced from the stored text, SHA-256 of it, SHA-256 of prev ‖ that. A row
     that fails here is not yet broken — ``_slow_check`` decides, with the full rules.
+    Rows are ``scan.Row`` tuples in ``chain.StoredEntry`` field order.
     """
     sha256, body_text = hashlib.sha256, chain.stored_body_text
     expected, prev_hash, prev_digest = state.last_seq + 1, state.prev_hash, state.prev_digest
@@ -105,13 +97,16 @@ def _fast_check(rows: Sequence[scan.Row], start: int, state: _Replay) -> int:
 
 
 async def _slow_check(seq: int, state: _Replay) -> str | None:
-    """The full rules on the typed Piccolo row (non-canonical spelling, odd stored time, damage)."""
-    row = await LedgerRow.select().where(LedgerRow.seq == seq).first()
-    if row is None:  # pragma: no cover - read a moment ago; the ledger refuses DELETE
+    """The full rules on the typed row (non-canonical spelling, odd stored time, damage)."""
+    try:
+        entry = await fetch_one(chain.StoredEntry, LedgerRow.select().where(LedgerRow.seq == seq))
+    except msgspec.ValidationError as exc:
+        return f"entry cannot be decoded: {exc}"
+    if entry is None:  # pragma: no cover - read a moment ago; the ledger refuses DELETE
         return "entry disappeared during verification"
-    reason = check_row(row, expected_seq=state.last_seq + 1, prev_hash=state.prev_hash)
+    reason = check_row(entry, expected_seq=state.last_seq + 1, prev_hash=state.prev_hash)
     if reason is None:
-        state.accept(seq, str(row["entry_hash"]), bytes.fromhex(row["entry_hash"]))
+        state.accept(seq, entry.entry_hash, bytes.fromhex(entry.entry_hash))
     return reason
 
 

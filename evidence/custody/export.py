@@ -29,12 +29,14 @@ from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
 from backend.core.keys import KeyRing
+from backend.core.rows import fetch_all
 from backend.ledger import chain
+from backend.ledger.chain import StoredEntry
 from backend.ledger.checkpoint import make_checkpoint
 from backend.ledger.schemas import CheckpointOut
-from backend.ledger.service import append_event, entry_from_row
+from backend.ledger.service import append_event
 from backend.ledger.tables import LedgerRow
-from evidence import service as evidence_service
+from evidence import records
 from evidence.custody.retrieval import REVIEW_ROLES
 from evidence.schemas import EvidenceOut
 from evidence.store import ObjectStore
@@ -99,7 +101,7 @@ def build_manifest(
 
 
 async def _select(*, principal: Principal, case_id: UUID, evidence_ids: Sequence[UUID] | None) -> list[EvidenceOut]:
-    items = await evidence_service.list_for_case(agency_id=principal.agency_id, case_id=case_id)
+    items = await records.list_for_case(agency_id=principal.agency_id, case_id=case_id)
     if evidence_ids is None:
         return items
     by_id = {item.id: item for item in items}
@@ -156,21 +158,9 @@ async def prepare_export(
     )
 
 
-def ledger_line(row: Mapping[str, Any], *, case_id: UUID) -> bytes:
+def ledger_line(entry: StoredEntry, *, case_id: UUID) -> bytes:
     """A full entry of this case, or a redacted one (hashes only) of any other case."""
-    entry = entry_from_row(row)
-    body = chain.entry_body(
-        seq=entry.seq,
-        recorded_at=entry.recorded_at,
-        event=entry.event,
-        actor_id=entry.actor_id,
-        agency_id=entry.agency_id,
-        subject_type=entry.subject_type,
-        subject_id=entry.subject_id,
-        case_id=entry.case_id,
-        action_id=entry.action_id,
-        details_json=row["details"],
-    )
+    body = chain.entry_body(entry)
     line: dict[str, Any] = {"seq": entry.seq, "prev_hash": entry.prev_hash, "entry_hash": entry.entry_hash}
     if entry.case_id == case_id:
         line["body"] = body
@@ -223,20 +213,21 @@ def _info(name: str, *, compress: bool) -> zipfile.ZipInfo:
     return info
 
 
-async def _ledger_rows(plan: ExportPlan) -> AsyncIterator[Mapping[str, Any]]:
+async def _ledger_entries(plan: ExportPlan) -> AsyncIterator[StoredEntry]:
     last = plan.first_seq - 1
     while last < plan.checkpoint.seq:
-        rows = (
-            await LedgerRow.select()
+        entries = await fetch_all(
+            StoredEntry,
+            LedgerRow.select()
             .where((LedgerRow.seq > last) & (LedgerRow.seq <= plan.checkpoint.seq))
             .order_by(LedgerRow.seq)
-            .limit(_BATCH)
+            .limit(_BATCH),
         )
-        if not rows:
+        if not entries:
             return
-        for row in rows:
-            yield row
-        last = int(rows[-1]["seq"])
+        for entry in entries:
+            yield entry
+        last = entries[-1].seq
 
 
 async def stream_export(*, store: ObjectStore, plan: ExportPlan, keys: KeyRing) -> AsyncIterator[bytes]:
@@ -254,8 +245,8 @@ async def stream_export(*, store: ObjectStore, plan: ExportPlan, keys: KeyRing) 
             archive.writestr(_info(name, compress=True), data)
             yield sink.take()
         with archive.open(_info("ledger.jsonl", compress=True), mode="w", force_zip64=True) as handle:
-            async for row in _ledger_rows(plan):
-                handle.write(ledger_line(row, case_id=plan.case_id))
+            async for entry in _ledger_entries(plan):
+                handle.write(ledger_line(entry, case_id=plan.case_id))
                 if sink.pending >= 256 * 1024:
                     yield sink.take()
         yield sink.take()

@@ -8,7 +8,7 @@ Each check is itself a ledger entry (R-REC-7: every hash check is custody).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +17,7 @@ import msgspec
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
+from backend.core.rows import fetch_all, fetch_one, json_text, row_as
 from backend.ledger.service import append_event
 from backend.ledger.tables import VerificationRun
 from evidence.custody.schemas import ObjectMismatch, ObjectsReport, VerificationRunOut
@@ -41,55 +42,69 @@ async def rehash(store: ObjectStore, key: str) -> tuple[str, int] | None:
     return digest.hexdigest(), size
 
 
-def _mismatch(row: Mapping[str, Any], key: str, expected: str, actual: str | None, reason: str) -> ObjectMismatch:
+class StoredObject(msgspec.Struct, frozen=True, kw_only=True):
+    """What a re-hash reads of an evidence record: where its bytes are and what they should be."""
+
+    id: UUID
+    agency: UUID
+    case_id: UUID
+    action_id: UUID | None
+    object_key: str
+    sha256: str
+    size: int
+    thumbnail_key: str | None
+    thumbnail_sha256: str | None
+
+
+def _mismatch(item: StoredObject, key: str, expected: str, actual: str | None, reason: str) -> ObjectMismatch:
     return ObjectMismatch(
-        evidence_id=row["id"], case_id=row["case_id"], location=key, expected_sha256=expected, actual_sha256=actual, reason=reason
+        evidence_id=item.id, case_id=item.case_id, location=key, expected_sha256=expected, actual_sha256=actual, reason=reason
     )
 
 
-async def check_item(store: ObjectStore, row: Mapping[str, Any]) -> list[ObjectMismatch]:
+async def check_item(store: ObjectStore, item: StoredObject) -> list[ObjectMismatch]:
     """Mismatches of one evidence record's original and thumbnail."""
     found: list[ObjectMismatch] = []
-    targets = [(row["object_key"], row["sha256"], row["size"])]
-    if row.get("thumbnail_key") and row.get("thumbnail_sha256"):
-        targets.append((row["thumbnail_key"], row["thumbnail_sha256"], None))
+    targets: list[tuple[str, str, int | None]] = [(item.object_key, item.sha256, item.size)]
+    if item.thumbnail_key and item.thumbnail_sha256:
+        targets.append((item.thumbnail_key, item.thumbnail_sha256, None))
     for key, expected, size in targets:
         result = await rehash(store, key)
         if result is None:
-            found.append(_mismatch(row, key, expected, None, "object missing from the store"))
+            found.append(_mismatch(item, key, expected, None, "object missing from the store"))
         elif result[0] != expected:
-            found.append(_mismatch(row, key, expected, result[0], "stored bytes no longer match the recorded SHA-256"))
-        elif size is not None and result[1] != int(size):
-            found.append(_mismatch(row, key, expected, result[0], f"stored size {result[1]} differs from recorded {size}"))
+            found.append(_mismatch(item, key, expected, result[0], "stored bytes no longer match the recorded SHA-256"))
+        elif size is not None and result[1] != size:
+            found.append(_mismatch(item, key, expected, result[0], f"stored size {result[1]} differs from recorded {size}"))
     return found
 
 
-async def _log_check(row: Mapping[str, Any], mismatches: list[ObjectMismatch], actor_id: UUID | None) -> None:
+async def _log_check(item: StoredObject, mismatches: list[ObjectMismatch], actor_id: UUID | None) -> None:
     await append_event(
         event="evidence.hash_checked",
         actor_id=actor_id,
-        agency_id=row["agency"],
+        agency_id=item.agency,
         subject_type="evidence",
-        subject_id=str(row["id"]),
-        case_id=row["case_id"],
-        action_id=row["action_id"],
+        subject_id=str(item.id),
+        case_id=item.case_id,
+        action_id=item.action_id,
         details={"ok": not mismatches, "problems": [msgspec.to_builtins(m) for m in mismatches]},
     )
 
 
-async def _rows(scope: Any) -> AsyncIterator[dict[str, Any]]:
-    """Evidence rows in id order, in batches (bounded memory for any number of objects)."""
+async def _stored_objects(scope: Any) -> AsyncIterator[StoredObject]:
+    """Evidence records in id order, in batches (bounded memory for any number of objects)."""
     last: UUID | None = None
     while True:
         query = EvidenceItem.select().where(scope)
         if last is not None:
             query = query.where(EvidenceItem.id > last)
-        rows = await query.order_by(EvidenceItem.id).limit(_BATCH)
-        for row in rows:
-            yield row
-        if len(rows) < _BATCH:
+        items = await fetch_all(StoredObject, query.order_by(EvidenceItem.id).limit(_BATCH))
+        for item in items:
+            yield item
+        if len(items) < _BATCH:
             return
-        last = rows[-1]["id"]
+        last = items[-1].id
 
 
 async def verify_objects(
@@ -109,9 +124,9 @@ async def verify_objects(
     total = await EvidenceItem.count().where(scope)
     mismatches: list[ObjectMismatch] = []
     done = 0
-    async for row in _rows(scope):
-        found = await check_item(store, row)
-        await _log_check(row, found, actor_id)
+    async for item in _stored_objects(scope):
+        found = await check_item(store, item)
+        await _log_check(item, found, actor_id)
         mismatches += found
         done += 1
         if progress is not None:
@@ -120,20 +135,6 @@ async def verify_objects(
 
 
 # --- per-case background runs ------------------------------------------------------------
-
-
-def run_out(row: Mapping[str, Any]) -> VerificationRunOut:
-    return VerificationRunOut(
-        id=row["id"],
-        case_id=row["case_id"],
-        status=row["status"],
-        total=int(row["total"]),
-        done=int(row["done"]),
-        mismatches=msgspec.json.decode(row["mismatches"], type=list[ObjectMismatch]),
-        error=row["error"],
-        started_at=clock.as_utc(row["started_at"]),
-        finished_at=clock.as_utc(row["finished_at"]) if row["finished_at"] else None,
-    )
 
 
 async def start_case_run(*, principal: Principal, case_id: UUID) -> VerificationRunOut:
@@ -151,13 +152,20 @@ async def get_run(*, principal: Principal, run_id: UUID) -> VerificationRunOut:
     )
     if row is None:
         raise NotFound("no such verification run")
-    return run_out(row)
+    # The findings are stored as JSON text (the progress callback rewrites them as it goes).
+    return row_as(VerificationRunOut, {**row, "mismatches": msgspec.json.decode(row["mismatches"])})
+
+
+class _RunScope(msgspec.Struct, frozen=True, kw_only=True):
+    agency_id: UUID
+    case_id: UUID | None
+    requested_by: UUID | None
 
 
 async def execute_run(*, store: ObjectStore, run_id: UUID) -> None:
     """Run a queued verification, writing progress to its row (any process may read it)."""
-    row = await VerificationRun.select().where(VerificationRun.id == run_id).first()
-    if row is None:
+    run = await fetch_one(_RunScope, VerificationRun.select().where(VerificationRun.id == run_id))
+    if run is None:
         return
 
     async def progress(done: int, total: int, mismatches: list[ObjectMismatch]) -> None:
@@ -165,15 +173,13 @@ async def execute_run(*, store: ObjectStore, run_id: UUID) -> None:
             {
                 VerificationRun.done: done,
                 VerificationRun.total: total,
-                VerificationRun.mismatches: msgspec.json.encode(mismatches).decode(),
+                VerificationRun.mismatches: json_text(mismatches),
             }
         ).where(VerificationRun.id == run_id)
 
     await VerificationRun.update({VerificationRun.status: "running"}).where(VerificationRun.id == run_id)
     try:
-        await verify_objects(
-            store, agency_id=row["agency_id"], case_id=row["case_id"], actor_id=row["requested_by"], progress=progress
-        )
+        await verify_objects(store, agency_id=run.agency_id, case_id=run.case_id, actor_id=run.requested_by, progress=progress)
     except Exception as exc:  # noqa: BLE001 - a failed run must say so on its row, not vanish
         await VerificationRun.update(
             {

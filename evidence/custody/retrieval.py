@@ -18,7 +18,7 @@ from backend.core.auth import Principal
 from backend.core.db import write_transaction
 from backend.core.errors import Conflict, NotFound
 from backend.ledger.service import append_event
-from evidence import service as evidence_service
+from evidence import records
 from evidence.custody.ranges import content_range, if_range_allows, parse_range
 from evidence.schemas import EvidenceOut
 from evidence.store import ObjectStore
@@ -52,7 +52,7 @@ class LinkOut(msgspec.Struct, frozen=True, kw_only=True):
 
 async def authorize_retrieval(*, principal: Principal, evidence_id: UUID, is_assigned_officer: AssignmentCheck) -> EvidenceOut:
     """Reviewers and supervisors of the owning agency, or an assigned officer; else 404."""
-    evidence = await evidence_service.get_evidence(agency_id=principal.agency_id, evidence_id=evidence_id)
+    evidence = await records.get_evidence(agency_id=principal.agency_id, evidence_id=evidence_id)
     if principal.has(*REVIEW_ROLES):
         return evidence
     if principal.has("officer") and await is_assigned_officer(evidence.case_id):

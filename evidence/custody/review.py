@@ -9,19 +9,19 @@ page equally fast at the first and at the ten-thousandth event.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
-from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from backend.core.auth import Principal
 from backend.core.errors import InvalidInput
+from backend.core.rows import fetch_all
 from backend.ledger import chain
+from backend.ledger.chain import StoredEntry
 from backend.ledger.schemas import LedgerEntry
-from backend.ledger.service import append_event, entry_from_row
+from backend.ledger.service import append_event
 from backend.ledger.tables import LedgerRow
-from evidence import service as evidence_service
+from evidence import records
 from evidence.custody.schemas import TimelinePage
 from evidence.schemas import EvidenceOut
 
@@ -72,14 +72,15 @@ async def case_timeline(*, viewer: Principal, case_id: UUID, cursor: str | None 
     after = parse_cursor(cursor)
     if after == 0:
         await _log_view(viewer, case_id, "custody.timeline_viewed")
-    rows = (
-        await LedgerRow.select()
+    entries = await fetch_all(
+        StoredEntry,
+        LedgerRow.select()
         .where((LedgerRow.case_id == case_id) & (LedgerRow.seq > after))
         .order_by(LedgerRow.seq)
-        .limit(limit + 1)
+        .limit(limit + 1),
     )
-    items = [entry_from_row(r) for r in rows[:limit]]
-    next_cursor = str(items[-1].seq) if len(rows) > limit else None
+    items = [LedgerEntry.of(entry) for entry in entries[:limit]]
+    next_cursor = str(items[-1].seq) if len(entries) > limit else None
     return TimelinePage(items=items, next_cursor=next_cursor)
 
 
@@ -103,23 +104,6 @@ class ChainReport(msgspec.Struct, frozen=True, kw_only=True):
     altered_entries: list[int]
 
 
-def _intact(row: Mapping[str, Any]) -> bool:
-    entry = entry_from_row(row)
-    body = chain.entry_body(
-        seq=entry.seq,
-        recorded_at=entry.recorded_at,
-        event=entry.event,
-        actor_id=entry.actor_id,
-        agency_id=entry.agency_id,
-        subject_type=entry.subject_type,
-        subject_id=entry.subject_id,
-        case_id=entry.case_id,
-        action_id=entry.action_id,
-        details_json=row["details"],
-    )
-    return chain.chain_hash(entry.prev_hash, chain.body_hash(body)) == entry.entry_hash
-
-
 def _verification(entries: list[LedgerEntry]) -> str:
     checks = [e for e in entries if e.event == "evidence.hash_checked"]
     if checks:
@@ -132,16 +116,16 @@ def _verification(entries: list[LedgerEntry]) -> str:
 async def evidence_chain_report(*, viewer: Principal, case_id: UUID) -> ChainReport:
     """Each item: hash, size, who captured it, when, where, certificate, verification, accesses."""
     await _log_view(viewer, case_id, "custody.report_viewed")
-    items = await evidence_service.list_for_case(agency_id=viewer.agency_id, case_id=case_id)
-    rows = await LedgerRow.select().where(LedgerRow.case_id == case_id).order_by(LedgerRow.seq)
+    items = await records.list_for_case(agency_id=viewer.agency_id, case_id=case_id)
+    stored = await fetch_all(StoredEntry, LedgerRow.select().where(LedgerRow.case_id == case_id).order_by(LedgerRow.seq))
     by_subject: dict[str, list[LedgerEntry]] = defaultdict(list)
-    altered = [int(r["seq"]) for r in rows if not _intact(r)]
-    for row in rows:
-        if row["subject_type"] == "evidence":
-            by_subject[row["subject_id"]].append(entry_from_row(row))
-        elif row["event"] == "evidence.exported":
+    # Every entry of the case re-hashed locally with the full rules.
+    altered = [s.seq for s in stored if chain.entry_hash(s.prev_hash, s) != s.entry_hash]
+    for entry in map(LedgerEntry.of, stored):
+        if entry.subject_type == "evidence":
+            by_subject[entry.subject_id].append(entry)
+        elif entry.event == "evidence.exported":
             # A case-level export lists the items it carried: each item shows it as an access.
-            entry = entry_from_row(row)
             for exported in entry.details.get("evidence", []):
                 by_subject[str(exported.get("id"))].append(entry)
     report_items = [
@@ -156,5 +140,5 @@ async def evidence_chain_report(*, viewer: Principal, case_id: UUID) -> ChainRep
         for item in items
     ]
     return ChainReport(
-        case_id=case_id, items=report_items, case_entries=len(rows), entries_intact=not altered, altered_entries=altered
+        case_id=case_id, items=report_items, case_entries=len(stored), entries_intact=not altered, altered_entries=altered
     )

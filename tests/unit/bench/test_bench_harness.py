@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from backend.ledger import chain
 from backend.ledger.verify import check_row
 from bench import files
 from bench.harness import Row, Stat, percentile, ratio_stat
-from bench.ledger import COLUMNS, Spec, _entries
+from bench.ledger import Spec, _entries
 from bench.report import render
 from evidence import media
 
@@ -47,30 +48,21 @@ def test_bulk_ledger_entries_verify_with_the_ledger_rules() -> None:
     spec = Spec(actor_id=uuid.uuid4(), agency_id=uuid.uuid4(), case_id=uuid.uuid4(), case_every=2)
     bodies: list[bytes] = []
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    rows = [
-        dict(zip(COLUMNS, row, strict=True))
-        for row in _entries(spec, count=40, head_seq=7, head_hash="ab" * 32, start=start, bodies=bodies)
-    ]
+    rows = list(_entries(spec, count=40, head_seq=7, head_hash="ab" * 32, start=start, bodies=bodies))
     prev = "ab" * 32
     for expected_seq, row in enumerate(rows, start=8):
         assert check_row(row, expected_seq=expected_seq, prev_hash=prev) is None
-        prev = row["entry_hash"]
+        prev = row.entry_hash
     assert len(bodies) == 40
-    assert sum(row["case_id"] == spec.case_id for row in rows) == 20
+    assert sum(row.case_id == spec.case_id for row in rows) == 20
     # The raw-hashlib baseline hashes exactly the bytes the chain covers.
-    assert chain.chain_hash("ab" * 32, chain.body_hash(json.loads(bodies[0]))) == rows[0]["entry_hash"]
+    assert chain.chain_hash("ab" * 32, chain.body_hash(json.loads(bodies[0]))) == rows[0].entry_hash
 
 
 def test_a_changed_bulk_entry_is_caught() -> None:
     spec = Spec(actor_id=uuid.uuid4(), agency_id=uuid.uuid4())
-    row = dict(
-        zip(
-            COLUMNS,
-            next(_entries(spec, count=1, head_seq=0, head_hash=chain.GENESIS_HASH, start=datetime.now(UTC), bodies=None)),
-            strict=True,
-        )
-    )
-    row["subject_id"] = "tampered"
+    row = next(_entries(spec, count=1, head_seq=0, head_hash=chain.GENESIS_HASH, start=datetime.now(UTC), bodies=None))
+    row = msgspec.structs.replace(row, subject_id="tampered")
     assert check_row(row, expected_seq=1, prev_hash=chain.GENESIS_HASH) is not None
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,16 +26,18 @@ json_values = st.recursive(
 @given(details=st.dictionaries(st.text(max_size=10), json_values, max_size=6), seq=st.integers(1, 10**12))
 def test_server_and_verifier_hash_entries_identically(details: dict[str, object], seq: int) -> None:
     body = chain.entry_body(
-        seq=seq,
-        recorded_at=datetime(2026, 3, 1, 8, 30, 0, 123456, tzinfo=UTC),
-        event="evidence.viewed",
-        actor_id=uuid.uuid4(),
-        agency_id=None,
-        subject_type="evidence",
-        subject_id="证据-1",
-        case_id=uuid.uuid4(),
-        action_id=None,
-        details_json=chain.canonical_details(details),
+        chain.Entry(
+            seq=seq,
+            recorded_at=datetime(2026, 3, 1, 8, 30, 0, 123456, tzinfo=UTC),
+            event="evidence.viewed",
+            actor_id=uuid.uuid4(),
+            agency_id=None,
+            subject_type="evidence",
+            subject_id="证据-1",
+            case_id=uuid.uuid4(),
+            action_id=None,
+            details=chain.canonical_details(details),
+        )
     )
     prev = chain.body_hash({"x": seq})
     server = chain.chain_hash(prev, chain.body_hash(body))
@@ -61,21 +64,81 @@ def test_details_are_canonical_whatever_the_input_order() -> None:
 
 @given(details=st.dictionaries(st.text(max_size=10), json_values, max_size=6), text=st.text(max_size=30))
 def test_fast_stored_hash_equals_canonical_body_hash(details: dict[str, object], text: str) -> None:
-    row = {
-        "seq": 42,
-        "recorded_at": datetime(2026, 3, 1, 8, 30, 0, 5, tzinfo=UTC),
-        "event": "evidence.viewed",
-        "actor_id": uuid.uuid4(),
-        "agency_id": None,
-        "subject_type": "evidence",
-        "subject_id": text,
-        "case_id": uuid.uuid4(),
-        "action_id": None,
-        "details": chain.canonical_details(details),
-    }
-    body = chain.entry_body(**{k: v for k, v in row.items() if k != "details"}, details_json=row["details"])  # type: ignore[arg-type]
-    assert chain.stored_body_hash(row) == chain.body_hash(body)
+    entry = chain.Entry(
+        seq=42,
+        recorded_at=datetime(2026, 3, 1, 8, 30, 0, 5, tzinfo=UTC),
+        event="evidence.viewed",
+        actor_id=uuid.uuid4(),
+        agency_id=None,
+        subject_type="evidence",
+        subject_id=text,
+        case_id=uuid.uuid4(),
+        action_id=None,
+        details=chain.canonical_details(details),
+    )
+    assert chain.stored_body_hash(entry) == chain.body_hash(chain.entry_body(entry))
+    assert chain.stored_body_text(*chain.text_entry(entry)) == chain.body_text(entry)
 
 
 def test_time_spelling_is_fixed_width() -> None:
     assert chain.format_time(datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=UTC)) == "2026-01-02T03:04:05.000007Z"
+
+
+def test_a_known_chain_keeps_its_hashes() -> None:
+    """Hashes of entries appended before the canonical form was given one home: the format is frozen."""
+    entries = [
+        chain.Entry(
+            seq=1,
+            recorded_at=datetime(2026, 3, 1, 8, 30, 0, 0, tzinfo=UTC),
+            event="case.opened",
+            actor_id=uuid.UUID(int=1),
+            agency_id=uuid.UUID(int=2),
+            subject_type="case",
+            subject_id=str(uuid.UUID(int=3)),
+            case_id=uuid.UUID(int=3),
+            action_id=None,
+            details=chain.canonical_details(
+                {"title": 'Räumung 复核 "quoted" \\ \n\u2028 🚓', "n": [1, 0.5, None, True, -0.0, 1e16]}
+            ),
+        ),
+        chain.Entry(
+            seq=2,
+            recorded_at=datetime(2026, 3, 1, 16, 30, 0, 7, tzinfo=timezone(timedelta(hours=8))),
+            event="evidence.received",
+            actor_id=None,
+            agency_id=uuid.UUID(int=2),
+            subject_type="evidence",
+            subject_id="e\x01\x7f",
+            case_id=None,
+            action_id=uuid.UUID(int=4),
+            details=chain.canonical_details({"sha256": "ab" * 32, "nested": {"z": {}, "a": []}}),
+        ),
+        chain.Entry(
+            seq=3,
+            recorded_at=datetime(2026, 3, 2),
+            event="ledger.verified",
+            actor_id=None,
+            agency_id=None,
+            subject_type="ledger",
+            subject_id="custody_ledger",
+            case_id=None,
+            action_id=None,
+            details=chain.canonical_details({}),
+        ),
+    ]
+    hashes = []
+    prev = chain.GENESIS_HASH
+    for entry in entries:
+        stored = chain.chained(entry, prev)
+        assert chain.chain_hash(prev, chain.stored_body_hash(entry)) == stored.entry_hash  # the splice agrees
+        hashes.append(prev := stored.entry_hash)
+    assert hashes == [
+        "6f574ec2a17e22c7311a3df136e36b88592f711533c8b4f8aa0a9aedc334f781",
+        "2c92dbc91bd08ec6b2609095d374d7598814c9d0462065460940b8c6a19a76c9",
+        "46535c3da157ee6191c68f67cf5c0a3f208aa7b5ae7d75b9649ce3a87c4f9980",
+    ]
+
+
+def test_the_splice_takes_the_body_fields_in_order() -> None:
+    assert tuple(inspect.signature(chain.stored_body_text).parameters) == chain.BODY_FIELDS
+    assert ("id", *chain.BODY_FIELDS, "prev_hash", "entry_hash") == chain.COLUMNS
