@@ -1,6 +1,6 @@
 """HTTP of the decisions area: office (/api/v1) and public benchmarks and results (/public/v1).
 
-Thin controllers: every rule lives in ``backend.decisions.service``.
+Thin controllers: every rule lives in a service module of ``backend.decisions``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,20 @@ from litestar.exceptions import (
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core.auth import Principal
-from backend.decisions import schemas, service
+from backend.decisions import (
+    declarations,
+    discussions,
+    drafts,
+    hearings,
+    issuing,
+    notices,
+    publication,
+    review,
+    reviewers,
+    schemas,
+    standards,
+    standards_schemas,
+)
 from backend.org import service as org_service
 
 AUTH_ERRORS = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
@@ -37,19 +50,21 @@ class StandardsController(Controller):
 
     @post("/benchmarks", summary="Create a new benchmark version (draft, R-DISC-1)", status_code=201, raises=CHANGE_ERRORS)
     async def create_benchmark(
-        self, principal: NamedDependency[Principal], data: JSONBody[schemas.BenchmarkIn]
-    ) -> schemas.BenchmarkOut:
-        return await service.create_benchmark(principal=principal, data=data)
+        self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.BenchmarkIn]
+    ) -> standards_schemas.BenchmarkOut:
+        return await standards.create_benchmark(principal=principal, data=data)
 
     @get("/benchmarks", summary="Benchmark versions of the caller's agency", raises=AUTH_ERRORS)
     async def list_benchmarks(
         self, principal: NamedDependency[Principal], matter: Matter = None
-    ) -> list[schemas.BenchmarkSummary]:
-        return await service.list_benchmarks(agency_id=principal.agency_id, matter=matter)
+    ) -> list[standards_schemas.BenchmarkSummary]:
+        return await standards.list_benchmarks(agency_id=principal.agency_id, matter=matter)
 
     @get("/benchmarks/{benchmark_id:uuid}", summary="One benchmark version, old ones included", raises=AUTH_ERRORS)
-    async def get_benchmark(self, principal: NamedDependency[Principal], benchmark_id: FromPath[UUID]) -> schemas.BenchmarkOut:
-        return await service.get_benchmark(agency_id=principal.agency_id, benchmark_id=benchmark_id)
+    async def get_benchmark(
+        self, principal: NamedDependency[Principal], benchmark_id: FromPath[UUID]
+    ) -> standards_schemas.BenchmarkOut:
+        return await standards.get_benchmark(agency_id=principal.agency_id, benchmark_id=benchmark_id)
 
     @post(
         "/benchmarks/{benchmark_id:uuid}/publish",
@@ -59,53 +74,53 @@ class StandardsController(Controller):
     )
     async def publish_benchmark(
         self, principal: NamedDependency[Principal], benchmark_id: FromPath[UUID]
-    ) -> schemas.BenchmarkOut:
-        return await service.publish_benchmark(principal=principal, benchmark_id=benchmark_id)
+    ) -> standards_schemas.BenchmarkOut:
+        return await standards.publish_benchmark(principal=principal, benchmark_id=benchmark_id)
 
     @get("/major-catalog", summary="The agency's major-decision catalog (R-LEGAL-3)", raises=AUTH_ERRORS)
-    async def list_catalog(self, principal: NamedDependency[Principal]) -> list[schemas.CatalogEntryOut]:
-        return await service.list_catalog(agency_id=principal.agency_id)
+    async def list_catalog(self, principal: NamedDependency[Principal]) -> list[standards_schemas.CatalogEntryOut]:
+        return await standards.list_catalog(agency_id=principal.agency_id)
 
     @post("/major-catalog", summary="Add a catalog entry with the agency's threshold", status_code=201, raises=CHANGE_ERRORS)
     async def add_catalog_entry(
-        self, principal: NamedDependency[Principal], data: JSONBody[schemas.CatalogEntryIn]
-    ) -> schemas.CatalogEntryOut:
-        return await service.add_catalog_entry(principal=principal, data=data)
+        self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.CatalogEntryIn]
+    ) -> standards_schemas.CatalogEntryOut:
+        return await standards.add_catalog_entry(principal=principal, data=data)
 
     @post("/major-catalog/{entry_id:uuid}/retire", summary="Retire a catalog entry", status_code=200, raises=CHANGE_ERRORS)
     async def retire_catalog_entry(
         self, principal: NamedDependency[Principal], entry_id: FromPath[UUID]
-    ) -> schemas.CatalogEntryOut:
-        return await service.retire_catalog_entry(principal=principal, entry_id=entry_id)
+    ) -> standards_schemas.CatalogEntryOut:
+        return await standards.retire_catalog_entry(principal=principal, entry_id=entry_id)
 
     @get("/answer-periods", summary="Answer period after notice, per penalty kind (R-DISC-7)", raises=AUTH_ERRORS)
-    async def answer_periods(self, principal: NamedDependency[Principal]) -> list[schemas.AnswerPeriodOut]:
-        return await service.answer_periods(agency_id=principal.agency_id)
+    async def answer_periods(self, principal: NamedDependency[Principal]) -> list[standards_schemas.AnswerPeriodOut]:
+        return await standards.answer_periods(agency_id=principal.agency_id)
 
     @put("/answer-periods", summary="Configure the answer period of a penalty kind", raises=CHANGE_ERRORS)
     async def set_answer_period(
-        self, principal: NamedDependency[Principal], data: JSONBody[schemas.AnswerPeriodIn]
-    ) -> schemas.AnswerPeriodOut:
-        return await service.set_answer_period(principal=principal, data=data)
+        self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.AnswerPeriodIn]
+    ) -> standards_schemas.AnswerPeriodOut:
+        return await standards.set_answer_period(principal=principal, data=data)
 
     @get("/legal-reviewers", summary="Designated members of the legal-review unit (R-LEGAL-1)", raises=AUTH_ERRORS)
-    async def list_reviewers(self, principal: NamedDependency[Principal]) -> list[schemas.ReviewerOut]:
-        return await service.list_reviewers(agency_id=principal.agency_id)
+    async def list_reviewers(self, principal: NamedDependency[Principal]) -> list[standards_schemas.ReviewerOut]:
+        return await reviewers.list_reviewers(agency_id=principal.agency_id)
 
     @post("/legal-reviewers", summary="Designate a legal reviewer (R-LEGAL-2)", status_code=201, raises=CHANGE_ERRORS)
     async def designate_reviewer(
-        self, principal: NamedDependency[Principal], data: JSONBody[schemas.ReviewerDesignationIn]
-    ) -> schemas.ReviewerOut:
-        return await service.designate_reviewer(principal=principal, data=data)
+        self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.ReviewerDesignationIn]
+    ) -> standards_schemas.ReviewerOut:
+        return await reviewers.designate_reviewer(principal=principal, data=data)
 
     @delete("/legal-reviewers/{user_id:uuid}", summary="End a reviewer's designation", status_code=204, raises=CHANGE_ERRORS)
     async def revoke_reviewer(self, principal: NamedDependency[Principal], user_id: FromPath[UUID]) -> None:
-        await service.revoke_reviewer(principal=principal, user_id=user_id)
+        await reviewers.revoke_reviewer(principal=principal, user_id=user_id)
 
     @get("/legal-reviewers/ratio", summary="Reviewers vs. 5 % of officers (warning, R-LEGAL-1)", raises=AUTH_ERRORS)
-    async def reviewer_ratio(self, principal: NamedDependency[Principal]) -> schemas.ReviewerRatio:
+    async def reviewer_ratio(self, principal: NamedDependency[Principal]) -> standards_schemas.ReviewerRatio:
         principal.require("admin", "supervisor")
-        return await service.reviewer_ratio(agency_id=principal.agency_id)
+        return await reviewers.reviewer_ratio(agency_id=principal.agency_id)
 
 
 class DecisionController(Controller):
@@ -118,17 +133,17 @@ class DecisionController(Controller):
     async def create_draft(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.DraftIn]
     ) -> schemas.DraftView:
-        return await service.create_draft(principal=principal, case_id=case_id, data=data)
+        return await drafts.create_draft(principal=principal, case_id=case_id, data=data)
 
     @get("/cases/{case_id:uuid}/decisions", summary="Decisions of a case", raises=AUTH_ERRORS)
     async def list_case_decisions(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
     ) -> list[schemas.DecisionOut]:
-        return await service.list_case_decisions(principal=principal, case_id=case_id)
+        return await drafts.list_case_decisions(principal=principal, case_id=case_id)
 
     @get("/decisions/{decision_id:uuid}", summary="A decision with comparable past decisions", raises=AUTH_ERRORS)
     async def get_decision(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> schemas.DraftView:
-        return await service.get_decision(principal=principal, decision_id=decision_id)
+        return await drafts.get_decision(principal=principal, decision_id=decision_id)
 
     @put(
         "/decisions/{decision_id:uuid}/draft",
@@ -138,7 +153,7 @@ class DecisionController(Controller):
     async def revise_draft(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.DraftIn]
     ) -> schemas.DraftView:
-        return await service.revise_draft(principal=principal, decision_id=decision_id, data=data)
+        return await drafts.revise_draft(principal=principal, decision_id=decision_id, data=data)
 
     @post(
         "/decisions/{decision_id:uuid}/notice",
@@ -149,11 +164,11 @@ class DecisionController(Controller):
     async def generate_notice(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.NoticeIn]
     ) -> schemas.NoticeOut:
-        return await service.generate_notice(principal=principal, decision_id=decision_id, data=data)
+        return await notices.generate_notice(principal=principal, decision_id=decision_id, data=data)
 
     @get("/decisions/{decision_id:uuid}/notice", summary="The current written notice", raises=AUTH_ERRORS)
     async def get_notice(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> schemas.NoticeOut:
-        return await service.get_notice(principal=principal, decision_id=decision_id)
+        return await notices.get_notice(principal=principal, decision_id=decision_id)
 
     @post(
         "/decisions/{decision_id:uuid}/notice/service",
@@ -164,7 +179,7 @@ class DecisionController(Controller):
     async def record_notice_service(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.NoticeServiceIn]
     ) -> schemas.NoticeOut:
-        return await service.record_notice_service(principal=principal, decision_id=decision_id, data=data)
+        return await notices.record_notice_service(principal=principal, decision_id=decision_id, data=data)
 
     @post(
         "/decisions/{decision_id:uuid}/notice/waiver",
@@ -175,7 +190,7 @@ class DecisionController(Controller):
     async def waive_answer_period(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.NoticeWaiverIn]
     ) -> schemas.NoticeOut:
-        return await service.waive_answer_period(principal=principal, decision_id=decision_id, data=data)
+        return await notices.waive_answer_period(principal=principal, decision_id=decision_id, data=data)
 
     @post(
         "/decisions/{decision_id:uuid}/reviews",
@@ -186,15 +201,15 @@ class DecisionController(Controller):
     async def review(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.ReviewIn]
     ) -> schemas.ReviewOut:
-        return await service.review_decision(principal=principal, decision_id=decision_id, data=data)
+        return await review.review_decision(principal=principal, decision_id=decision_id, data=data)
 
     @get("/decisions/{decision_id:uuid}/reviews", summary="All legal reviews of a decision (immutable)", raises=AUTH_ERRORS)
     async def list_reviews(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> list[schemas.ReviewOut]:
-        return await service.list_reviews(principal=principal, decision_id=decision_id)
+        return await review.list_reviews(principal=principal, decision_id=decision_id)
 
     @get("/decisions/{decision_id:uuid}/review-bundle", summary="What the legal reviewer sees (R-LEGAL-5)", raises=AUTH_ERRORS)
     async def review_bundle(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> schemas.ReviewBundle:
-        return await service.review_bundle(principal=principal, decision_id=decision_id)
+        return await review.review_bundle(principal=principal, decision_id=decision_id)
 
     @post(
         "/decisions/{decision_id:uuid}/issue",
@@ -205,7 +220,7 @@ class DecisionController(Controller):
     async def issue(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.IssueIn]
     ) -> schemas.DraftView:
-        return await service.issue_decision(principal=principal, decision_id=decision_id, data=data)
+        return await issuing.issue_decision(principal=principal, decision_id=decision_id, data=data)
 
     @post(
         "/cases/{case_id:uuid}/decision-declarations",
@@ -216,13 +231,13 @@ class DecisionController(Controller):
     async def declare_recusal(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.DeclarationIn]
     ) -> schemas.DeclarationOut:
-        return await service.declare_recusal(principal=principal, case_id=case_id, data=data)
+        return await declarations.declare_recusal(principal=principal, case_id=case_id, data=data)
 
     @get("/cases/{case_id:uuid}/decision-declarations", summary="Declarations for decision roles on a case", raises=AUTH_ERRORS)
     async def list_declarations(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
     ) -> list[schemas.DeclarationOut]:
-        return await service.list_declarations(principal=principal, case_id=case_id)
+        return await declarations.list_declarations(principal=principal, case_id=case_id)
 
     @post(
         "/decisions/{decision_id:uuid}/hearing",
@@ -233,7 +248,7 @@ class DecisionController(Controller):
     async def record_hearing(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.HearingIn]
     ) -> schemas.HearingOut:
-        return await service.record_hearing(principal=principal, decision_id=decision_id, data=data)
+        return await hearings.record_hearing(principal=principal, decision_id=decision_id, data=data)
 
     @post(
         "/decisions/{decision_id:uuid}/discussions",
@@ -244,7 +259,7 @@ class DecisionController(Controller):
     async def record_discussion(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.DiscussionIn]
     ) -> schemas.DiscussionOut:
-        return await service.record_discussion(principal=principal, decision_id=decision_id, data=data)
+        return await discussions.record_discussion(principal=principal, decision_id=decision_id, data=data)
 
 
 class PublicDecisionController(Controller):
@@ -254,20 +269,20 @@ class PublicDecisionController(Controller):
     tags = ["public"]
 
     @get("/benchmarks", summary="Published benchmark versions of an agency", raises=PUBLIC_ERRORS)
-    async def list_benchmarks(self, agency_id: FromPath[UUID], matter: Matter = None) -> list[schemas.BenchmarkSummary]:
+    async def list_benchmarks(self, agency_id: FromPath[UUID], matter: Matter = None) -> list[standards_schemas.BenchmarkSummary]:
         await org_service.get_agency(agency_id=agency_id)
-        return await service.list_benchmarks(agency_id=agency_id, matter=matter, published_only=True)
+        return await standards.list_benchmarks(agency_id=agency_id, matter=matter, published_only=True)
 
     @get("/benchmarks/{benchmark_id:uuid}", summary="One published benchmark version", raises=PUBLIC_ERRORS)
-    async def get_benchmark(self, agency_id: FromPath[UUID], benchmark_id: FromPath[UUID]) -> schemas.BenchmarkOut:
-        return await service.get_benchmark(agency_id=agency_id, benchmark_id=benchmark_id, published_only=True)
+    async def get_benchmark(self, agency_id: FromPath[UUID], benchmark_id: FromPath[UUID]) -> standards_schemas.BenchmarkOut:
+        return await standards.get_benchmark(agency_id=agency_id, benchmark_id=benchmark_id, published_only=True)
 
     @get("/decisions", summary="Issued decisions open to public inspection", raises=PUBLIC_ERRORS)
     async def list_decisions(
         self, agency_id: FromPath[UUID], limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50
     ) -> list[schemas.PublicDecision]:
         await org_service.get_agency(agency_id=agency_id)
-        return await service.public_decisions(agency_id=agency_id, limit=limit)
+        return await publication.public_decisions(agency_id=agency_id, limit=limit)
 
 
 ROUTES: list[Any] = [StandardsController, DecisionController, PublicDecisionController]

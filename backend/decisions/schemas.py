@@ -1,8 +1,11 @@
-"""Request and response bodies of the decisions area (money is always integer fen)."""
+"""Bodies of the decisions area (money is always integer fen): the shared field types, the
+content of a benchmark item as drafts are judged against it, and the decision's own bodies.
+The standing-rules endpoints' bodies are in ``standards_schemas.py``.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -32,18 +35,8 @@ PenaltyKind = Literal[
     "detention",
     "other",
 ]
-# R-LEGAL-3: the six items of 责任制 Art.20.
-CatalogCategory = Literal[
-    "large_fine",
-    "large_confiscation",
-    "licence_downgrade_revocation",
-    "suspension_closure_restriction",
-    "detention",
-    "other",
-]
 ReviewOutcome = Literal["passed", "not_passed", "returned"]
 ServiceMethod = Literal["direct", "left_at_address", "post", "electronic", "entrusted", "announcement"]
-DayKind = Literal["calendar", "working"]
 PartyRight = Literal["statement", "defence", "hearing"]
 
 
@@ -51,7 +44,7 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every request body: unknown fields are an error, not silently dropped."""
 
 
-# --- discretion benchmarks (R-DISC-1..3) ----------------------------------------------------
+# --- a benchmark's violation items (R-DISC-1..3) ---------------------------------------------
 
 
 class Circumstance(Strict, kw_only=True):
@@ -101,110 +94,6 @@ class ViolationItem(Strict, kw_only=True):
     lighter: Annotated[list[Circumstance], Meta(max_length=100)] = []
     mitigated: Annotated[list[Circumstance], Meta(max_length=100)] = []
     heavier: Annotated[list[Circumstance], Meta(max_length=100)] = []
-
-
-class BenchmarkIn(Strict, kw_only=True):
-    matter: Code
-    title: Name
-    adopting_document: Annotated[str, Meta(min_length=1, max_length=500)]
-    effective_from: date
-    effective_until: date | None = None
-    items: Annotated[list[ViolationItem], Meta(min_length=1, max_length=500)]
-
-
-class BenchmarkOut(msgspec.Struct, kw_only=True):
-    id: UUID
-    agency_id: UUID
-    matter: str
-    version: int
-    title: str
-    adopting_document: str
-    effective_from: date
-    effective_until: date | None
-    status: str
-    items: list[ViolationItem]
-    created_at: datetime
-    published_at: datetime | None
-
-
-class BenchmarkSummary(msgspec.Struct, kw_only=True):
-    id: UUID
-    agency_id: UUID
-    matter: str
-    version: int
-    title: str
-    status: str
-    effective_from: date
-    effective_until: date | None
-    published_at: datetime | None
-
-
-# --- major-decision catalog (R-LEGAL-3) -----------------------------------------------------
-
-
-class CatalogEntryIn(Strict, kw_only=True):
-    category: CatalogCategory
-    threshold_fen: Fen | None = None
-    penalty_kinds: Annotated[list[PenaltyKind], Meta(max_length=12)] = []
-    item_codes: Annotated[list[Code], Meta(max_length=200)] = []
-    description: OptionalText = ""
-    legal_basis: OptionalText = ""
-
-
-class CatalogEntryOut(msgspec.Struct, kw_only=True):
-    id: UUID
-    agency_id: UUID
-    category: str
-    threshold_fen: int | None
-    penalty_kinds: list[str]
-    item_codes: list[str]
-    description: str
-    legal_basis: str
-    active: bool
-    created_at: datetime
-
-
-class AnswerPeriodIn(Strict, kw_only=True):
-    penalty_kind: PenaltyKind
-    days: Annotated[int, Meta(ge=0, le=60)]
-    day_kind: DayKind = "calendar"
-
-
-class AnswerPeriodOut(msgspec.Struct, kw_only=True):
-    penalty_kind: str
-    days: int
-    day_kind: str
-    configured: bool
-
-
-# --- legal reviewers (R-LEGAL-1/2) ----------------------------------------------------------
-
-
-class ReviewerDesignationIn(Strict, kw_only=True):
-    user_id: UUID
-    unit_id: UUID
-    reviewing_since: date | None = None
-    reviewing_since_evidence: OptionalText = ""
-
-
-class ReviewerOut(msgspec.Struct, kw_only=True):
-    id: UUID
-    user_id: UUID
-    unit_id: UUID
-    full_name: str
-    legal_qualification_no: str
-    reviewing_since: date | None
-    designated_at: datetime
-
-
-class ReviewerRatio(msgspec.Struct, kw_only=True):
-    agency_id: UUID
-    reviewers: int
-    officers: int
-    ratio: float
-    required_ratio: float
-    below_required: bool
-    note: str
 
 
 # --- decisions ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""What the decisions area reads of a case (owned by the field workflow) and the ledger.
+"""What the decisions area reads of a case (owned by the field workflow).
 
-Reads only: the case through its service (agency scoping → 404), its officers and
-recusal records; writes go through the field workflow's own service functions.
+Reads the case through its service (agency scoping → 404), its officers and recusal
+records; the one write (filing the issued decision and moving the case on) goes through
+the field workflow's own service functions.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import msgspec
 
 from backend.core.auth import Principal
 from backend.core.errors import Conflict
+from backend.core.rows import fetch_all
 from backend.decisions.tables import DecisionDeclaration
 from backend.field import cases as field
 from backend.field import recusal
@@ -50,7 +52,12 @@ class CaseFacts(msgspec.Struct, frozen=True, kw_only=True):
         return {o.user_id for o in self.officers}
 
 
-async def case_facts(*, principal: Principal, case_id: UUID) -> CaseFacts:
+class _Declared(msgspec.Struct, kw_only=True):
+    conflict: bool
+    ground: str
+
+
+async def read(*, principal: Principal, case_id: UUID) -> CaseFacts:
     """The case in the caller's agency (another agency's case is a 404 from the service)."""
     case = await field.get_case(principal=principal, case_id=case_id)
     officers = tuple(CaseOfficer(user_id=o.user_id, role=o.role, function=o.function) for o in case.officers if not o.removed)
@@ -64,14 +71,17 @@ async def recusal_problem(*, case_id: UUID, user_id: UUID) -> str:
     for handlers, reviewers, approvers and discussion members).
     """
     in_field = await RecusalDeclaration.count().where((RecusalDeclaration.case == case_id) & (RecusalDeclaration.user == user_id))
-    own = await DecisionDeclaration.select(DecisionDeclaration.conflict, DecisionDeclaration.ground).where(
-        (DecisionDeclaration.case_id == case_id) & (DecisionDeclaration.user == user_id)
+    own = await fetch_all(
+        _Declared,
+        DecisionDeclaration.select(DecisionDeclaration.conflict, DecisionDeclaration.ground).where(
+            (DecisionDeclaration.case_id == case_id) & (DecisionDeclaration.user == user_id)
+        ),
     )
     if not in_field and not own:
         return f"user {user_id} has not declared on the recusal grounds for this case"
-    conflict = next((d for d in own if d["conflict"]), None)
+    conflict = next((d for d in own if d.conflict), None)
     if conflict is not None:
-        return f"user {user_id} declared a conflict ({conflict['ground']})"
+        return f"user {user_id} declared a conflict ({conflict.ground})"
     blocked = await recusal.blocked_reason(case_id=case_id, user_id=user_id)
     return f"user {user_id} is blocked: {blocked}" if blocked else ""
 

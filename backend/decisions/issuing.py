@@ -1,0 +1,159 @@
+"""Issuing a decision (R-DISC-7/8/9, R-LEGAL-4/6): only the exact draft, after the notice
+was served and its answer period passed or was waived, after any hearing the party asked
+for, with a passed legal review when the decision is major, by an approver who did not
+review it; the case then moves to service & execution.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from backend.core import clock
+from backend.core.auth import Principal
+from backend.core.db import unique_as, write_transaction
+from backend.core.errors import Conflict, InvalidInput
+from backend.decisions import case_facts, discretion, review, schemas, separation, standards
+from backend.decisions.drafts import get_decision
+from backend.decisions.hearings import ensure_hearing_held
+from backend.decisions.notices import NoticeNotServed, latest_notice
+from backend.decisions.records import (
+    CaseStageConflict,
+    DecisionRow,
+    DraftChanged,
+    current_draft,
+    decision_row,
+    ensure_open,
+    record_role,
+)
+from backend.decisions.tables import Decision
+from backend.ledger.service import append_case_event
+
+
+class LegalReviewRequired(Conflict):
+    slug = "legal-review-required"
+    title = "A major decision needs a passed legal review of exactly the current draft"
+
+
+class AnswerPeriodRunning(Conflict):
+    slug = "answer-period-running"
+    title = "The party's answer period has not passed and was not waived in writing"
+
+
+class ApproverIsReviewer(Conflict):
+    slug = "approver-is-reviewer"
+    title = "The approver must be a different person from the legal reviewer"
+
+
+async def _ensure_notice_complete(row: DecisionRow) -> None:
+    """R-DISC-7: served, and the answer period passed or waived in writing."""
+    notice = await latest_notice(row.id)
+    if notice is None or notice.served_at is None:
+        raise NoticeNotServed("the written notice of facts, reasons and basis must be served before the decision is issued")
+    await ensure_hearing_held(row.id, notice)
+    if notice.waived_at is None and notice.answer_deadline is not None:
+        deadline = notice.answer_deadline
+        if clock.now() <= deadline:
+            raise AnswerPeriodRunning(
+                f"the party may answer until {deadline.isoformat()}; issue after it or record a written waiver",
+                answer_deadline=deadline.isoformat(),
+            )
+
+
+def _ensure_review_gate(row: DecisionRow, reviews: list[schemas.ReviewOut], matches: list[schemas.MajorMatch]) -> None:
+    """R-LEGAL-4: a major decision needs a passed review of exactly this draft (version + SHA-256)."""
+    current = [r for r in reviews if r.current]
+    latest = current[-1] if current else None
+    if latest is not None and latest.outcome != "passed":
+        raise LegalReviewRequired(
+            f"the legal review of this draft is '{latest.outcome}': {latest.opinion}", current_sha256=row.draft_sha256
+        )
+    if not matches or latest is not None:
+        return
+    why = "; ".join(m.reason for m in matches)
+    passed_before = [r for r in reviews if r.outcome == "passed"]
+    if passed_before:
+        old = passed_before[-1]
+        raise LegalReviewRequired(
+            f"this is a major decision ({why}); the passed review covered draft version {old.version} ({old.draft_sha256}), "
+            f"but the draft changed since (now version {row.version}, {row.draft_sha256}): that review no longer counts",
+            current_sha256=row.draft_sha256,
+            reviewed_sha256=old.draft_sha256,
+        )
+    raise LegalReviewRequired(
+        f"this is a major decision ({why}); it needs a passed legal review of draft version {row.version} ({row.draft_sha256})",
+        current_sha256=row.draft_sha256,
+    )
+
+
+def _check_disclosure(data: schemas.IssueIn) -> None:
+    # R-DISC-9: results are public unless a secret or privacy reason is recorded.
+    if data.disclosure == "restricted" and not (data.restriction_kind and data.restriction_reason.strip()):
+        raise InvalidInput("a restricted decision needs restriction_kind and restriction_reason", field="restriction_reason")
+
+
+async def issue_decision(*, principal: Principal, decision_id: UUID, data: schemas.IssueIn) -> schemas.DraftView:
+    principal.require("supervisor", "admin")
+    row = await decision_row(principal=principal, decision_id=decision_id)
+    ensure_open(row)
+    if data.draft_sha256 != row.draft_sha256:
+        raise DraftChanged(f"the draft is now version {row.version} ({row.draft_sha256})", current_sha256=row.draft_sha256)
+    _check_disclosure(data)
+    case = await case_facts.read(principal=principal, case_id=row.case_id)
+    if case.stage != "review_decision":
+        raise CaseStageConflict(f"case {case.reference} is in {case.stage}; decisions are issued in review_decision")
+    await _ensure_notice_complete(row)
+    reviews = await review.reviews(row)
+    _ensure_review_gate(row, reviews, await _major_now(row))
+    if principal.user_id in {r.reviewer_id for r in reviews}:
+        # R-LEGAL-6: approver and reviewer are recorded, and must be, separately.
+        raise ApproverIsReviewer("the approver reviewed this decision; another person must approve it")
+    warnings = await separation.of_caller(principal=principal, case=case, function="decision", decision_id=decision_id)
+    await case_facts.require_declared(case_id=case.id, user_ids=[principal.user_id], as_what="the approver")
+    await _issue(principal, row, data, warnings)
+    return await get_decision(principal=principal, decision_id=decision_id)
+
+
+async def _major_now(row: DecisionRow) -> list[schemas.MajorMatch]:
+    """Stored matches plus the catalog as it stands today: a lowered threshold also counts."""
+    draft = await current_draft(row)
+    rules = await standards.catalog_rules(agency_id=row.agency_id)
+    return row.major_matches or discretion.major_matches(rules, item_code=row.item_code, penalties=draft.penalties)
+
+
+async def _issue(principal: Principal, row: DecisionRow, data: schemas.IssueIn, warnings: list[str]) -> None:
+    async with write_transaction():
+        with unique_as(f"decision number {data.decision_no!r} is already used", field="decision_no"):
+            changed = (
+                await Decision.update(
+                    {
+                        Decision.status: "issued",
+                        Decision.decision_no: data.decision_no,
+                        Decision.approver: principal.user_id,
+                        Decision.issued_at: clock.now(),
+                        Decision.disclosure: data.disclosure,
+                        Decision.restriction_kind: data.restriction_kind,
+                        Decision.restriction_reason: data.restriction_reason,
+                    }
+                )
+                .where((Decision.id == row.id) & (Decision.draft_sha256 == data.draft_sha256) & (Decision.status != "issued"))
+                .returning(Decision.id)
+            )
+        if not changed:
+            raise DraftChanged("the draft changed or was issued meanwhile; reload it")
+        await separation.add_warnings(row.id, row.separation_warnings, warnings)
+        await record_role(row.id, principal.user_id, "approver")
+        details = {
+            "decision_no": data.decision_no,
+            "version": row.version,
+            "draft_sha256": row.draft_sha256,
+            "separation_warnings": warnings,
+        }
+        await append_case_event(
+            principal=principal,
+            event="decision.issued",
+            case_id=row.case_id,
+            subject_type="decision",
+            subject_id=row.id,
+            details=details,
+        )
+        await case_facts.move_to_service_and_execution(principal=principal, case_id=row.case_id, decision_no=data.decision_no)
