@@ -17,7 +17,19 @@ from litestar.params import FromPath, JSONBody
 from backend.core.auth import Principal
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
-from backend.field import actions, devices, phone, recusal, schemas
+from backend.field import (
+    action_schemas,
+    actions,
+    check_in,
+    devices,
+    gaps,
+    phone,
+    phone_schemas,
+    recording,
+    recusal,
+    schemas,
+    transitions,
+)
 
 RAISES = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
 
@@ -27,13 +39,13 @@ class FieldPhoneController(Controller):
     tags = ["mobile: field"]
 
     @get("/me", summary="The officer, certificate status and today's actions", raises=RAISES)
-    async def me(self, principal: NamedDependency[Principal]) -> schemas.MeOut:
+    async def me(self, principal: NamedDependency[Principal]) -> phone_schemas.MeOut:
         return await phone.me(principal=principal)
 
     @get("/actions/{action_id:uuid}", summary="Action checklist: what is still required", raises=RAISES)
     async def checklist(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
-    ) -> schemas.ChecklistOut:
+    ) -> phone_schemas.ChecklistOut:
         return await phone.checklist(principal=principal, action_id=action_id, settings=settings)
 
     @post(
@@ -48,9 +60,9 @@ class FieldPhoneController(Controller):
         keys: NamedDependency[KeyRing],
         settings: NamedDependency[Settings],
         action_id: FromPath[UUID],
-        data: JSONBody[schemas.CheckInIn],
-    ) -> schemas.CheckInOut:
-        return await actions.check_in(principal=principal, keys=keys, settings=settings, action_id=action_id, data=data)
+        data: JSONBody[action_schemas.CheckInIn],
+    ) -> action_schemas.CheckInOut:
+        return await check_in.check_in(principal=principal, keys=keys, settings=settings, action_id=action_id, data=data)
 
     @post(
         "/actions/{action_id:uuid}/recusals",
@@ -72,9 +84,9 @@ class FieldPhoneController(Controller):
         raises=RAISES,
     )
     async def open_recording(
-        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.RecordingSessionIn]
-    ) -> schemas.RecordingSessionOut:
-        return await actions.open_recording(principal=principal, action_id=action_id, data=data)
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[action_schemas.RecordingSessionIn]
+    ) -> action_schemas.RecordingSessionOut:
+        return await recording.open_recording(principal=principal, action_id=action_id, data=data)
 
     @post(
         "/actions/{action_id:uuid}/recording-sessions/{session_id:uuid}/close",
@@ -87,9 +99,9 @@ class FieldPhoneController(Controller):
         principal: NamedDependency[Principal],
         action_id: FromPath[UUID],
         session_id: FromPath[UUID],
-        data: JSONBody[schemas.RecordingCloseIn],
-    ) -> schemas.RecordingSessionOut:
-        return await actions.close_recording(principal=principal, action_id=action_id, session_id=session_id, data=data)
+        data: JSONBody[action_schemas.RecordingCloseIn],
+    ) -> action_schemas.RecordingSessionOut:
+        return await recording.close_recording(principal=principal, action_id=action_id, session_id=session_id, data=data)
 
     @post(
         "/actions/{action_id:uuid}/start", summary="Start the action (409 lists what is missing)", status_code=200, raises=RAISES
@@ -99,9 +111,9 @@ class FieldPhoneController(Controller):
         principal: NamedDependency[Principal],
         settings: NamedDependency[Settings],
         action_id: FromPath[UUID],
-        data: JSONBody[schemas.TransitionIn],
-    ) -> schemas.ActionOut:
-        return await actions.start_action(principal=principal, action_id=action_id, data=data, settings=settings)
+        data: JSONBody[action_schemas.TransitionIn],
+    ) -> action_schemas.ActionOut:
+        return await transitions.start_action(principal=principal, action_id=action_id, data=data, settings=settings)
 
     @post("/actions/{action_id:uuid}/end", summary="End the on-site action", status_code=200, raises=RAISES)
     async def end(
@@ -109,9 +121,9 @@ class FieldPhoneController(Controller):
         principal: NamedDependency[Principal],
         settings: NamedDependency[Settings],
         action_id: FromPath[UUID],
-        data: JSONBody[schemas.TransitionIn],
-    ) -> schemas.ActionOut:
-        return await actions.end_action(principal=principal, action_id=action_id, data=data, settings=settings)
+        data: JSONBody[action_schemas.TransitionIn],
+    ) -> action_schemas.ActionOut:
+        return await transitions.end_action(principal=principal, action_id=action_id, data=data, settings=settings)
 
     @post(
         "/actions/{action_id:uuid}/close",
@@ -124,15 +136,15 @@ class FieldPhoneController(Controller):
         principal: NamedDependency[Principal],
         settings: NamedDependency[Settings],
         action_id: FromPath[UUID],
-        data: JSONBody[schemas.TransitionIn],
-    ) -> schemas.ActionOut:
-        return await actions.close_action(principal=principal, action_id=action_id, data=data, settings=settings)
+        data: JSONBody[action_schemas.TransitionIn],
+    ) -> action_schemas.ActionOut:
+        return await transitions.close_action(principal=principal, action_id=action_id, data=data, settings=settings)
 
     @get("/actions/{action_id:uuid}/coverage", summary="Video coverage of the action (R-REC-4)", raises=RAISES)
     async def coverage(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
-    ) -> schemas.CoverageReportOut:
-        return await actions.coverage_report(principal=principal, action_id=action_id, settings=settings)
+    ) -> action_schemas.CoverageReportOut:
+        return await gaps.coverage_report(principal=principal, action_id=action_id, settings=settings)
 
     @post(
         "/actions/{action_id:uuid}/gap-reasons",
@@ -141,9 +153,9 @@ class FieldPhoneController(Controller):
         raises=RAISES,
     )
     async def gap_reason(
-        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.GapReasonIn]
-    ) -> schemas.GapReasonOut:
-        return await actions.record_gap_reason(principal=principal, action_id=action_id, data=data)
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[action_schemas.GapReasonIn]
+    ) -> action_schemas.GapReasonOut:
+        return await gaps.record_gap_reason(principal=principal, action_id=action_id, data=data)
 
     @post(
         "/actions/{action_id:uuid}/manifests",
@@ -156,22 +168,24 @@ class FieldPhoneController(Controller):
         principal: NamedDependency[Principal],
         settings: NamedDependency[Settings],
         action_id: FromPath[UUID],
-        data: JSONBody[schemas.ManifestIn],
-    ) -> schemas.ManifestOut:
+        data: JSONBody[phone_schemas.ManifestIn],
+    ) -> phone_schemas.ManifestOut:
         return await devices.submit_manifest(principal=principal, action_id=action_id, data=data, settings=settings)
 
     @get("/actions/{action_id:uuid}/manifests/{manifest_id:uuid}", summary="Manifest with per-file match status", raises=RAISES)
     async def get_manifest(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], manifest_id: FromPath[UUID]
-    ) -> schemas.ManifestOut:
+    ) -> phone_schemas.ManifestOut:
         return await devices.get_manifest(principal=principal, action_id=action_id, manifest_id=manifest_id)
 
     @post("/devices", summary="Register this phone's Ed25519 key", status_code=201, raises=RAISES)
-    async def register_device(self, principal: NamedDependency[Principal], data: JSONBody[schemas.DeviceIn]) -> schemas.DeviceOut:
+    async def register_device(
+        self, principal: NamedDependency[Principal], data: JSONBody[phone_schemas.DeviceIn]
+    ) -> phone_schemas.DeviceOut:
         return await devices.register_device(principal=principal, data=data)
 
     @get("/devices", summary="My registered devices", raises=RAISES)
-    async def my_devices(self, principal: NamedDependency[Principal]) -> list[schemas.DeviceOut]:
+    async def my_devices(self, principal: NamedDependency[Principal]) -> list[phone_schemas.DeviceOut]:
         return await devices.list_devices(principal=principal, user_id=principal.user_id)
 
 

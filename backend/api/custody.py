@@ -22,7 +22,7 @@ from backend.core.auth import Principal
 from backend.core.errors import InvalidInput, NotFound
 from backend.core.http.problems import problem
 from backend.core.keys import KeyRing
-from backend.field import actions, recusal
+from backend.field import actions, gaps, recusal, stages
 from backend.field import cases as enforcement
 from backend.ledger import verify
 from backend.ledger.schemas import LedgerReport
@@ -60,10 +60,10 @@ async def _export_context(principal: Principal, case_id: UUID) -> dict[str, Any]
     found = await actions.list_actions(principal=principal, case_id=case_id)
     context["actions"] = msgspec.to_builtins(found)
     context["coverage_reports"] = {
-        str(a.id): msgspec.to_builtins(await actions.stored_reports(principal=principal, action_id=a.id)) for a in found
+        str(a.id): msgspec.to_builtins(await gaps.stored_reports(principal=principal, action_id=a.id)) for a in found
     }
     context["recusal_declarations"] = msgspec.to_builtins(await recusal.list_declarations(case_id=case_id))
-    context["records"] = msgspec.to_builtins(await enforcement.list_records(principal=principal, case_id=case_id))
+    context["records"] = msgspec.to_builtins(await stages.list_records(principal=principal, case_id=case_id))
     return context
 
 

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from backend.core.auth import Principal
 from backend.core.settings import Settings
-from backend.field import actions, devices, recusal, schemas
+from backend.field import action_schemas, actions, devices, gaps, phone_schemas, recusal, schemas, stages, transitions
 from backend.field import cases as service
 
 RAISES = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
@@ -61,11 +61,11 @@ class CaseController(Controller):
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.CaseRecordIn]
     ) -> schemas.CaseRecordOut:
         principal.require(*CASE_ROLES)
-        return await service.add_record(principal=principal, case_id=case_id, data=data)
+        return await stages.add_record(principal=principal, case_id=case_id, data=data)
 
     @get("/{case_id:uuid}/records", summary="Records filed per stage", raises=RAISES)
     async def list_records(self, principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> list[schemas.CaseRecordOut]:
-        return await service.list_records(principal=principal, case_id=case_id)
+        return await stages.list_records(principal=principal, case_id=case_id)
 
     @post(
         "/{case_id:uuid}/stage",
@@ -76,10 +76,12 @@ class CaseController(Controller):
     async def advance(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.StageAdvanceIn]
     ) -> schemas.CaseOut:
-        return await service.advance_stage(principal=principal, case_id=case_id, data=data)
+        return await stages.advance_stage(principal=principal, case_id=case_id, data=data)
 
     @get("/{case_id:uuid}/actions", summary="Actions of a case", raises=RAISES)
-    async def list_actions(self, principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> list[schemas.ActionOut]:
+    async def list_actions(
+        self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
+    ) -> list[action_schemas.ActionOut]:
         await service.get_case(principal=principal, case_id=case_id)
         return await actions.list_actions(principal=principal, case_id=case_id)
 
@@ -126,18 +128,20 @@ class ActionController(Controller):
     tags = ["field: actions"]
 
     @post("/", summary="Plan an action (kind, time, place, participants)", status_code=201, raises=RAISES)
-    async def create_action(self, principal: NamedDependency[Principal], data: JSONBody[schemas.ActionIn]) -> schemas.ActionOut:
+    async def create_action(
+        self, principal: NamedDependency[Principal], data: JSONBody[action_schemas.ActionIn]
+    ) -> action_schemas.ActionOut:
         principal.require(*CASE_ROLES)
         return await actions.create_action(principal=principal, data=data)
 
     @get("/{action_id:uuid}", summary="One action with participants and transitions", raises=RAISES)
-    async def get_action(self, principal: NamedDependency[Principal], action_id: FromPath[UUID]) -> schemas.ActionOut:
+    async def get_action(self, principal: NamedDependency[Principal], action_id: FromPath[UUID]) -> action_schemas.ActionOut:
         return await actions.get_action(principal=principal, action_id=action_id)
 
     @post("/{action_id:uuid}/participants", summary="Add a case officer to the action", status_code=201, raises=RAISES)
     async def add_participant(
-        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.ParticipantIn]
-    ) -> schemas.ActionOut:
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[action_schemas.ParticipantIn]
+    ) -> action_schemas.ActionOut:
         return await actions.add_participant(principal=principal, action_id=action_id, data=data)
 
     @post(
@@ -147,10 +151,10 @@ class ActionController(Controller):
         raises=RAISES,
     )
     async def coercion_reason(
-        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.CoercionReasonIn]
-    ) -> schemas.ActionOut:
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[action_schemas.CoercionReasonIn]
+    ) -> action_schemas.ActionOut:
         principal.require(*CASE_ROLES)
-        return await actions.record_coercion_reason(principal=principal, action_id=action_id, data=data)
+        return await transitions.record_coercion_reason(principal=principal, action_id=action_id, data=data)
 
     @post("/{action_id:uuid}/close", summary="Close the action (supervisor)", status_code=200, raises=RAISES)
     async def close(
@@ -158,31 +162,33 @@ class ActionController(Controller):
         principal: NamedDependency[Principal],
         settings: NamedDependency[Settings],
         action_id: FromPath[UUID],
-        data: JSONBody[schemas.TransitionIn],
-    ) -> schemas.ActionOut:
-        return await actions.close_action(principal=principal, action_id=action_id, data=data, settings=settings)
+        data: JSONBody[action_schemas.TransitionIn],
+    ) -> action_schemas.ActionOut:
+        return await transitions.close_action(principal=principal, action_id=action_id, data=data, settings=settings)
 
     @get("/{action_id:uuid}/coverage", summary="Current video coverage: intervals, gaps, reasons (R-REC-4)", raises=RAISES)
     async def coverage(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
-    ) -> schemas.CoverageReportOut:
-        return await actions.coverage_report(principal=principal, action_id=action_id, settings=settings)
+    ) -> action_schemas.CoverageReportOut:
+        return await gaps.coverage_report(principal=principal, action_id=action_id, settings=settings)
 
     @post("/{action_id:uuid}/coverage/reports", summary="Compute and store a coverage report", status_code=201, raises=RAISES)
     async def store_coverage(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
-    ) -> schemas.CoverageReportOut:
-        return await actions.coverage_report(principal=principal, action_id=action_id, settings=settings, store=True)
+    ) -> action_schemas.CoverageReportOut:
+        return await gaps.coverage_report(principal=principal, action_id=action_id, settings=settings, store=True)
 
     @get("/{action_id:uuid}/coverage/reports", summary="Stored coverage reports, oldest first", raises=RAISES)
     async def stored_coverage(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID]
-    ) -> list[schemas.CoverageReportOut]:
-        return await actions.stored_reports(principal=principal, action_id=action_id)
+    ) -> list[action_schemas.CoverageReportOut]:
+        return await gaps.stored_reports(principal=principal, action_id=action_id)
 
     @get("/{action_id:uuid}/gap-reasons", summary="Recorded reasons for recording gaps", raises=RAISES)
-    async def gap_reasons(self, principal: NamedDependency[Principal], action_id: FromPath[UUID]) -> list[schemas.GapReasonOut]:
-        return await actions.list_gap_reasons(principal=principal, action_id=action_id)
+    async def gap_reasons(
+        self, principal: NamedDependency[Principal], action_id: FromPath[UUID]
+    ) -> list[action_schemas.GapReasonOut]:
+        return await gaps.list_gap_reasons(principal=principal, action_id=action_id)
 
     @post(
         "/{action_id:uuid}/gap-reasons/{reason_id:uuid}/approve",
@@ -192,8 +198,8 @@ class ActionController(Controller):
     )
     async def approve_gap(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], reason_id: FromPath[UUID]
-    ) -> schemas.GapReasonOut:
-        return await actions.approve_gap_reason(principal=principal, action_id=action_id, reason_id=reason_id)
+    ) -> action_schemas.GapReasonOut:
+        return await gaps.approve_gap_reason(principal=principal, action_id=action_id, reason_id=reason_id)
 
 
 class DeviceController(Controller):
@@ -203,12 +209,12 @@ class DeviceController(Controller):
     @get("/", summary="Registered phones of the agency (admin)", raises=RAISES)
     async def list_devices(
         self, principal: NamedDependency[Principal], user_id: FromQuery[UUID | None] = None
-    ) -> list[schemas.DeviceOut]:
+    ) -> list[phone_schemas.DeviceOut]:
         principal.require("admin")
         return await devices.list_devices(principal=principal, user_id=user_id)
 
     @post("/{device_id:uuid}/revoke", summary="Revoke a lost phone's key (admin)", status_code=200, raises=RAISES)
-    async def revoke(self, principal: NamedDependency[Principal], device_id: FromPath[UUID]) -> schemas.DeviceOut:
+    async def revoke(self, principal: NamedDependency[Principal], device_id: FromPath[UUID]) -> phone_schemas.DeviceOut:
         return await devices.revoke_device(principal=principal, device_id=device_id)
 
 

@@ -17,7 +17,7 @@ from backend.core.errors import Conflict
 from backend.core.rows import fetch_all
 from backend.decisions.tables import DecisionDeclaration
 from backend.field import cases as field
-from backend.field import recusal
+from backend.field import recusal, stages
 from backend.field.schemas import CaseRecordIn, StageAdvanceIn
 from backend.field.tables import RecusalDeclaration
 
@@ -94,7 +94,7 @@ async def require_declared(*, case_id: UUID, user_ids: Iterable[UUID], as_what: 
 
 async def move_to_service_and_execution(*, principal: Principal, case_id: UUID, decision_no: str) -> None:
     """File the decision as the stage record (R-REC-1), then enter service & execution."""
-    await field.add_record(
+    await stages.add_record(
         principal=principal, case_id=case_id, data=CaseRecordIn(kind="document", title=f"处罚决定书 {decision_no}")
     )
-    await field.advance_stage(principal=principal, case_id=case_id, data=StageAdvanceIn(to_stage="service_execution"))
+    await stages.advance_stage(principal=principal, case_id=case_id, data=StageAdvanceIn(to_stage="service_execution"))

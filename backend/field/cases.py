@@ -1,8 +1,7 @@
-"""Field workflow rules: cases, stages, assignments and capture authorisation (R-REC-1, R-AGY-1/3).
+"""Cases: opening them, their officers and capture authorisation (R-AGY-1/3, R-DISC-8, R-REC-6).
 
-Action rules (check-in, recusal, start gate, coverage, manifests) live in ``actions.py``,
-``recusal.py`` and ``field_devices.py`` beside this module and are re-exported here so other
-areas have one import: ``backend.field.cases``.
+Records and stages are in ``stages.py``, recusal in ``recusal.py``, on-site actions in
+``actions.py`` and the modules it names.
 """
 
 from __future__ import annotations
@@ -11,32 +10,30 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 from uuid import UUID
+
+import msgspec
 
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.rows import fetch_all, fetch_one
 from backend.field import schemas
 from backend.field.recusal import blocked_reason
-from backend.field.tables import Action, ActionParticipant, Case, CaseOfficer, CaseRecord, CaseStage, CheckIn
+from backend.field.rows import CaseRow
+from backend.field.tables import Action, ActionParticipant, Case, CaseOfficer, CaseStage, CheckIn
 from backend.ledger.service import append_case_event
 from backend.org import service as org_service
 from backend.org.schemas import AgencyOut
-from evidence import service as evidence_service
 from evidence.schemas import CaptureContext
 
 
 class CaseArchived(Conflict):
     slug = "case-archived"
     title = "The case is archived and frozen"
-
-
-class StageRecordMissing(Conflict):
-    slug = "stage-record-missing"
-    title = "The stage has no record yet"
 
 
 class AgencyNotConfirmed(Conflict):
@@ -83,72 +80,54 @@ def hash_id_number(value: str, *, salt: bytes) -> str:
 # --- reading ----------------------------------------------------------------------------
 
 
-async def _case_row(*, principal: Principal, case_id: UUID) -> dict[str, Any]:
-    row = await Case.select().where((Case.id == case_id) & (Case.agency == principal.agency_id)).first()
+class _OfficerRow(msgspec.Struct, kw_only=True, rename={"user_id": "user"}):
+    id: UUID
+    user_id: UUID
+    role: str
+    function: str
+    removed_at: datetime | None
+    removed_reason: str
+    assigned_at: datetime
+
+
+async def case_row(*, principal: Principal, case_id: UUID) -> CaseRow:
+    row = await fetch_one(CaseRow, Case.select().where((Case.id == case_id) & (Case.agency == principal.agency_id)))
     if row is None:
         raise NotFound(f"case {case_id} not found")
     return row
 
 
-def _officer_out(row: dict[str, Any]) -> schemas.CaseOfficerOut:
-    return schemas.CaseOfficerOut(
-        id=row["id"],
-        user_id=row["user"],
-        role=row["role"],
-        function=row["function"],
-        removed=row["removed_at"] is not None,
-        removed_reason=row["removed_reason"],
-        assigned_at=clock.as_utc(row["assigned_at"]),
-    )
-
-
-async def _case_out(row: dict[str, Any], *, warnings: list[str] | None = None) -> schemas.CaseOut:
-    officers = await CaseOfficer.select().where(CaseOfficer.case == row["id"]).order_by(CaseOfficer.assigned_at)
-    return schemas.CaseOut(
-        id=row["id"],
-        reference=row["reference"],
-        agency_id=row["agency"],
-        acting_agency_id=row["acting_agency"],
-        entrustment_id=row["entrustment"],
-        kind=row["kind"],
-        title=row["title"],
-        matter=row["matter"],
-        domain=row["domain"],
-        legal_basis=row["legal_basis"],
-        party_kind=row["party_kind"],
-        party_name=row["party_name"],
-        party_id_masked=row["party_id_masked"],
-        location=row["location"],
-        stage=row["stage"],
-        stage_entered_at=clock.as_utc(row["stage_entered_at"]),
-        archived_at=clock.as_utc(row["archived_at"]) if row["archived_at"] else None,
-        created_at=clock.as_utc(row["created_at"]),
-        officers=[_officer_out(o) for o in officers],
-        separation_warnings=warnings or [],
-    )
+async def _case_out(row: CaseRow, *, warnings: list[str] | None = None) -> schemas.CaseOut:
+    query = CaseOfficer.select().where(CaseOfficer.case == row.id).order_by(CaseOfficer.assigned_at)
+    officers = [
+        msgspec.convert({**msgspec.structs.asdict(o), "removed": o.removed_at is not None}, schemas.CaseOfficerOut)
+        for o in await fetch_all(_OfficerRow, query)
+    ]
+    fields = {**msgspec.structs.asdict(row), "officers": officers, "separation_warnings": warnings or []}
+    return msgspec.convert(fields, schemas.CaseOut)
 
 
 async def get_case(*, principal: Principal, case_id: UUID) -> schemas.CaseOut:
-    return await _case_out(await _case_row(principal=principal, case_id=case_id))
+    return await _case_out(await case_row(principal=principal, case_id=case_id))
 
 
 async def list_cases(*, principal: Principal, stage: str | None = None, limit: int = 100) -> list[schemas.CaseOut]:
     query = Case.select().where(Case.agency == principal.agency_id)
     if stage is not None:
         query = query.where(Case.stage == stage)
-    rows = await query.order_by(Case.created_at, ascending=False).limit(limit)
+    rows = await fetch_all(CaseRow, query.order_by(Case.created_at, ascending=False).limit(limit))
     return [await _case_out(r) for r in rows]
 
 
 async def active_officer_ids(*, case_id: UUID) -> set[UUID]:
-    rows = await CaseOfficer.select(CaseOfficer.user).where((CaseOfficer.case == case_id) & CaseOfficer.removed_at.is_null())
-    return {r["user"] for r in rows}
+    query = CaseOfficer.select(CaseOfficer.user).where((CaseOfficer.case == case_id) & CaseOfficer.removed_at.is_null())
+    return set(await query.output(as_list=True))
 
 
-def ensure_not_archived(row: dict[str, Any]) -> None:
+def ensure_not_archived(case: CaseRow) -> None:
     # R-REC-6: archiving freezes the case.
-    if row["stage"] == "archived":
-        raise CaseArchived(f"case {row['reference']} is archived; nothing can be added or changed")
+    if case.stage == "archived":
+        raise CaseArchived(f"case {case.reference} is archived; nothing can be added or changed")
 
 
 # --- creating ---------------------------------------------------------------------------
@@ -186,7 +165,7 @@ async def create_case(*, principal: Principal, data: schemas.CaseIn, id_salt: by
     acting_agency_id, entrustment_id = await _acting_for(agency, data.matter)
     await _check_officers(principal, data.officers)
     case_id = data.id or uuid.uuid4()
-    existing = await Case.select().where(Case.id == case_id).first()
+    existing = await fetch_one(CaseRow, Case.select().where(Case.id == case_id))
     if existing is not None:
         return await _replayed_case(principal, existing)
     now = clock.now()
@@ -226,14 +205,14 @@ async def create_case(*, principal: Principal, data: schemas.CaseIn, id_salt: by
             case_id=case_id,
             details={"kind": data.kind, "matter": data.matter, "acting_agency_id": str(acting_agency_id)},
         )
-    row = await _case_row(principal=principal, case_id=case_id)
+    row = await case_row(principal=principal, case_id=case_id)
     return await _case_out(row, warnings=warnings)
 
 
-async def _replayed_case(principal: Principal, existing: dict[str, Any]) -> schemas.CaseOut:
+async def _replayed_case(principal: Principal, existing: CaseRow) -> schemas.CaseOut:
     # A client-generated id sent twice is the same case; another agency's id is not ours.
-    if existing["agency"] != principal.agency_id:
-        raise NotFound(f"case {existing['id']} not found")
+    if existing.agency_id != principal.agency_id:
+        raise NotFound(f"case {existing.id} not found")
     return await _case_out(existing)
 
 
@@ -255,10 +234,10 @@ async def _insert_officer(principal: Principal, case_id: UUID, officer: schemas.
 
 async def _separation_check(*, case_id: UUID, user_id: UUID, function: str, mode: str) -> list[str]:
     """R-DISC-8: filing, investigation, hearing and decision by different people (block or warn)."""
-    held = await CaseOfficer.select(CaseOfficer.function).where(
+    held = CaseOfficer.select(CaseOfficer.function).where(
         (CaseOfficer.case == case_id) & (CaseOfficer.user == user_id) & CaseOfficer.removed_at.is_null()
     )
-    others = sorted({r["function"] for r in held} - {function})
+    others = sorted(set(await held.output(as_list=True)) - {function})
     if not others:
         return []
     message = f"user {user_id} would hold {function} besides {', '.join(others)} on this case"
@@ -269,7 +248,7 @@ async def _separation_check(*, case_id: UUID, user_id: UUID, function: str, mode
 
 async def assign_officer(*, principal: Principal, case_id: UUID, data: schemas.OfficerAssignmentIn) -> schemas.CaseOut:
     principal.require("supervisor", "admin")
-    row = await _case_row(principal=principal, case_id=case_id)
+    row = await case_row(principal=principal, case_id=case_id)
     ensure_not_archived(row)
     await org_service.get_user(principal=principal, user_id=data.user_id)
     await _ensure_not_recused(case_id=case_id, user_id=data.user_id)
@@ -300,101 +279,6 @@ async def _ensure_not_recused(*, case_id: UUID, user_id: UUID) -> None:
         raise Conflict(f"user {user_id} cannot be assigned: {reason}", field="user_id")
 
 
-# --- stages (R-REC-1) -------------------------------------------------------------------
-
-
-async def add_record(*, principal: Principal, case_id: UUID, data: schemas.CaseRecordIn) -> schemas.CaseRecordOut:
-    row = await _case_row(principal=principal, case_id=case_id)
-    ensure_not_archived(row)
-    record_id = data.id or uuid.uuid4()
-    existing = await CaseRecord.select().where((CaseRecord.id == record_id) & (CaseRecord.case == case_id)).first()
-    if existing is None:
-        async with write_transaction():
-            await _insert_record(principal, row, record_id, data.kind, data.title, data.evidence_id)
-            await append_case_event(
-                principal=principal,
-                event="case.record_added",
-                case_id=case_id,
-                details={"stage": row["stage"], "kind": data.kind, "title": data.title},
-            )
-        existing = await CaseRecord.select().where(CaseRecord.id == record_id).first()
-    assert existing is not None
-    return _record_out(existing)
-
-
-async def _insert_record(
-    principal: Principal, case: dict[str, Any], record_id: UUID, kind: str, title: str, evidence_id: UUID | None
-) -> None:
-    with unique_as(f"record {record_id} already exists", field="id"):
-        await CaseRecord.insert(
-            CaseRecord(
-                id=record_id,
-                case=case["id"],
-                stage=case["stage"],
-                kind=kind,
-                title=title,
-                evidence_id=evidence_id,
-                created_by=principal.user_id,
-                created_at=clock.now(),
-            )
-        )
-
-
-def _record_out(row: dict[str, Any]) -> schemas.CaseRecordOut:
-    return schemas.CaseRecordOut(
-        id=row["id"],
-        case_id=row["case"],
-        stage=row["stage"],
-        kind=row["kind"],
-        title=row["title"],
-        evidence_id=row["evidence_id"],
-        created_at=clock.as_utc(row["created_at"]),
-    )
-
-
-async def list_records(*, principal: Principal, case_id: UUID) -> list[schemas.CaseRecordOut]:
-    await _case_row(principal=principal, case_id=case_id)
-    rows = await CaseRecord.select().where(CaseRecord.case == case_id).order_by(CaseRecord.created_at)
-    return [_record_out(r) for r in rows]
-
-
-async def _stage_has_record(case: dict[str, Any]) -> bool:
-    """A document filed in the stage, or a capture received while the case was in it."""
-    documents = await CaseRecord.count().where((CaseRecord.case == case["id"]) & (CaseRecord.stage == case["stage"]))
-    if documents:
-        return True
-    entered = clock.as_utc(case["stage_entered_at"])
-    captures = await evidence_service.list_for_case(agency_id=case["agency"], case_id=case["id"])
-    return any(item.received_at >= entered and item.status != "rejected" for item in captures)
-
-
-async def advance_stage(*, principal: Principal, case_id: UUID, data: schemas.StageAdvanceIn) -> schemas.CaseOut:
-    principal.require("officer", "supervisor", "admin")
-    row = await _case_row(principal=principal, case_id=case_id)
-    ensure_not_archived(row)
-    current = row["stage"]
-    expected = schemas.STAGES[schemas.STAGES.index(current) + 1]
-    if data.to_stage != expected:
-        raise InvalidInput(f"from {current} the next stage is {expected}, not {data.to_stage}", field="to_stage")
-    if not await _stage_has_record(row):
-        # R-REC-1: a stage closes only with at least one document or capture in it.
-        raise StageRecordMissing(f"stage {current} has no document or capture yet", stage=current)
-    now = clock.now()
-    async with write_transaction():
-        await CaseStage.update({CaseStage.left_at: now, CaseStage.left_by: principal.user_id}).where(
-            (CaseStage.case == case_id) & (CaseStage.stage == current) & CaseStage.left_at.is_null()
-        )
-        await CaseStage.insert(CaseStage(id=uuid.uuid4(), case=case_id, stage=data.to_stage, entered_at=now))
-        changes: dict[Any, Any] = {Case.stage: data.to_stage, Case.stage_entered_at: now}
-        if data.to_stage == "archived":
-            changes[Case.archived_at] = now
-        await Case.update(changes).where(Case.id == case_id)
-        await append_case_event(
-            principal=principal, event="case.stage_changed", case_id=case_id, details={"from": current, "to": data.to_stage}
-        )
-    return await get_case(principal=principal, case_id=case_id)
-
-
 # --- capture authorisation (the one entry point for evidence) ---------------------------
 
 
@@ -405,44 +289,39 @@ async def authorize_capture(*, principal: Principal, case_id: UUID, action_id: U
     a Conflict (R-REC-6). For an action, the officer must be a participant not removed by a
     recusal; the certificate snapshot of their latest allowed check-in is referenced.
     """
-    row = await _case_row(principal=principal, case_id=case_id)
+    row = await case_row(principal=principal, case_id=case_id)
     if principal.user_id not in await active_officer_ids(case_id=case_id):
         raise NotFound(f"case {case_id} not found")
     ensure_not_archived(row)
     check_in_id: UUID | None = None
     if action_id is not None:
         await _ensure_action_participant(case_id=case_id, action_id=action_id, user_id=principal.user_id)
-        check_in = await (
+        check_ins = await (
             CheckIn.select(CheckIn.id)
             .where((CheckIn.action == action_id) & (CheckIn.user == principal.user_id) & (CheckIn.allowed == True))  # noqa: E712
             .order_by(CheckIn.server_time, ascending=False)
-            .first()
+            .limit(1)
+            .output(as_list=True)
         )
-        check_in_id = check_in["id"] if check_in else None
+        check_in_id = check_ins[0] if check_ins else None
     return _capture_context(principal, row, action_id, check_in_id)
 
 
 async def _ensure_action_participant(*, case_id: UUID, action_id: UUID, user_id: UUID) -> None:
-    action = await Action.select(Action.id).where((Action.id == action_id) & (Action.case == case_id)).first()
-    participant = (
-        await ActionParticipant.select(ActionParticipant.id)
-        .where(
-            (ActionParticipant.action == action_id) & (ActionParticipant.user == user_id) & ActionParticipant.removed_at.is_null()
-        )
-        .first()
+    action = await Action.exists().where((Action.id == action_id) & (Action.case == case_id))
+    participant = await ActionParticipant.exists().where(
+        (ActionParticipant.action == action_id) & (ActionParticipant.user == user_id) & ActionParticipant.removed_at.is_null()
     )
-    if action is None or participant is None:
+    if not action or not participant:
         raise NotFound(f"action {action_id} not found")
 
 
-def _capture_context(
-    principal: Principal, case: dict[str, Any], action_id: UUID | None, check_in_id: UUID | None
-) -> CaptureContext:
+def _capture_context(principal: Principal, case: CaseRow, action_id: UUID | None, check_in_id: UUID | None) -> CaptureContext:
     return CaptureContext(
         # The owning agency: evidence is scoped by it exactly like the case (for entrusted
         # cases the entruster's name is on the case as acting_agency, R-CERT-6).
-        agency_id=case["agency"],
-        case_id=case["id"],
+        agency_id=case.agency_id,
+        case_id=case.id,
         action_id=action_id,
         officer_id=principal.user_id,
         certificate_snapshot_id=str(check_in_id) if check_in_id else None,

@@ -8,14 +8,18 @@ actions not yet closed, and (through ``blocked_reason``) decision and collective
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from uuid import UUID
+
+import msgspec
+from piccolo.custom_types import Combinable
 
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.rows import fetch_all, fetch_one
 from backend.field import schemas
+from backend.field.rows import ActionRow
 from backend.field.tables import Action, ActionParticipant, Case, CaseOfficer, RecusalDeclaration, RecusalRequest
 from backend.ledger.service import append_case_event
 
@@ -25,43 +29,56 @@ class RecusalAlreadyDeclared(Conflict):
     title = "A recusal declaration is immutable"
 
 
+class _RequestState(msgspec.Struct, kw_only=True):
+    status: str
+    ground: str
+
+
 async def blocked_reason(*, case_id: UUID, user_id: UUID) -> str:
     """Why this person may not act on the case (R-RCS-4), or '' when nothing blocks them.
 
     The decisions area calls this for handlers, reviewers, approvers and discussion members.
     """
-    conflict = (
-        await RecusalDeclaration.select(RecusalDeclaration.ground)
+    conflict = await (
+        RecusalDeclaration.select(RecusalDeclaration.ground)
         .where(
             (RecusalDeclaration.case == case_id) & (RecusalDeclaration.user == user_id) & (RecusalDeclaration.conflict == True)  # noqa: E712
         )
-        .first()
+        .limit(1)
+        .output(as_list=True)
     )
-    if conflict is not None:
-        return f"declared a conflict ({conflict['ground']})"
-    requests = await RecusalRequest.select(RecusalRequest.status, RecusalRequest.ground).where(
-        (RecusalRequest.case == case_id) & (RecusalRequest.target_user == user_id)
+    if conflict:
+        return f"declared a conflict ({conflict[0]})"
+    requests = await fetch_all(
+        _RequestState,
+        RecusalRequest.select(RecusalRequest.status, RecusalRequest.ground).where(
+            (RecusalRequest.case == case_id) & (RecusalRequest.target_user == user_id)
+        ),
     )
     for request in requests:
-        if request["status"] == "pending":
-            return f"a recusal request ({request['ground']}) awaits decision"
-        if request["status"] == "upheld":
-            return f"recused by decision ({request['ground']})"
+        if request.status == "pending":
+            return f"a recusal request ({request.ground}) awaits decision"
+        if request.status == "upheld":
+            return f"recused by decision ({request.ground})"
     return ""
 
 
-def _declaration_out(row: dict[str, Any]) -> schemas.RecusalOut:
-    return schemas.RecusalOut(
-        id=row["id"],
-        case_id=row["case"],
-        action_id=row["action"],
-        user_id=row["user"],
-        conflict=bool(row["conflict"]),
-        ground=row["ground"],
-        statement=row["statement"],
-        server_time=clock.as_utc(row["server_time"]),
-        device_time=clock.as_utc(row["device_time"]) if row["device_time"] else None,
-    )
+# Built once: the response body read straight from the row (aliases are deep copies).
+_DECLARATION_COLUMNS = (
+    RecusalDeclaration.id,
+    RecusalDeclaration.case.as_alias("case_id"),
+    RecusalDeclaration.action.as_alias("action_id"),
+    RecusalDeclaration.user.as_alias("user_id"),
+    RecusalDeclaration.conflict,
+    RecusalDeclaration.ground,
+    RecusalDeclaration.statement,
+    RecusalDeclaration.server_time,
+    RecusalDeclaration.device_time,
+)
+
+
+async def _declaration(where: Combinable) -> schemas.RecusalOut | None:
+    return await fetch_one(schemas.RecusalOut, RecusalDeclaration.select(*_DECLARATION_COLUMNS).where(where))
 
 
 def _check_ground(data: schemas.RecusalIn) -> None:
@@ -72,28 +89,29 @@ def _check_ground(data: schemas.RecusalIn) -> None:
         raise InvalidInput("a no-conflict declaration names no ground", field="ground")
 
 
-async def declare(*, principal: Principal, action: dict[str, Any], data: schemas.RecusalIn) -> schemas.RecusalOut:
+async def declare(*, principal: Principal, action: ActionRow, data: schemas.RecusalIn) -> schemas.RecusalOut:
     """The caller's declaration for this action (the caller must be on the action; checked by the caller)."""
     _check_ground(data)
-    existing = await RecusalDeclaration.select().where(RecusalDeclaration.id == data.id).first()
+    existing = await _declaration(RecusalDeclaration.id == data.id)
     if existing is not None:
-        if existing["user"] != principal.user_id or existing["action"] != action["id"]:
+        if existing.user_id != principal.user_id or existing.action_id != action.id:
             raise Conflict(f"declaration {data.id} belongs to another action or person", field="id")
-        return _declaration_out(existing)
-    earlier = (
-        await RecusalDeclaration.select(RecusalDeclaration.id)
-        .where((RecusalDeclaration.action == action["id"]) & (RecusalDeclaration.user == principal.user_id))
-        .first()
+        return existing
+    earlier = await (
+        RecusalDeclaration.select(RecusalDeclaration.id)
+        .where((RecusalDeclaration.action == action.id) & (RecusalDeclaration.user == principal.user_id))
+        .limit(1)
+        .output(as_list=True)
     )
-    if earlier is not None:
-        raise RecusalAlreadyDeclared(f"you already declared for this action ({earlier['id']}); declarations are immutable")
+    if earlier:
+        raise RecusalAlreadyDeclared(f"you already declared for this action ({earlier[0]}); declarations are immutable")
     async with write_transaction():
         with unique_as(f"declaration {data.id} already exists", field="id"):
             await RecusalDeclaration.insert(
                 RecusalDeclaration(
                     id=data.id,
-                    case=action["case"],
-                    action=action["id"],
+                    case=action.case_id,
+                    action=action.id,
                     user=principal.user_id,
                     conflict=data.conflict,
                     ground=data.ground or "",
@@ -105,19 +123,19 @@ async def declare(*, principal: Principal, action: dict[str, Any], data: schemas
         await append_case_event(
             principal=principal,
             event="recusal.declared",
-            case_id=action["case"],
-            action_id=action["id"],
+            case_id=action.case_id,
+            action_id=action.id,
             subject_type="recusal",
             subject_id=data.id,
             details={"conflict": data.conflict, "ground": data.ground},
         )
         if data.conflict:
             await _remove_from_case(
-                principal, case_id=action["case"], user_id=principal.user_id, reason=f"declared conflict: {data.ground}"
+                principal, case_id=action.case_id, user_id=principal.user_id, reason=f"declared conflict: {data.ground}"
             )
-    row = await RecusalDeclaration.select().where(RecusalDeclaration.id == data.id).first()
-    assert row is not None
-    return _declaration_out(row)
+    declared = await _declaration(RecusalDeclaration.id == data.id)
+    assert declared is not None
+    return declared
 
 
 async def _remove_from_case(principal: Principal, *, case_id: UUID, user_id: UUID, reason: str) -> None:
@@ -139,55 +157,53 @@ async def _remove_from_case(principal: Principal, *, case_id: UUID, user_id: UUI
 
 async def list_declarations(*, case_id: UUID, action_id: UUID | None = None) -> list[schemas.RecusalOut]:
     """R-RCS-5: shown to legal reviewers (the caller has scoped the case)."""
-    query = RecusalDeclaration.select().where(RecusalDeclaration.case == case_id)
+    query = RecusalDeclaration.select(*_DECLARATION_COLUMNS).where(RecusalDeclaration.case == case_id)
     if action_id is not None:
         query = query.where(RecusalDeclaration.action == action_id)
-    return [_declaration_out(r) for r in await query.order_by(RecusalDeclaration.server_time)]
+    return await fetch_all(schemas.RecusalOut, query.order_by(RecusalDeclaration.server_time))
 
 
 # --- recusal requests (R-RCS-4) ---------------------------------------------------------
 
 
-def _request_out(row: dict[str, Any]) -> schemas.RecusalRequestOut:
-    return schemas.RecusalRequestOut(
-        id=row["id"],
-        case_id=row["case"],
-        target_user_id=row["target_user"],
-        raised_by_kind=row["raised_by_kind"],
-        raised_by_name=row["raised_by_name"],
-        ground=row["ground"],
-        reasons=row["reasons"],
-        status=row["status"],
-        decided_by=row["decided_by"],
-        decision_reasons=row["decision_reasons"],
-        decided_at=clock.as_utc(row["decided_at"]) if row["decided_at"] else None,
-        created_at=clock.as_utc(row["created_at"]),
-    )
+# Built once: the response body read straight from the row (aliases are deep copies).
+_REQUEST_COLUMNS = (
+    RecusalRequest.id,
+    RecusalRequest.case.as_alias("case_id"),
+    RecusalRequest.target_user.as_alias("target_user_id"),
+    RecusalRequest.raised_by_kind,
+    RecusalRequest.raised_by_name,
+    RecusalRequest.ground,
+    RecusalRequest.reasons,
+    RecusalRequest.status,
+    RecusalRequest.decided_by,
+    RecusalRequest.decision_reasons,
+    RecusalRequest.decided_at,
+    RecusalRequest.created_at,
+)
 
 
-async def _case(principal: Principal, case_id: UUID) -> dict[str, Any]:
-    row = await Case.select().where((Case.id == case_id) & (Case.agency == principal.agency_id)).first()
-    if row is None:
+async def _request(where: Combinable) -> schemas.RecusalRequestOut | None:
+    return await fetch_one(schemas.RecusalRequestOut, RecusalRequest.select(*_REQUEST_COLUMNS).where(where))
+
+
+async def _case(principal: Principal, case_id: UUID) -> None:
+    """The case must be the caller's agency's."""
+    if not await Case.exists().where((Case.id == case_id) & (Case.agency == principal.agency_id)):
         raise NotFound(f"case {case_id} not found")
-    return row
 
 
 async def raise_request(*, principal: Principal, case_id: UUID, data: schemas.RecusalRequestIn) -> schemas.RecusalRequestOut:
     """Record a ground raised by anyone (a party, an officer); the person is blocked until decided."""
     await _case(principal, case_id)
-    officer = (
-        await CaseOfficer.select(CaseOfficer.id)
-        .where((CaseOfficer.case == case_id) & (CaseOfficer.user == data.target_user_id))
-        .first()
-    )
-    if officer is None:
+    if not await CaseOfficer.exists().where((CaseOfficer.case == case_id) & (CaseOfficer.user == data.target_user_id)):
         raise NotFound(f"user {data.target_user_id} is not an officer of this case", field="target_user_id")
     request_id = data.id or uuid.uuid4()
-    existing = await RecusalRequest.select().where(RecusalRequest.id == request_id).first()
+    existing = await _request(RecusalRequest.id == request_id)
     if existing is not None:
-        if existing["case"] != case_id:
+        if existing.case_id != case_id:
             raise Conflict(f"request {request_id} belongs to another case", field="id")
-        return _request_out(existing)
+        return existing
     async with write_transaction():
         await RecusalRequest.insert(
             RecusalRequest(
@@ -210,9 +226,9 @@ async def raise_request(*, principal: Principal, case_id: UUID, data: schemas.Re
             subject_id=request_id,
             details={"target_user_id": str(data.target_user_id), "ground": data.ground, "raised_by_kind": data.raised_by_kind},
         )
-    row = await RecusalRequest.select().where(RecusalRequest.id == request_id).first()
-    assert row is not None
-    return _request_out(row)
+    raised = await _request(RecusalRequest.id == request_id)
+    assert raised is not None
+    return raised
 
 
 async def decide_request(
@@ -222,13 +238,13 @@ async def decide_request(
     when the supervisor is the one challenged (R-RCS-4)."""
     principal.require("supervisor", "admin")
     await _case(principal, case_id)
-    row = await RecusalRequest.select().where((RecusalRequest.id == request_id) & (RecusalRequest.case == case_id)).first()
-    if row is None:
+    request = await _request((RecusalRequest.id == request_id) & (RecusalRequest.case == case_id))
+    if request is None:
         raise NotFound(f"recusal request {request_id} not found")
-    if row["target_user"] == principal.user_id:
+    if request.target_user_id == principal.user_id:
         raise Conflict("a person cannot decide a recusal request against themselves")
-    if row["status"] != "pending":
-        raise Conflict(f"the request was already decided ({row['status']})")
+    if request.status != "pending":
+        raise Conflict(f"the request was already decided ({request.status})")
     status = "upheld" if data.upheld else "rejected"
     async with write_transaction():
         await RecusalRequest.update(
@@ -249,14 +265,14 @@ async def decide_request(
         )
         if data.upheld:
             await _remove_from_case(
-                principal, case_id=case_id, user_id=row["target_user"], reason=f"recusal upheld: {row['ground']}"
+                principal, case_id=case_id, user_id=request.target_user_id, reason=f"recusal upheld: {request.ground}"
             )
-    updated = await RecusalRequest.select().where(RecusalRequest.id == request_id).first()
-    assert updated is not None
-    return _request_out(updated)
+    decided = await _request(RecusalRequest.id == request_id)
+    assert decided is not None
+    return decided
 
 
 async def list_requests(*, principal: Principal, case_id: UUID) -> list[schemas.RecusalRequestOut]:
     await _case(principal, case_id)
-    rows = await RecusalRequest.select().where(RecusalRequest.case == case_id).order_by(RecusalRequest.created_at)
-    return [_request_out(r) for r in rows]
+    query = RecusalRequest.select(*_REQUEST_COLUMNS).where(RecusalRequest.case == case_id)
+    return await fetch_all(schemas.RecusalRequestOut, query.order_by(RecusalRequest.created_at))

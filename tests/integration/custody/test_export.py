@@ -15,8 +15,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from backend.field import actions
-from backend.field import schemas as enforcement_schemas
+from backend.field import action_schemas, actions
 from backend.ledger.tables import LedgerRow
 
 from .conftest import Scene
@@ -66,7 +65,7 @@ async def test_export_verifies_ok_standalone(client: AsyncTestClient[Litestar], 
                 "planned_at": "2026-03-01T09:00:00+08:00",
                 "participant_ids": [str(officer.user.id)],
             },
-            enforcement_schemas.ActionIn,
+            action_schemas.ActionIn,
         ),
     )
     data = await _export(client, scene)

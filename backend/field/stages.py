@@ -1,0 +1,130 @@
+"""Records filed per stage and moving a case to its next stage (R-REC-1, R-REC-6).
+
+A stage closes only with at least one document or capture in it; archiving freezes the case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from piccolo.custom_types import Combinable
+
+from backend.core import clock
+from backend.core.auth import Principal
+from backend.core.db import unique_as, write_transaction
+from backend.core.errors import Conflict, InvalidInput
+from backend.core.rows import fetch_all, fetch_one
+from backend.field import schemas
+from backend.field.cases import case_row, ensure_not_archived, get_case
+from backend.field.rows import CaseRow
+from backend.field.tables import Case, CaseRecord, CaseStage
+from backend.ledger.service import append_case_event
+from evidence import records as evidence_records
+
+
+class StageRecordMissing(Conflict):
+    slug = "stage-record-missing"
+    title = "The stage has no record yet"
+
+
+# Built once: the response body read straight from the row (aliases are deep copies).
+_RECORD_COLUMNS = (
+    CaseRecord.id,
+    CaseRecord.case.as_alias("case_id"),
+    CaseRecord.stage,
+    CaseRecord.kind,
+    CaseRecord.title,
+    CaseRecord.evidence_id,
+    CaseRecord.created_at,
+)
+
+
+async def _record(where: Combinable) -> schemas.CaseRecordOut | None:
+    return await fetch_one(schemas.CaseRecordOut, CaseRecord.select(*_RECORD_COLUMNS).where(where))
+
+
+# --- records ----------------------------------------------------------------------------
+
+
+async def add_record(*, principal: Principal, case_id: UUID, data: schemas.CaseRecordIn) -> schemas.CaseRecordOut:
+    case = await case_row(principal=principal, case_id=case_id)
+    ensure_not_archived(case)
+    record_id = data.id or uuid.uuid4()
+    existing = await _record((CaseRecord.id == record_id) & (CaseRecord.case == case_id))
+    if existing is None:
+        async with write_transaction():
+            await _insert_record(principal, case, record_id, data.kind, data.title, data.evidence_id)
+            await append_case_event(
+                principal=principal,
+                event="case.record_added",
+                case_id=case_id,
+                details={"stage": case.stage, "kind": data.kind, "title": data.title},
+            )
+        existing = await _record(CaseRecord.id == record_id)
+    assert existing is not None
+    return existing
+
+
+async def _insert_record(
+    principal: Principal, case: CaseRow, record_id: UUID, kind: str, title: str, evidence_id: UUID | None
+) -> None:
+    with unique_as(f"record {record_id} already exists", field="id"):
+        await CaseRecord.insert(
+            CaseRecord(
+                id=record_id,
+                case=case.id,
+                stage=case.stage,
+                kind=kind,
+                title=title,
+                evidence_id=evidence_id,
+                created_by=principal.user_id,
+                created_at=clock.now(),
+            )
+        )
+
+
+async def list_records(*, principal: Principal, case_id: UUID) -> list[schemas.CaseRecordOut]:
+    await case_row(principal=principal, case_id=case_id)
+    query = CaseRecord.select(*_RECORD_COLUMNS).where(CaseRecord.case == case_id).order_by(CaseRecord.created_at)
+    return await fetch_all(schemas.CaseRecordOut, query)
+
+
+# --- stages -----------------------------------------------------------------------------
+
+
+async def _stage_has_record(case: CaseRow) -> bool:
+    """A document filed in the stage, or a capture received while the case was in it."""
+    documents = await CaseRecord.count().where((CaseRecord.case == case.id) & (CaseRecord.stage == case.stage))
+    if documents:
+        return True
+    captures = await evidence_records.list_for_case(agency_id=case.agency_id, case_id=case.id)
+    return any(item.received_at >= case.stage_entered_at and item.status != "rejected" for item in captures)
+
+
+async def advance_stage(*, principal: Principal, case_id: UUID, data: schemas.StageAdvanceIn) -> schemas.CaseOut:
+    principal.require("officer", "supervisor", "admin")
+    case = await case_row(principal=principal, case_id=case_id)
+    ensure_not_archived(case)
+    current = case.stage
+    expected = schemas.STAGES[schemas.STAGES.index(current) + 1]
+    if data.to_stage != expected:
+        raise InvalidInput(f"from {current} the next stage is {expected}, not {data.to_stage}", field="to_stage")
+    if not await _stage_has_record(case):
+        # R-REC-1: a stage closes only with at least one document or capture in it.
+        raise StageRecordMissing(f"stage {current} has no document or capture yet", stage=current)
+    now = clock.now()
+    async with write_transaction():
+        await CaseStage.update({CaseStage.left_at: now, CaseStage.left_by: principal.user_id}).where(
+            (CaseStage.case == case_id) & (CaseStage.stage == current) & CaseStage.left_at.is_null()
+        )
+        await CaseStage.insert(CaseStage(id=uuid.uuid4(), case=case_id, stage=data.to_stage, entered_at=now))
+        changes: dict[Any, Any] = {Case.stage: data.to_stage, Case.stage_entered_at: now}
+        if data.to_stage == "archived":
+            changes[Case.archived_at] = now
+        await Case.update(changes).where(Case.id == case_id)
+        await append_case_event(
+            principal=principal, event="case.stage_changed", case_id=case_id, details={"from": current, "to": data.to_stage}
+        )
+    return await get_case(principal=principal, case_id=case_id)
