@@ -12,15 +12,15 @@ import backend.field.actions as enforcement_actions
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.settings import Settings
-from backend.field import action_schemas as enforcement_action_schemas
 from backend.field import cases as enforcement_service
 from backend.field import schemas as enforcement_schemas
 from backend.field.tables import Action
 from backend.org import schemas as org_schemas
 from backend.org import service as org_service
 from backend.org.tables import Entrustment, User
+from certificates import issuing as certificate_issuing
 from certificates import schemas as certificate_schemas
-from certificates import service as certificate_service
+from certificates import transitions as certificate_transitions
 from certificates.tables import Certificate
 
 DEMO_PASSWORD = "fieldproof-demo"  # noqa: S105 - printed and documented as demo-only
@@ -168,7 +168,7 @@ async def _ensure_certificates() -> None:
             continue
         admin = await _principal(issuer)
         officer = await _principal(holder)
-        detail = await certificate_service.issue(
+        detail = await certificate_issuing.issue(
             principal=admin,
             data=certificate_schemas.CertificateIn(
                 number=number,
@@ -185,7 +185,7 @@ async def _ensure_certificates() -> None:
         )
         if holder == "zhao":
             # SCENARIOS.md: 赵's certificate was suspended last month.
-            await certificate_service.suspend(
+            await certificate_transitions.suspend(
                 principal=admin,
                 certificate_id=detail.id,
                 data=certificate_schemas.SuspendIn(
@@ -266,7 +266,7 @@ async def _ensure_cases(settings: Settings) -> None:
                         "planned_place": "新绛县龙兴镇",
                         "participant_ids": [str(lead_p.user_id), str(assisting_p.user_id)],
                     },
-                    enforcement_action_schemas.ActionIn,
+                    enforcement_schemas.ActionIn,
                 ),
             )
 

@@ -53,12 +53,13 @@ async def measure(base_url: str, request: Request, *, total: int, concurrency: i
 async def _check_in_fixture(world: World) -> uuid.UUID:
     """A certificate for the officer and an action of the world's case (through the services)."""
     from backend.core import clock
-    from backend.field import action_schemas, actions
+    from backend.field import actions
+    from backend.field import schemas as enforcement_schemas
+    from certificates import issuing as certificate_issuing
     from certificates import schemas as certificate_schemas
-    from certificates import service as certificate_service
 
     now = clock.now()
-    await certificate_service.issue(
+    await certificate_issuing.issue(
         principal=world.admin.principal,
         data=msgspec.convert(
             {
@@ -84,7 +85,7 @@ async def _check_in_fixture(world: World) -> uuid.UUID:
                 "planned_at": now.isoformat(),
                 "participant_ids": [str(world.officer.user_id)],
             },
-            action_schemas.ActionIn,
+            enforcement_schemas.ActionIn,
         ),
     )
     return action.id

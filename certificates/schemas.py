@@ -32,7 +32,7 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class CertificateCheck(msgspec.Struct, kw_only=True):
-    """The answer of ``service.verify_for_action``: allowed, or refused with a reason code.
+    """The answer of ``verification.verify_for_action``: allowed, or refused with a reason code.
 
     ``snapshot_token`` is the snapshot signed by the server key (compact JWT, ``kid`` header):
     the check-in stores it so a reviewer can later prove the status at that moment.

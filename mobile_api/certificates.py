@@ -14,7 +14,7 @@ from backend.core.auth import Principal
 from backend.core.http.openapi import AUTH_ERRORS, CHANGE_ERRORS
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
-from certificates import qr, schemas, service
+from certificates import credentials, listing, qr, schemas
 
 
 def _verify_url(request: Request[Any, Any, Any]) -> str:
@@ -30,7 +30,7 @@ class CertificateMobileController(Controller):
 
     @get("/", summary="My certificates and whether they verify now", raises=AUTH_ERRORS)
     async def mine(self, principal: NamedDependency[Principal]) -> schemas.MyCertificates:
-        return await service.certificate_status_for_user(user_id=principal.user_id)
+        return await listing.certificate_status_for_user(user_id=principal.user_id)
 
     @get("/{certificate_id:uuid}/credential", summary="A signed credential token (≤ 24 h)", raises=CHANGE_ERRORS)
     async def credential(
@@ -79,7 +79,7 @@ class CertificateMobileController(Controller):
     async def _credential(
         request: Request[Any, Any, Any], principal: Principal, keys: KeyRing, settings: Settings, certificate_id: UUID
     ) -> schemas.CredentialOut:
-        return await service.issue_credential(
+        return await credentials.issue_credential(
             keys=keys,
             principal=principal,
             certificate_id=certificate_id,

@@ -1,6 +1,6 @@
 """Office HTTP of the certificates area (/api/v1/certificates): issuing, status changes, cards.
 
-Thin controllers: every rule lives in ``certificates.service``. The phone's routes are in
+Thin controllers: every rule lives in the ``certificates`` package. The phone's routes are in
 ``mobile_api/certificates.py``, the public verification in ``backend/api/public.py``.
 """
 
@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core.auth import Principal
 from backend.core.http.openapi import AUTH_ERRORS, CHANGE_ERRORS
-from certificates import schemas, service
+from certificates import cards, issuing, listing, reading, schemas, transitions
 
 
 class CertificateOfficeController(Controller):
@@ -26,7 +26,7 @@ class CertificateOfficeController(Controller):
     async def issue(
         self, principal: NamedDependency[Principal], data: JSONBody[schemas.CertificateIn]
     ) -> schemas.CertificateDetail:
-        return await service.issue(principal=principal, data=data)
+        return await issuing.issue(principal=principal, data=data)
 
     @get("/", summary="List and search certificates of the caller's agency", raises=AUTH_ERRORS)
     async def list_certificates(
@@ -47,37 +47,37 @@ class CertificateOfficeController(Controller):
             limit=limit,
             offset=offset,
         )
-        return await service.list_certificates(principal=principal, query=query)
+        return await listing.list_certificates(principal=principal, query=query)
 
     @get("/{certificate_id:uuid}", summary="One certificate with its history", raises=AUTH_ERRORS)
     async def get_certificate(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID]
     ) -> schemas.CertificateDetail:
-        return await service.get_certificate(principal=principal, certificate_id=certificate_id)
+        return await reading.get_certificate(principal=principal, certificate_id=certificate_id)
 
     @post("/{certificate_id:uuid}/suspend", summary="Suspend (暂扣)", status_code=200, raises=CHANGE_ERRORS)
     async def suspend(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.SuspendIn]
     ) -> schemas.CertificateDetail:
-        return await service.suspend(principal=principal, certificate_id=certificate_id, data=data)
+        return await transitions.suspend(principal=principal, certificate_id=certificate_id, data=data)
 
     @post("/{certificate_id:uuid}/reinstate", summary="Reinstate a suspended certificate", status_code=200, raises=CHANGE_ERRORS)
     async def reinstate(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.ReinstateIn]
     ) -> schemas.CertificateDetail:
-        return await service.reinstate(principal=principal, certificate_id=certificate_id, data=data)
+        return await transitions.reinstate(principal=principal, certificate_id=certificate_id, data=data)
 
     @post("/{certificate_id:uuid}/revoke", summary="Revoke (注销, terminal)", status_code=200, raises=CHANGE_ERRORS)
     async def revoke(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.RevokeIn]
     ) -> schemas.CertificateDetail:
-        return await service.revoke(principal=principal, certificate_id=certificate_id, data=data)
+        return await transitions.revoke(principal=principal, certificate_id=certificate_id, data=data)
 
     @post("/{certificate_id:uuid}/renew", summary="Renew: new validity, same holder", status_code=200, raises=CHANGE_ERRORS)
     async def renew(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.RenewIn]
     ) -> schemas.CertificateDetail:
-        return await service.renew(principal=principal, certificate_id=certificate_id, data=data)
+        return await transitions.renew(principal=principal, certificate_id=certificate_id, data=data)
 
     @post(
         "/{certificate_id:uuid}/card-recoveries/{task_id:uuid}",
@@ -92,7 +92,7 @@ class CertificateOfficeController(Controller):
         task_id: FromPath[UUID],
         data: JSONBody[schemas.CardStepIn],
     ) -> schemas.CertificateDetail:
-        return await service.record_card_step(principal=principal, certificate_id=certificate_id, task_id=task_id, data=data)
+        return await cards.record_card_step(principal=principal, certificate_id=certificate_id, task_id=task_id, data=data)
 
 
 ROUTES: list[Any] = [CertificateOfficeController]

@@ -17,7 +17,7 @@ from litestar.response import Response
 from backend.core.errors import TooManyRequests
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
-from certificates import ratelimit, schemas, service
+from certificates import credentials, ratelimit, schemas, signing
 
 # A credential JWT is well under 2 KB; anything longer is not ours (and is answered "invalid").
 MAX_TOKEN_LENGTH = 4096
@@ -35,7 +35,7 @@ class PublicController(Controller):
 
     @get("/keys/archive", summary="Every public key that ever signed a check-in snapshot")
     async def archived_keys(self) -> dict[str, list[dict[str, str]]]:
-        return await service.archived_keys()
+        return await signing.archived_keys()
 
     @get(
         "/certificates/verify",
@@ -53,9 +53,9 @@ class PublicController(Controller):
         if not await ratelimit.allow(scope="verify", key=address, limit=settings.public_verify_per_minute, window_s=60):
             raise TooManyRequests("too many verifications from this address; try again in a minute", retry_after=60)
         if len(token) > MAX_TOKEN_LENGTH:
-            result = await service.verify_public(keys=keys, token="")
+            result = await credentials.verify_public(keys=keys, token="")
         else:
-            result = await service.verify_public(keys=keys, token=token)
+            result = await credentials.verify_public(keys=keys, token=token)
         return Response(result, headers={"Cache-Control": "no-store"})
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from backend.core import clock
 from backend.ledger.tables import LedgerRow
-from certificates import service as certificate_service
+from certificates import transitions as certificate_transitions
 from tests.integration.enforcement.field_helpers import (
     MOBILE,
     OFFICE,
@@ -38,7 +38,7 @@ def _tag(at: datetime) -> str:
 async def test_impound_with_suspended_officer_conflict_and_video_gap(client, make_agency):
     f = await setup_field(client, make_agency)
     zhou, zhao = f.people["zhou"], f.people["zhao"]
-    await certificate_service.suspend_holder(
+    await certificate_transitions.suspend_holder(
         actor_id=zhou.user.id,
         actor_agency_id=f.agency.id,
         holder_id=zhao.user.id,

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from backend.core import clock
-from certificates import schemas, service
+from certificates import issuing, schemas
 
 IssueCertificate = Callable[..., Awaitable[schemas.CertificateDetail]]
 
@@ -39,7 +39,7 @@ def issue_certificate(make_person: Any) -> IssueCertificate:
     async def factory(holder: Any, admin: Any = None, **fields: Any) -> schemas.CertificateDetail:
         admin = admin or await make_person(roles=["admin"], agency=holder.agency)
         data = msgspec.convert(certificate_body(holder.user.id, **fields), schemas.CertificateIn)
-        return await service.issue(principal=admin.principal, data=data)
+        return await issuing.issue(principal=admin.principal, data=data)
 
     return factory
 

@@ -11,13 +11,13 @@ import pytest
 from backend.core import clock
 from backend.org import schemas as org_schemas
 from backend.org import service as org_service
-from certificates import schemas, service
+from certificates import reading, schemas, signing, transitions, verification
 
 
 async def _check(
     key_ring: Any, officer: Any, *, agency_id: Any = None, domain: str = "urban_management", matter: Any = None, at: Any = None
 ) -> schemas.CertificateCheck:
-    return await service.verify_for_action(
+    return await verification.verify_for_action(
         keys=key_ring,
         user_id=officer.user.id,
         acting_agency_id=agency_id or officer.agency.id,
@@ -38,7 +38,7 @@ async def test_not_found_without_certificate(make_person, key_ring):
     assert (check.allowed, check.reason, check.certificate_id) == (False, "not_found", None)
     assert check.snapshot["reason"] == "not_found"
     # A refusal is signed too, so a blocked attempt is provable.
-    assert await service.verify_snapshot_token(keys=key_ring, token=check.snapshot_token) == check.snapshot
+    assert await signing.verify_snapshot_token(keys=key_ring, token=check.snapshot_token) == check.snapshot
 
 
 @pytest.mark.both_engines
@@ -48,10 +48,10 @@ async def test_suspended_and_revoked_fail_at_once(make_person, issue_certificate
     admin = await make_person(roles=["admin"], agency=officer.agency)
     cert = await issue_certificate(officer, admin=admin)
     suspend = _body(schemas.SuspendIn, reason="涉嫌违纪", document_ref="暂扣〔2025〕1号")
-    await service.suspend(principal=admin.principal, certificate_id=cert.id, data=suspend)
+    await transitions.suspend(principal=admin.principal, certificate_id=cert.id, data=suspend)
     check = await _check(key_ring, officer)
     assert (check.allowed, check.reason, check.certificate_no) == (False, "suspended", cert.number)
-    await service.revoke(
+    await transitions.revoke(
         principal=admin.principal, certificate_id=cert.id, data=_body(schemas.RevokeIn, reason="r", document_ref="d")
     )
     assert (await _check(key_ring, officer)).reason == "revoked"
@@ -86,7 +86,7 @@ async def test_the_most_telling_refusal_wins_across_several_certificates(make_pe
     await issue_certificate(officer, admin=admin, domains=["market_supervision"])
     urban = await issue_certificate(officer, admin=admin)
     suspend = _body(schemas.SuspendIn, reason="涉嫌违纪", document_ref="暂扣〔2025〕1号")
-    await service.suspend(principal=admin.principal, certificate_id=urban.id, data=suspend)
+    await transitions.suspend(principal=admin.principal, certificate_id=urban.id, data=suspend)
     check = await _check(key_ring, officer)
     assert (check.reason, check.certificate_id) == ("suspended", urban.id)
     assert (await _check(key_ring, officer, domain="market_supervision")).allowed is True
@@ -141,7 +141,7 @@ async def test_sanction_bars_check_in_and_cancellation_is_permanent(make_person,
     supervisor = await make_person(roles=["supervisor"], agency=officer.agency)
     cert = await issue_certificate(officer)
     until = clock.now() + timedelta(days=60)
-    changed = await service.suspend_holder(
+    changed = await transitions.suspend_holder(
         actor_id=supervisor.user.id,
         actor_agency_id=supervisor.agency.id,
         holder_id=officer.user.id,
@@ -155,7 +155,7 @@ async def test_sanction_bars_check_in_and_cancellation_is_permanent(make_person,
     # Fail closed: the term passing does not lift the bar by itself; an admin reinstates.
     assert (await _check(key_ring, officer, at=until + timedelta(days=1))).reason == "suspended"
 
-    cancelled = await service.suspend_holder(
+    cancelled = await transitions.suspend_holder(
         actor_id=supervisor.user.id,
         actor_agency_id=supervisor.agency.id,
         holder_id=officer.user.id,
@@ -168,7 +168,7 @@ async def test_sanction_bars_check_in_and_cancellation_is_permanent(make_person,
     assert cancelled == [cert.id]
     assert (await _check(key_ring, officer)).reason == "revoked"
     admin = await make_person(roles=["admin"], agency=officer.agency)
-    detail = await service.get_certificate(principal=admin.principal, certificate_id=cert.id)
+    detail = await reading.get_certificate(principal=admin.principal, certificate_id=cert.id)
     assert [(e.action, e.actor_id, e.document_ref) for e in detail.history[1:]] == [
         ("suspend", supervisor.user.id, "处理决定〔2025〕5号"),
         ("revoke", supervisor.user.id, "处理决定〔2025〕6号"),

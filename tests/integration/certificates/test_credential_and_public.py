@@ -23,7 +23,7 @@ from PIL import Image
 from backend.app import create_app
 from backend.core import clock
 from backend.core.keys import key_id, load_key_ring, rotate
-from certificates import schemas, service
+from certificates import credentials, schemas, signing, transitions, verification
 from certificates.tables import PublicRateCounter
 
 VERIFY = "/public/v1/certificates/verify"
@@ -69,7 +69,7 @@ async def test_credential_is_short_lived_and_verifies_offline_with_jwks(client, 
     assert header["alg"] == "EdDSA"
     key = {k["kid"]: k for k in jwks["keys"]}[header["kid"]]
     # An offline verifier holding only the JWKS checks the signature and sees the issue time.
-    claims = jwt.decode(credential["token"], jwt.PyJWK(key).key, algorithms=["EdDSA"], audience=service.CREDENTIAL_AUDIENCE)
+    claims = jwt.decode(credential["token"], jwt.PyJWK(key).key, algorithms=["EdDSA"], audience=credentials.CREDENTIAL_AUDIENCE)
     assert claims["sub"] == str(cert.id)
     assert claims["cno"] == cert.number
     assert 0 < claims["exp"] - claims["iat"] <= 24 * 3600
@@ -178,7 +178,7 @@ async def test_rotated_key_still_verifies_recent_tokens_and_snapshots(
         login = await old_client.post("/api/v1/auth/login", json={"username": officer.username, "password": "test-password-1"})
         old_headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         token = (await _credential(old_client, cert, old_headers))["token"]
-    check = await service.verify_for_action(
+    check = await verification.verify_for_action(
         keys=old_ring,
         user_id=officer.user.id,
         acting_agency_id=officer.agency.id,
@@ -193,7 +193,7 @@ async def test_rotated_key_still_verifies_recent_tokens_and_snapshots(
         jwks = (await new_client.get("/public/v1/keys")).json()
         assert {old_ring.kid, new_kid} <= {k["kid"] for k in jwks["keys"]}
         assert (await new_client.get(VERIFY, params={"token": token})).json()["result"] == "valid"
-    assert (await service.verify_snapshot_token(keys=new_ring, token=check.snapshot_token)) == check.snapshot
+    assert (await signing.verify_snapshot_token(keys=new_ring, token=check.snapshot_token)) == check.snapshot
 
     # Past the retention the retired key leaves the JWKS, and its credentials stop verifying,
     # but the snapshot stays provable through the key archive.
@@ -206,13 +206,13 @@ async def test_rotated_key_still_verifies_recent_tokens_and_snapshots(
         assert (await late_client.get(VERIFY, params={"token": token})).json()["result"] == "invalid"
         archive = (await late_client.get("/public/v1/keys/archive")).json()
         assert old_ring.kid in {k["kid"] for k in archive["keys"]}
-    assert (await service.verify_snapshot_token(keys=expired_ring, token=check.snapshot_token)) == check.snapshot
+    assert (await signing.verify_snapshot_token(keys=expired_ring, token=check.snapshot_token)) == check.snapshot
 
 
 async def test_snapshot_with_a_changed_claim_does_not_verify(make_person, issue_certificate, key_ring):
     officer = await make_person()
     await issue_certificate(officer)
-    check = await service.verify_for_action(
+    check = await verification.verify_for_action(
         keys=key_ring,
         user_id=officer.user.id,
         acting_agency_id=officer.agency.id,
@@ -226,7 +226,7 @@ async def test_snapshot_with_a_changed_claim_does_not_verify(make_person, issue_
     claims["snap"]["valid_until"] = "2099-01-01T00:00:00+00:00"
     forged = ".".join([head, _b64(json.dumps(claims).encode()), signature])
     with pytest.raises(jwt.InvalidTokenError):
-        await service.verify_snapshot_token(keys=key_ring, token=forged)
+        await signing.verify_snapshot_token(keys=key_ring, token=forged)
 
 
 @pytest.mark.both_engines
@@ -265,7 +265,7 @@ async def test_mobile_me_lists_own_certificates_with_status(client, make_person,
     assert mine["any_valid"] is True
     assert [c["number"] for c in mine["items"]] == [cert.number]
     revoke = msgspec.convert({"reason": "调离", "document_ref": "注销〔2025〕4号"}, schemas.RevokeIn)
-    await service.revoke(principal=admin.principal, certificate_id=cert.id, data=revoke)
+    await transitions.revoke(principal=admin.principal, certificate_id=cert.id, data=revoke)
     mine = (await client.get("/api/mobile/v1/certificates", headers=headers)).json()
     assert mine["any_valid"] is False
     assert mine["items"][0]["reason"] == "revoked"

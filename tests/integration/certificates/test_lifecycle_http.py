@@ -11,7 +11,7 @@ import pytest
 
 from backend.core import clock
 from backend.core.errors import Conflict
-from certificates import schemas, service
+from certificates import schemas, transitions
 from certificates.tables import CardRecovery, Certificate, CertificateEvent
 from tests.integration.certificates.conftest import certificate_body
 
@@ -262,7 +262,8 @@ async def test_concurrent_transitions_do_not_both_win(make_person, issue_certifi
     cert = await issue_certificate(officer, admin=admin)
     data = msgspec.convert(SUSPEND, schemas.SuspendIn)
     results = await asyncio.gather(
-        *(service.suspend(principal=admin.principal, certificate_id=cert.id, data=data) for _ in range(2)), return_exceptions=True
+        *(transitions.suspend(principal=admin.principal, certificate_id=cert.id, data=data) for _ in range(2)),
+        return_exceptions=True,
     )
     assert sum(isinstance(r, schemas.CertificateDetail) for r in results) == 1
     assert sum(isinstance(r, Conflict) for r in results) == 1

@@ -9,7 +9,7 @@ import pytest
 
 from backend.core import clock
 from backend.core.keys import KeyRing
-from certificates import service
+from certificates import signing, verification
 
 
 @pytest.mark.both_engines
@@ -19,7 +19,7 @@ async def test_active_certificate_allows_and_snapshot_verifies_with_jwks(
 ) -> None:
     officer = await make_person()
     cert = await issue_certificate(officer)
-    check = await service.verify_for_action(
+    check = await verification.verify_for_action(
         keys=key_ring,
         user_id=officer.user.id,
         acting_agency_id=officer.agency.id,
@@ -38,5 +38,5 @@ async def test_active_certificate_allows_and_snapshot_verifies_with_jwks(
     kid = jwt.get_unverified_header(check.snapshot_token)["kid"]
     published = {k["kid"]: k for k in key_ring.jwks()["keys"]}
     key = jwt.PyJWK(published[kid]).key
-    claims = jwt.decode(check.snapshot_token, key, algorithms=["EdDSA"], audience=service.SNAPSHOT_AUDIENCE)
+    claims = jwt.decode(check.snapshot_token, key, algorithms=["EdDSA"], audience=signing.SNAPSHOT_AUDIENCE)
     assert claims["snap"] == check.snapshot

@@ -14,8 +14,8 @@ from backend.core import clock
 from backend.core.auth import TokenIssuer
 from backend.org import service as org_service
 from backend.org.tables import User
+from certificates import issuing as certificate_issuing
 from certificates import schemas as certificate_schemas
-from certificates import service as certificate_service
 from tests.conftest import Person
 
 MOBILE = "/api/mobile/v1"
@@ -50,7 +50,7 @@ async def issue_certificate(holder: Any, admin: Any, *, domains: list[str] | Non
         "document_ref": "发证决定〔2025〕3号",
     }
     data = msgspec.convert(body, certificate_schemas.CertificateIn)
-    await certificate_service.issue(principal=admin.principal, data=data)
+    await certificate_issuing.issue(principal=admin.principal, data=data)
 
 
 async def quick_person(agency: Any, *, roles: tuple[str, ...] = ("officer",)) -> Person:
