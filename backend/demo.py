@@ -12,6 +12,7 @@ import backend.field.actions as enforcement_actions
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.settings import Settings
+from backend.field import action_schemas as enforcement_action_schemas
 from backend.field import cases as enforcement_service
 from backend.field import schemas as enforcement_schemas
 from backend.field.tables import Action
@@ -266,7 +267,7 @@ async def _ensure_cases(settings: Settings) -> None:
                         "planned_place": "新绛县龙兴镇",
                         "participant_ids": [str(lead_p.user_id), str(assisting_p.user_id)],
                     },
-                    enforcement_schemas.ActionIn,
+                    enforcement_action_schemas.ActionIn,
                 ),
             )
 

@@ -53,8 +53,7 @@ async def measure(base_url: str, request: Request, *, total: int, concurrency: i
 async def _check_in_fixture(world: World) -> uuid.UUID:
     """A certificate for the officer and an action of the world's case (through the services)."""
     from backend.core import clock
-    from backend.field import actions
-    from backend.field import schemas as enforcement_schemas
+    from backend.field import action_schemas, actions
     from certificates import issuing as certificate_issuing
     from certificates import schemas as certificate_schemas
 
@@ -85,7 +84,7 @@ async def _check_in_fixture(world: World) -> uuid.UUID:
                 "planned_at": now.isoformat(),
                 "participant_ids": [str(world.officer.user_id)],
             },
-            enforcement_schemas.ActionIn,
+            action_schemas.ActionIn,
         ),
     )
     return action.id
