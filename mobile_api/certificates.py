@@ -11,10 +11,23 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from backend.core.auth import Principal
-from backend.core.http.openapi import AUTH_ERRORS, CHANGE_ERRORS
+from backend.core.errors import NotFound
+from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
 from certificates import credentials, listing, qr, schemas
+from certificates.credentials import CertificateExpired, CertificateNotValid, CertificateRevoked, CertificateSuspended
+
+# A credential is signed only for a certificate that verifies now (409 names why not).
+CREDENTIAL = (
+    *SIGNED_IN,
+    *WITH_INPUT,
+    NotFound,
+    CertificateNotValid,
+    CertificateSuspended,
+    CertificateRevoked,
+    CertificateExpired,
+)
 
 
 def _verify_url(request: Request[Any, Any, Any]) -> str:
@@ -28,11 +41,11 @@ class CertificateMobileController(Controller):
     path = "/api/mobile/v1/certificates"
     tags = ["mobile", "certificates"]
 
-    @get("/", summary="My certificates and whether they verify now", raises=AUTH_ERRORS)
+    @get("/", summary="My certificates and whether they verify now", responses=problems(SIGNED_IN))
     async def mine(self, principal: NamedDependency[Principal]) -> schemas.MyCertificates:
         return await listing.certificate_status_for_user(user_id=principal.user_id)
 
-    @get("/{certificate_id:uuid}/credential", summary="A signed credential token (≤ 24 h)", raises=CHANGE_ERRORS)
+    @get("/{certificate_id:uuid}/credential", summary="A signed credential token (≤ 24 h)", responses=problems(CREDENTIAL))
     async def credential(
         self,
         request: Request[Any, Any, Any],
@@ -45,7 +58,10 @@ class CertificateMobileController(Controller):
         return Response(credential, headers={"Cache-Control": "no-store"})
 
     @get(
-        "/{certificate_id:uuid}/qr.png", summary="The credential as a QR code (PNG)", media_type="image/png", raises=CHANGE_ERRORS
+        "/{certificate_id:uuid}/qr.png",
+        summary="The credential as a QR code (PNG)",
+        media_type="image/png",
+        responses=problems(CREDENTIAL),
     )
     async def qr_png(
         self,
@@ -62,7 +78,7 @@ class CertificateMobileController(Controller):
         "/{certificate_id:uuid}/qr.svg",
         summary="The credential as a QR code (SVG)",
         media_type="image/svg+xml",
-        raises=CHANGE_ERRORS,
+        responses=problems(CREDENTIAL),
     )
     async def qr_svg(
         self,

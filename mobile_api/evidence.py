@@ -15,20 +15,22 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import InternalServerException, NotAuthorizedException, NotFoundException, ValidationException
+from litestar.exceptions import InternalServerException
 from litestar.params import FromPath, FromQuery
 
 from backend.core.auth import Principal
-from backend.core.errors import BadRequest, InvalidInput
+from backend.core.errors import BadRequest, InvalidInput, NotFound
+from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
 from backend.core.settings import Settings
-from backend.field.cases import authorize_capture
+from backend.field.cases import CaseArchived, authorize_capture
 from evidence import capture, records
-from evidence.errors import UploadTooLarge
+from evidence.errors import DisallowedMediaType, HashMismatch, StoreUnavailableError, UploadTooLarge
 from evidence.schemas import CaptureAnswer, CaptureDeclaration, EvidenceKind, EvidenceOut
 from evidence.store import ObjectStore
 
 TAGS = ["mobile: evidence"]
-RAISES = [NotAuthorizedException, NotFoundException, ValidationException]
+# A case, action or record outside the caller's agency is 404.
+CAPTURE = (*SIGNED_IN, *WITH_INPUT, NotFound)
 
 
 class ClientDisconnectedError(BadRequest):
@@ -67,7 +69,16 @@ def _declaration(values: dict[str, Any]) -> CaptureDeclaration:
     # The limit is a setting, so it is enforced in the service while streaming (and on
     # Content-Length up front) rather than by the framework's import-time limit.
     request_max_body_size=None,
-    raises=RAISES,
+    responses=problems(
+        CAPTURE,
+        PHONE_WRITE,
+        CaseArchived,
+        ClientDisconnectedError,
+        UploadTooLarge,
+        DisallowedMediaType,
+        HashMismatch,
+        StoreUnavailableError,
+    ),
 )
 async def upload_evidence(
     request: Request[Any, Any, Any],
@@ -128,7 +139,7 @@ async def upload_evidence(
     "/api/mobile/v1/evidence/{evidence_id:uuid}",
     summary="One evidence record of the caller's agency",
     tags=TAGS,
-    raises=RAISES,
+    responses=problems(CAPTURE),
 )
 async def get_evidence(principal: NamedDependency[Principal], evidence_id: FromPath[UUID]) -> EvidenceOut:
     return await records.get_evidence(agency_id=principal.agency_id, evidence_id=evidence_id)

@@ -11,10 +11,11 @@ from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, JSONBody
 
 from backend.core.auth import Principal
+from backend.core.errors import Conflict, DuplicateValue, IllegalTransition, NotFound
+from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
 from backend.field import (
@@ -30,19 +31,27 @@ from backend.field import (
     schemas,
     transitions,
 )
+from backend.field.actions import NotAssigned
+from backend.field.cases import CaseArchived
+from backend.field.check_in import CheckInRefused
+from backend.field.devices import DeviceRevoked, ManifestSignatureInvalid
+from backend.field.recusal import RecusalAlreadyDeclared
+from backend.field.transitions import ActionStartBlocked, VideoCoverageIncomplete
 
-RAISES = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
+# An action outside the caller's agency is 404; writing to one needs a participant (403).
+ACTION_READ = (*SIGNED_IN, *WITH_INPUT, NotFound)
+ACTION_WRITE = (*ACTION_READ, *PHONE_WRITE, NotAssigned)
 
 
 class FieldPhoneController(Controller):
     path = "/api/mobile/v1"
     tags = ["mobile: field"]
 
-    @get("/me", summary="The officer, certificate status and today's actions", raises=RAISES)
+    @get("/me", summary="The officer, certificate status and today's actions", responses=problems(SIGNED_IN, NotFound))
     async def me(self, principal: NamedDependency[Principal]) -> phone_schemas.MeOut:
         return await phone.me(principal=principal)
 
-    @get("/actions/{action_id:uuid}", summary="Action checklist: what is still required", raises=RAISES)
+    @get("/actions/{action_id:uuid}", summary="Action checklist: what is still required", responses=problems(ACTION_READ))
     async def checklist(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
     ) -> phone_schemas.ChecklistOut:
@@ -52,7 +61,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/check-ins",
         summary="Check in: verifies the certificate and stores the signed snapshot (R-CERT-4)",
         status_code=201,
-        raises=RAISES,
+        responses=problems(ACTION_WRITE, Conflict, IllegalTransition, CheckInRefused),
     )
     async def check_in(
         self,
@@ -68,7 +77,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/recusals",
         summary="Declare no conflict, or a conflict on one of the three grounds (R-RCS)",
         status_code=201,
-        raises=RAISES,
+        responses=problems(ACTION_WRITE, Conflict, DuplicateValue, RecusalAlreadyDeclared),
     )
     async def declare_recusal(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.RecusalIn]
@@ -81,7 +90,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/recording-sessions",
         summary="Open a recording session from this device (R-REC-3)",
         status_code=201,
-        raises=RAISES,
+        responses=problems(ACTION_WRITE, Conflict, IllegalTransition),
     )
     async def open_recording(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[action_schemas.RecordingSessionIn]
@@ -92,7 +101,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/recording-sessions/{session_id:uuid}/close",
         summary="Close a recording session",
         status_code=200,
-        raises=RAISES,
+        responses=problems(ACTION_READ, PHONE_WRITE),
     )
     async def close_recording(
         self,
@@ -104,7 +113,10 @@ class FieldPhoneController(Controller):
         return await recording.close_recording(principal=principal, action_id=action_id, session_id=session_id, data=data)
 
     @post(
-        "/actions/{action_id:uuid}/start", summary="Start the action (409 lists what is missing)", status_code=200, raises=RAISES
+        "/actions/{action_id:uuid}/start",
+        summary="Start the action (409 lists what is missing)",
+        status_code=200,
+        responses=problems(ACTION_WRITE, IllegalTransition, ActionStartBlocked, CaseArchived),
     )
     async def start(
         self,
@@ -115,7 +127,12 @@ class FieldPhoneController(Controller):
     ) -> action_schemas.ActionOut:
         return await transitions.start_action(principal=principal, action_id=action_id, data=data, settings=settings)
 
-    @post("/actions/{action_id:uuid}/end", summary="End the on-site action", status_code=200, raises=RAISES)
+    @post(
+        "/actions/{action_id:uuid}/end",
+        summary="End the on-site action",
+        status_code=200,
+        responses=problems(ACTION_WRITE, IllegalTransition),
+    )
     async def end(
         self,
         principal: NamedDependency[Principal],
@@ -129,7 +146,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/close",
         summary="Close the action (409 video-coverage-incomplete lists unexplained gaps)",
         status_code=200,
-        raises=RAISES,
+        responses=problems(ACTION_WRITE, IllegalTransition, VideoCoverageIncomplete),
     )
     async def close(
         self,
@@ -140,7 +157,7 @@ class FieldPhoneController(Controller):
     ) -> action_schemas.ActionOut:
         return await transitions.close_action(principal=principal, action_id=action_id, data=data, settings=settings)
 
-    @get("/actions/{action_id:uuid}/coverage", summary="Video coverage of the action (R-REC-4)", raises=RAISES)
+    @get("/actions/{action_id:uuid}/coverage", summary="Video coverage of the action (R-REC-4)", responses=problems(ACTION_READ))
     async def coverage(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
     ) -> action_schemas.CoverageReportOut:
@@ -150,7 +167,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/gap-reasons",
         summary="Record why the recording has a gap (a supervisor approves it)",
         status_code=201,
-        raises=RAISES,
+        responses=problems(ACTION_WRITE, Conflict, IllegalTransition),
     )
     async def gap_reason(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[action_schemas.GapReasonIn]
@@ -161,7 +178,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/manifests",
         summary="Submit an offline capture manifest signed with the device key (R-REC-5)",
         status_code=201,
-        raises=RAISES,
+        responses=problems(ACTION_WRITE, Conflict, DeviceRevoked, ManifestSignatureInvalid),
     )
     async def manifest(
         self,
@@ -172,19 +189,28 @@ class FieldPhoneController(Controller):
     ) -> phone_schemas.ManifestOut:
         return await devices.submit_manifest(principal=principal, action_id=action_id, data=data, settings=settings)
 
-    @get("/actions/{action_id:uuid}/manifests/{manifest_id:uuid}", summary="Manifest with per-file match status", raises=RAISES)
+    @get(
+        "/actions/{action_id:uuid}/manifests/{manifest_id:uuid}",
+        summary="Manifest with per-file match status",
+        responses=problems(ACTION_READ),
+    )
     async def get_manifest(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], manifest_id: FromPath[UUID]
     ) -> phone_schemas.ManifestOut:
         return await devices.get_manifest(principal=principal, action_id=action_id, manifest_id=manifest_id)
 
-    @post("/devices", summary="Register this phone's Ed25519 key", status_code=201, raises=RAISES)
+    @post(
+        "/devices",
+        summary="Register this phone's Ed25519 key",
+        status_code=201,
+        responses=problems(SIGNED_IN, WITH_INPUT, PHONE_WRITE, Conflict, DuplicateValue),
+    )
     async def register_device(
         self, principal: NamedDependency[Principal], data: JSONBody[phone_schemas.DeviceIn]
     ) -> phone_schemas.DeviceOut:
         return await devices.register_device(principal=principal, data=data)
 
-    @get("/devices", summary="My registered devices", raises=RAISES)
+    @get("/devices", summary="My registered devices", responses=problems(SIGNED_IN))
     async def my_devices(self, principal: NamedDependency[Principal]) -> list[phone_schemas.DeviceOut]:
         return await devices.list_devices(principal=principal, user_id=principal.user_id)
 

@@ -12,28 +12,42 @@ from collections.abc import AsyncIterator
 from typing import Any, cast
 from uuid import UUID
 
-import msgspec
 from litestar import Request, Response, delete, head, patch, post, route
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod, ScopeType
-from litestar.exceptions import (
-    HTTPException,
-    InternalServerException,
-    NotAuthorizedException,
-    NotFoundException,
-    TooManyRequestsException,
-    ValidationException,
-)
+from litestar.exceptions import InternalServerException
 from litestar.params import FromPath
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core.auth import Principal
-from backend.core.errors import ProblemError
+from backend.core.errors import NotFound, ProblemError
+from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
+from backend.core.http.problems import send_problem
 from backend.core.settings import Settings
-from backend.field.cases import authorize_capture
+from backend.field.cases import CaseArchived, authorize_capture
+from evidence.errors import DisallowedMediaType, HashMismatch, StoreUnavailableError
 from evidence.store import ObjectStore
 from evidence.uploads import creation, finishing, protocol, receiving
-from evidence.uploads.errors import MethodOverrideInvalid, NotOffsetOctetStream
+from evidence.uploads.errors import (
+    ChecksumAlgorithmUnsupported,
+    ChecksumMismatch,
+    ChunkTooLarge,
+    HashStateUnavailable,
+    InvalidTusHeader,
+    InvalidUploadMetadata,
+    MethodOverrideInvalid,
+    NotOffsetOctetStream,
+    OffsetMismatch,
+    OpenUploadLimit,
+    StagingQuotaExceeded,
+    TusVersionUnsupported,
+    UploadFinished,
+    UploadGone,
+    UploadLengthExceeded,
+    UploadLocked,
+    UploadNotFound,
+    UploadTooLarge,
+)
 from evidence.uploads.schemas import UploadState, declaration_from_metadata
 from evidence.uploads.state import get_upload
 
@@ -46,15 +60,26 @@ _ALLOW_HEADERS = (
     "Upload-Defer-Length, Upload-Concat, Tus-Resumable, X-HTTP-Method-Override, X-Request-ID, Idempotency-Key"
 )
 
-
-# Statuses documented in OpenAPI (the problems themselves come from evidence.uploads.errors).
-def _documented(code: int) -> type[HTTPException]:
-    return type(f"Http{code}", (HTTPException,), {"status_code": code})
-
-
-_CONFLICT, _GONE, _PRECONDITION = _documented(409), _documented(410), _documented(412)
-_TOO_LARGE, _MEDIA, _LOCKED, _CHECKSUM = _documented(413), _documented(415), _documented(423), _documented(460)
-_COMMON: list[type[HTTPException]] = [NotAuthorizedException, NotFoundException, ValidationException, _GONE, _PRECONDITION]
+# Problems in OpenAPI: every route but OPTIONS needs Tus-Resumable (412); the item routes name
+# an upload of the caller (404, or 410 once expired or terminated).
+TUS = (*SIGNED_IN, TusVersionUnsupported)
+UPLOAD = (*TUS, *WITH_INPUT, NotFound, UploadNotFound, UploadGone)
+CHUNK = (
+    NotOffsetOctetStream,
+    InvalidTusHeader,
+    ChecksumAlgorithmUnsupported,
+    OffsetMismatch,
+    UploadFinished,
+    UploadLocked,
+    ChunkTooLarge,
+    UploadLengthExceeded,
+    DisallowedMediaType,
+    HashMismatch,
+    ChecksumMismatch,
+    HashStateUnavailable,
+    StoreUnavailableError,
+)
+TERMINATE = (UploadFinished, UploadLocked)
 
 
 def _empty(status: int, headers: dict[str, str] | None = None) -> Response[None]:
@@ -76,7 +101,7 @@ def tus_headers_middleware(app: ASGIApp) -> ASGIApp:
             try:
                 protocol.check_tus_resumable(None if version is None else version.decode("latin-1"))
             except ProblemError as exc:
-                await _send_problem(send, exc)
+                await _send_problem(scope, send, exc)
                 return
 
         async def send_with_headers(message: Message) -> None:
@@ -93,16 +118,9 @@ def tus_headers_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-async def _send_problem(send: Send, exc: ProblemError) -> None:
-    body = msgspec.json.encode({"type": f"/problems/{exc.slug}", "title": exc.title, "status": exc.status, "detail": exc.detail})
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"tus-version", protocol.TUS_VERSION.encode()),
-        (b"access-control-expose-headers", _EXPOSE.encode()),
-    ]
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+async def _send_problem(scope: Scope, send: Send, exc: ProblemError) -> None:
+    headers = [(b"tus-version", protocol.TUS_VERSION.encode()), (b"access-control-expose-headers", _EXPOSE.encode())]
+    await send_problem(scope, send, exc, headers=headers)
 
 
 def _upload_headers(state: UploadState, *, location: bool = False) -> dict[str, str]:
@@ -161,6 +179,7 @@ def _options_headers(settings: Settings) -> dict[str, str]:
     summary="tus capabilities (versions, extensions, maximum size, checksum algorithms)",
     tags=TAGS,
     middleware=[tus_headers_middleware],
+    responses=problems(WITH_INPUT, NotFound),  # an upload id that is no UUID names no route
 )
 async def tus_options(settings: NamedDependency[Settings]) -> Response[None]:
     return _empty(204, _options_headers(settings))
@@ -175,7 +194,18 @@ async def tus_options(settings: NamedDependency[Settings]) -> Response[None]:
     tags=TAGS,
     request_max_body_size=None,  # the service enforces settings.tus_chunk_limit while streaming
     middleware=[tus_headers_middleware],
-    raises=[*_COMMON, _TOO_LARGE, _MEDIA, _CHECKSUM, TooManyRequestsException],
+    responses=problems(
+        TUS,
+        PHONE_WRITE,
+        InvalidTusHeader,
+        InvalidUploadMetadata,
+        NotFound,
+        CaseArchived,
+        UploadTooLarge,
+        OpenUploadLimit,
+        StagingQuotaExceeded,
+        StoreUnavailableError,
+    ),
 )
 async def create_upload(
     request: Request[Any, Any, Any],
@@ -213,7 +243,7 @@ async def _first_chunk(
     summary="Offset of an upload (tus core)",
     tags=TAGS,
     middleware=[tus_headers_middleware],
-    raises=_COMMON,
+    responses=problems(UPLOAD),
 )
 async def upload_offset(principal: NamedDependency[Principal], upload_id: FromPath[UUID]) -> Response[None]:
     return await _head(principal, upload_id)
@@ -232,7 +262,7 @@ async def _head(principal: Principal, upload_id: UUID) -> Response[None]:
     tags=TAGS,
     request_max_body_size=None,  # the service enforces settings.tus_chunk_limit while streaming
     middleware=[tus_headers_middleware],
-    raises=[*_COMMON, _CONFLICT, _TOO_LARGE, _MEDIA, _LOCKED, _CHECKSUM],
+    responses=problems(UPLOAD, PHONE_WRITE, CHUNK),
 )
 async def append_chunk(
     request: Request[Any, Any, Any],
@@ -263,7 +293,7 @@ async def _patch(
     summary="Terminate an unfinished upload and delete its staged bytes (tus termination)",
     tags=TAGS,
     middleware=[tus_headers_middleware],
-    raises=[*_COMMON, _CONFLICT, _LOCKED],
+    responses=problems(UPLOAD, PHONE_WRITE, TERMINATE),
 )
 async def terminate_upload(
     principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], upload_id: FromPath[UUID]
@@ -279,7 +309,7 @@ async def terminate_upload(
     tags=TAGS,
     request_max_body_size=None,
     middleware=[tus_headers_middleware],
-    raises=[*_COMMON, _CONFLICT, _TOO_LARGE, _MEDIA, _LOCKED, _CHECKSUM],
+    responses=problems(UPLOAD, PHONE_WRITE, CHUNK, TERMINATE, MethodOverrideInvalid),
 )
 async def method_override(
     request: Request[Any, Any, Any],

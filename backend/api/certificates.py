@@ -14,21 +14,32 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core.auth import Principal
-from backend.core.http.openapi import AUTH_ERRORS, CHANGE_ERRORS
+from backend.core.errors import Conflict, DuplicateValue, Forbidden, IllegalTransition, InvalidInput, NotFound
+from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from certificates import cards, issuing, listing, reading, schemas, transitions
+from certificates.issuing import ExamNotPassed
+
+# A certificate outside the caller's reach is 404 (also on status changes: issue #4).
+CERTIFICATE = (*SIGNED_IN, *WITH_INPUT, NotFound)
+STATUS_CHANGE = (*CERTIFICATE, Conflict, IllegalTransition)
 
 
 class CertificateOfficeController(Controller):
     path = "/api/v1/certificates"
     tags = ["certificates"]
 
-    @post("/", summary="Issue a certificate (needs a passed exam, R-CERT-1)", status_code=201, raises=CHANGE_ERRORS)
+    @post(
+        "/",
+        summary="Issue a certificate (needs a passed exam, R-CERT-1)",
+        status_code=201,
+        responses=problems(CERTIFICATE, Forbidden, InvalidInput, DuplicateValue, ExamNotPassed),
+    )
     async def issue(
         self, principal: NamedDependency[Principal], data: JSONBody[schemas.CertificateIn]
     ) -> schemas.CertificateDetail:
         return await issuing.issue(principal=principal, data=data)
 
-    @get("/", summary="List and search certificates of the caller's agency", raises=AUTH_ERRORS)
+    @get("/", summary="List and search certificates of the caller's agency", responses=problems(SIGNED_IN, WITH_INPUT, Forbidden))
     async def list_certificates(
         self,
         principal: NamedDependency[Principal],
@@ -49,31 +60,46 @@ class CertificateOfficeController(Controller):
         )
         return await listing.list_certificates(principal=principal, query=query)
 
-    @get("/{certificate_id:uuid}", summary="One certificate with its history", raises=AUTH_ERRORS)
+    @get("/{certificate_id:uuid}", summary="One certificate with its history", responses=problems(CERTIFICATE))
     async def get_certificate(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID]
     ) -> schemas.CertificateDetail:
         return await reading.get_certificate(principal=principal, certificate_id=certificate_id)
 
-    @post("/{certificate_id:uuid}/suspend", summary="Suspend (暂扣)", status_code=200, raises=CHANGE_ERRORS)
+    @post(
+        "/{certificate_id:uuid}/suspend",
+        summary="Suspend (暂扣)",
+        status_code=200,
+        responses=problems(STATUS_CHANGE, InvalidInput),
+    )
     async def suspend(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.SuspendIn]
     ) -> schemas.CertificateDetail:
         return await transitions.suspend(principal=principal, certificate_id=certificate_id, data=data)
 
-    @post("/{certificate_id:uuid}/reinstate", summary="Reinstate a suspended certificate", status_code=200, raises=CHANGE_ERRORS)
+    @post(
+        "/{certificate_id:uuid}/reinstate",
+        summary="Reinstate a suspended certificate",
+        status_code=200,
+        responses=problems(STATUS_CHANGE),
+    )
     async def reinstate(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.ReinstateIn]
     ) -> schemas.CertificateDetail:
         return await transitions.reinstate(principal=principal, certificate_id=certificate_id, data=data)
 
-    @post("/{certificate_id:uuid}/revoke", summary="Revoke (注销, terminal)", status_code=200, raises=CHANGE_ERRORS)
+    @post("/{certificate_id:uuid}/revoke", summary="Revoke (注销, terminal)", status_code=200, responses=problems(STATUS_CHANGE))
     async def revoke(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.RevokeIn]
     ) -> schemas.CertificateDetail:
         return await transitions.revoke(principal=principal, certificate_id=certificate_id, data=data)
 
-    @post("/{certificate_id:uuid}/renew", summary="Renew: new validity, same holder", status_code=200, raises=CHANGE_ERRORS)
+    @post(
+        "/{certificate_id:uuid}/renew",
+        summary="Renew: new validity, same holder",
+        status_code=200,
+        responses=problems(STATUS_CHANGE, InvalidInput, ExamNotPassed),
+    )
     async def renew(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.RenewIn]
     ) -> schemas.CertificateDetail:
@@ -83,7 +109,7 @@ class CertificateOfficeController(Controller):
         "/{certificate_id:uuid}/card-recoveries/{task_id:uuid}",
         summary="Record card recovery, hand-over to the Justice Bureau, or its disposition (R-CERT-3)",
         status_code=200,
-        raises=CHANGE_ERRORS,
+        responses=problems(CERTIFICATE, IllegalTransition),
     )
     async def card_step(
         self,

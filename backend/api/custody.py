@@ -14,27 +14,31 @@ import msgspec
 from litestar import Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
 from litestar.response import Stream
 
 from backend.core.auth import Principal
-from backend.core.errors import InvalidInput, NotFound
+from backend.core.errors import Forbidden, InvalidInput, NotFound
+from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.core.http.problems import problem
 from backend.core.keys import KeyRing
 from backend.field import actions, gaps, recusal, stages
 from backend.field import cases as enforcement
 from backend.ledger import verify
 from backend.ledger.schemas import LedgerReport
-from evidence import service as evidence_service
+from evidence import holds, records
 from evidence.custody import export, objects, retrieval, review
 from evidence.custody.ranges import RangeNotSatisfiable
+from evidence.custody.retrieval import PresignedLinkUnavailable
 from evidence.custody.schemas import ExportIn, HoldIn, TimelinePage, VerificationRunOut
+from evidence.errors import StoreUnavailableError
 from evidence.schemas import EvidenceOut
 from evidence.store import ObjectStore
 
 TAGS = ["custody"]
-RAISES = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
+# A case or object outside the caller's agency, or a caller who does not review, is 404.
+CASE_REVIEW = (*SIGNED_IN, *WITH_INPUT, NotFound)
+RETRIEVAL = (*CASE_REVIEW, InvalidInput)  # purpose required (R-REC-7)
 REVIEWERS = ("supervisor", "legal_reviewer")
 
 
@@ -86,7 +90,7 @@ def _purpose(value: str | None) -> str:
     "/api/v1/cases/{case_id:uuid}/timeline",
     summary="Case timeline: the custody ledger of the case (R-REC-8)",
     tags=TAGS,
-    raises=RAISES,
+    responses=problems(CASE_REVIEW, InvalidInput),
 )
 async def case_timeline(
     principal: NamedDependency[Principal],
@@ -102,7 +106,7 @@ async def case_timeline(
     "/api/v1/cases/{case_id:uuid}/evidence-chain",
     summary="Evidence-chain report: hash, capture, certificate, verification and accesses per item",
     tags=TAGS,
-    raises=RAISES,
+    responses=problems(CASE_REVIEW),
 )
 async def evidence_chain(principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> review.ChainReport:
     await _reviewer_case(principal, case_id)
@@ -114,7 +118,7 @@ async def evidence_chain(principal: NamedDependency[Principal], case_id: FromPat
     summary="Recompute the whole ledger chain and checkpoints; report the first broken entry",
     tags=TAGS,
     status_code=200,
-    raises=RAISES,
+    responses=problems(SIGNED_IN, Forbidden),
 )
 async def verify_ledger(principal: NamedDependency[Principal], keys: NamedDependency[KeyRing]) -> LedgerReport:
     principal.require(*REVIEWERS)
@@ -126,7 +130,7 @@ async def verify_ledger(principal: NamedDependency[Principal], keys: NamedDepend
     summary="Re-hash the case's stored objects in the background (R-REC-8)",
     tags=TAGS,
     status_code=202,
-    raises=RAISES,
+    responses=problems(CASE_REVIEW),
 )
 async def start_verification(
     principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], case_id: FromPath[UUID]
@@ -145,7 +149,7 @@ async def start_verification(
     "/api/v1/custody/verification-runs/{run_id:uuid}",
     summary="Progress and findings of a verification run",
     tags=TAGS,
-    raises=RAISES,
+    responses=problems(CASE_REVIEW, Forbidden),
 )
 async def get_verification(principal: NamedDependency[Principal], run_id: FromPath[UUID]) -> VerificationRunOut:
     principal.require(*REVIEWERS)
@@ -161,7 +165,7 @@ async def get_verification(principal: NamedDependency[Principal], run_id: FromPa
         "to the custody ledger before any byte is sent (R-REC-7)."
     ),
     tags=TAGS,
-    raises=RAISES,
+    responses=problems(RETRIEVAL, RangeNotSatisfiable),
 )
 async def evidence_content(
     principal: NamedDependency[Principal],
@@ -194,7 +198,7 @@ async def evidence_content(
     summary="A presigned download link valid at most 5 minutes (logged first)",
     tags=TAGS,
     status_code=201,
-    raises=RAISES,
+    responses=problems(RETRIEVAL, PresignedLinkUnavailable),
 )
 async def evidence_link(
     principal: NamedDependency[Principal],
@@ -217,7 +221,7 @@ async def evidence_link(
     summary="Court-verifiable export package (streamed ZIP with manifest, ledger, keys, verifier)",
     tags=TAGS,
     status_code=200,
-    raises=RAISES,
+    responses=problems(RETRIEVAL),
 )
 async def export_case(
     principal: NamedDependency[Principal],
@@ -244,9 +248,9 @@ async def export_case(
 
 async def _hold(principal: Principal, store: ObjectStore, case_id: UUID, *, on: bool, reason: str) -> list[EvidenceOut]:
     await _reviewer_case(principal, case_id)
-    items = await evidence_service.list_for_case(agency_id=principal.agency_id, case_id=case_id)
+    items = await records.list_for_case(agency_id=principal.agency_id, case_id=case_id)
     for item in items:
-        await evidence_service.set_legal_hold(
+        await holds.set_legal_hold(
             store=store, agency_id=principal.agency_id, evidence_id=item.id, actor_id=principal.user_id, on=on, reason=reason
         )
     return items
@@ -257,7 +261,7 @@ async def _hold(principal: Principal, store: ObjectStore, case_id: UUID, *, on: 
     summary="Place a legal hold on every object of the case (R-REC-6)",
     tags=TAGS,
     status_code=200,
-    raises=RAISES,
+    responses=problems(CASE_REVIEW, StoreUnavailableError),
 )
 async def place_hold(
     principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], case_id: FromPath[UUID], data: JSONBody[HoldIn]
@@ -270,7 +274,7 @@ async def place_hold(
     summary="Release the legal hold on every object of the case",
     tags=TAGS,
     status_code=200,
-    raises=RAISES,
+    responses=problems(CASE_REVIEW, StoreUnavailableError),
 )
 async def release_hold(
     principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], case_id: FromPath[UUID], data: JSONBody[HoldIn]

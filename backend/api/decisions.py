@@ -10,16 +10,11 @@ from uuid import UUID
 
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.exceptions import (
-    ClientException,
-    NotAuthorizedException,
-    NotFoundException,
-    PermissionDeniedException,
-    ValidationException,
-)
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core.auth import Principal
+from backend.core.errors import Conflict, DuplicateValue, Forbidden, InvalidInput, NotFound
+from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.decisions import (
     declarations,
     discussions,
@@ -34,11 +29,25 @@ from backend.decisions import (
     standards,
     standards_schemas,
 )
+from backend.decisions.case_facts import RecusalMissing
+from backend.decisions.deadlines import CalendarMissing
+from backend.decisions.discretion import BenchmarkTiersInsufficient, DeviationReasonRequired, PenaltyOutsideLaw
+from backend.decisions.hearings import HearingPending
+from backend.decisions.issuing import AnswerPeriodRunning, ApproverIsReviewer, LegalReviewRequired
+from backend.decisions.notices import NoticeNotServed
+from backend.decisions.records import CaseStageConflict, DecisionAlreadyIssued, DraftChanged
+from backend.decisions.reviewers import LegalQualificationMissing, NotALegalReviewer
+from backend.decisions.standards import BenchmarkNotUsable
+from backend.field.cases import CaseArchived, SeparationOfFunctions
+from backend.field.stages import StageRecordMissing
 from backend.org import service as org_service
 
-AUTH_ERRORS = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
-CHANGE_ERRORS = [*AUTH_ERRORS, ClientException]  # ClientException documents the 409/422 problems
-PUBLIC_ERRORS = [NotFoundException, ValidationException]
+# Problems per kind of route, from what the services each route calls raise.
+STANDARDS_CHANGE = (*SIGNED_IN, *WITH_INPUT, Forbidden)
+DECISION_READ = (*SIGNED_IN, *WITH_INPUT, NotFound)
+DECISION_CHANGE = (*DECISION_READ, Forbidden, InvalidInput, DecisionAlreadyIssued)
+DRAFT_RULES = (InvalidInput, CaseStageConflict, BenchmarkNotUsable, DeviationReasonRequired, PenaltyOutsideLaw)
+PUBLIC_READ = (*WITH_INPUT, NotFound)
 Matter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
 
 
@@ -48,19 +57,24 @@ class StandardsController(Controller):
     path = "/api/v1"
     tags = ["decisions: standards"]
 
-    @post("/benchmarks", summary="Create a new benchmark version (draft, R-DISC-1)", status_code=201, raises=CHANGE_ERRORS)
+    @post(
+        "/benchmarks",
+        summary="Create a new benchmark version (draft, R-DISC-1)",
+        status_code=201,
+        responses=problems(STANDARDS_CHANGE, NotFound, InvalidInput),
+    )
     async def create_benchmark(
         self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.BenchmarkIn]
     ) -> standards_schemas.BenchmarkOut:
         return await standards.create_benchmark(principal=principal, data=data)
 
-    @get("/benchmarks", summary="Benchmark versions of the caller's agency", raises=AUTH_ERRORS)
+    @get("/benchmarks", summary="Benchmark versions of the caller's agency", responses=problems(SIGNED_IN, WITH_INPUT))
     async def list_benchmarks(
         self, principal: NamedDependency[Principal], matter: Matter = None
     ) -> list[standards_schemas.BenchmarkSummary]:
         return await standards.list_benchmarks(agency_id=principal.agency_id, matter=matter)
 
-    @get("/benchmarks/{benchmark_id:uuid}", summary="One benchmark version, old ones included", raises=AUTH_ERRORS)
+    @get("/benchmarks/{benchmark_id:uuid}", summary="One benchmark version, old ones included", responses=problems(DECISION_READ))
     async def get_benchmark(
         self, principal: NamedDependency[Principal], benchmark_id: FromPath[UUID]
     ) -> standards_schemas.BenchmarkOut:
@@ -70,54 +84,78 @@ class StandardsController(Controller):
         "/benchmarks/{benchmark_id:uuid}/publish",
         summary="Publish a version (refused with < 3 tiers for a ranged penalty, R-DISC-2)",
         status_code=200,
-        raises=CHANGE_ERRORS,
+        responses=problems(STANDARDS_CHANGE, NotFound, InvalidInput, BenchmarkTiersInsufficient, Conflict),
     )
     async def publish_benchmark(
         self, principal: NamedDependency[Principal], benchmark_id: FromPath[UUID]
     ) -> standards_schemas.BenchmarkOut:
         return await standards.publish_benchmark(principal=principal, benchmark_id=benchmark_id)
 
-    @get("/major-catalog", summary="The agency's major-decision catalog (R-LEGAL-3)", raises=AUTH_ERRORS)
+    @get("/major-catalog", summary="The agency's major-decision catalog (R-LEGAL-3)", responses=problems(SIGNED_IN))
     async def list_catalog(self, principal: NamedDependency[Principal]) -> list[standards_schemas.CatalogEntryOut]:
         return await standards.list_catalog(agency_id=principal.agency_id)
 
-    @post("/major-catalog", summary="Add a catalog entry with the agency's threshold", status_code=201, raises=CHANGE_ERRORS)
+    @post(
+        "/major-catalog",
+        summary="Add a catalog entry with the agency's threshold",
+        status_code=201,
+        responses=problems(STANDARDS_CHANGE, InvalidInput),
+    )
     async def add_catalog_entry(
         self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.CatalogEntryIn]
     ) -> standards_schemas.CatalogEntryOut:
         return await standards.add_catalog_entry(principal=principal, data=data)
 
-    @post("/major-catalog/{entry_id:uuid}/retire", summary="Retire a catalog entry", status_code=200, raises=CHANGE_ERRORS)
+    @post(
+        "/major-catalog/{entry_id:uuid}/retire",
+        summary="Retire a catalog entry",
+        status_code=200,
+        responses=problems(STANDARDS_CHANGE, NotFound),
+    )
     async def retire_catalog_entry(
         self, principal: NamedDependency[Principal], entry_id: FromPath[UUID]
     ) -> standards_schemas.CatalogEntryOut:
         return await standards.retire_catalog_entry(principal=principal, entry_id=entry_id)
 
-    @get("/answer-periods", summary="Answer period after notice, per penalty kind (R-DISC-7)", raises=AUTH_ERRORS)
+    @get("/answer-periods", summary="Answer period after notice, per penalty kind (R-DISC-7)", responses=problems(SIGNED_IN))
     async def answer_periods(self, principal: NamedDependency[Principal]) -> list[standards_schemas.AnswerPeriodOut]:
         return await standards.answer_periods(agency_id=principal.agency_id)
 
-    @put("/answer-periods", summary="Configure the answer period of a penalty kind", raises=CHANGE_ERRORS)
+    @put("/answer-periods", summary="Configure the answer period of a penalty kind", responses=problems(STANDARDS_CHANGE))
     async def set_answer_period(
         self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.AnswerPeriodIn]
     ) -> standards_schemas.AnswerPeriodOut:
         return await standards.set_answer_period(principal=principal, data=data)
 
-    @get("/legal-reviewers", summary="Designated members of the legal-review unit (R-LEGAL-1)", raises=AUTH_ERRORS)
+    @get("/legal-reviewers", summary="Designated members of the legal-review unit (R-LEGAL-1)", responses=problems(SIGNED_IN))
     async def list_reviewers(self, principal: NamedDependency[Principal]) -> list[standards_schemas.ReviewerOut]:
         return await reviewers.list_reviewers(agency_id=principal.agency_id)
 
-    @post("/legal-reviewers", summary="Designate a legal reviewer (R-LEGAL-2)", status_code=201, raises=CHANGE_ERRORS)
+    @post(
+        "/legal-reviewers",
+        summary="Designate a legal reviewer (R-LEGAL-2)",
+        status_code=201,
+        responses=problems(STANDARDS_CHANGE, NotFound, InvalidInput, LegalQualificationMissing, Conflict),
+    )
     async def designate_reviewer(
         self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.ReviewerDesignationIn]
     ) -> standards_schemas.ReviewerOut:
         return await reviewers.designate_reviewer(principal=principal, data=data)
 
-    @delete("/legal-reviewers/{user_id:uuid}", summary="End a reviewer's designation", status_code=204, raises=CHANGE_ERRORS)
+    @delete(
+        "/legal-reviewers/{user_id:uuid}",
+        summary="End a reviewer's designation",
+        status_code=204,
+        responses=problems(STANDARDS_CHANGE, NotFound),
+    )
     async def revoke_reviewer(self, principal: NamedDependency[Principal], user_id: FromPath[UUID]) -> None:
         await reviewers.revoke_reviewer(principal=principal, user_id=user_id)
 
-    @get("/legal-reviewers/ratio", summary="Reviewers vs. 5 % of officers (warning, R-LEGAL-1)", raises=AUTH_ERRORS)
+    @get(
+        "/legal-reviewers/ratio",
+        summary="Reviewers vs. 5 % of officers (warning, R-LEGAL-1)",
+        responses=problems(SIGNED_IN, Forbidden),
+    )
     async def reviewer_ratio(self, principal: NamedDependency[Principal]) -> standards_schemas.ReviewerRatio:
         principal.require("admin", "supervisor")
         return await reviewers.reviewer_ratio(agency_id=principal.agency_id)
@@ -129,26 +167,31 @@ class DecisionController(Controller):
     path = "/api/v1"
     tags = ["decisions"]
 
-    @post("/cases/{case_id:uuid}/decisions", summary="Draft the case's decision", status_code=201, raises=CHANGE_ERRORS)
+    @post(
+        "/cases/{case_id:uuid}/decisions",
+        summary="Draft the case's decision",
+        status_code=201,
+        responses=problems(DECISION_READ, Forbidden, Conflict, DRAFT_RULES),
+    )
     async def create_draft(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.DraftIn]
     ) -> schemas.DraftView:
         return await drafts.create_draft(principal=principal, case_id=case_id, data=data)
 
-    @get("/cases/{case_id:uuid}/decisions", summary="Decisions of a case", raises=AUTH_ERRORS)
+    @get("/cases/{case_id:uuid}/decisions", summary="Decisions of a case", responses=problems(DECISION_READ))
     async def list_case_decisions(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
     ) -> list[schemas.DecisionOut]:
         return await drafts.list_case_decisions(principal=principal, case_id=case_id)
 
-    @get("/decisions/{decision_id:uuid}", summary="A decision with comparable past decisions", raises=AUTH_ERRORS)
+    @get("/decisions/{decision_id:uuid}", summary="A decision with comparable past decisions", responses=problems(DECISION_READ))
     async def get_decision(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> schemas.DraftView:
         return await drafts.get_decision(principal=principal, decision_id=decision_id)
 
     @put(
         "/decisions/{decision_id:uuid}/draft",
         summary="Revise the draft (a new version; voids earlier reviews)",
-        raises=CHANGE_ERRORS,
+        responses=problems(DECISION_CHANGE, DraftChanged, DRAFT_RULES),
     )
     async def revise_draft(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.DraftIn]
@@ -159,14 +202,14 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/notice",
         summary="Generate the written notice (R-DISC-7)",
         status_code=201,
-        raises=CHANGE_ERRORS,
+        responses=problems(DECISION_CHANGE),
     )
     async def generate_notice(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.NoticeIn]
     ) -> schemas.NoticeOut:
         return await notices.generate_notice(principal=principal, decision_id=decision_id, data=data)
 
-    @get("/decisions/{decision_id:uuid}/notice", summary="The current written notice", raises=AUTH_ERRORS)
+    @get("/decisions/{decision_id:uuid}/notice", summary="The current written notice", responses=problems(DECISION_READ))
     async def get_notice(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> schemas.NoticeOut:
         return await notices.get_notice(principal=principal, decision_id=decision_id)
 
@@ -174,7 +217,7 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/notice/service",
         summary="Record the notice's service",
         status_code=200,
-        raises=CHANGE_ERRORS,
+        responses=problems(DECISION_CHANGE, Conflict, NoticeNotServed, CalendarMissing),
     )
     async def record_notice_service(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.NoticeServiceIn]
@@ -185,7 +228,7 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/notice/waiver",
         summary="Record a written waiver of the answer period",
         status_code=200,
-        raises=CHANGE_ERRORS,
+        responses=problems(DECISION_CHANGE, Conflict, NoticeNotServed),
     )
     async def waive_answer_period(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.NoticeWaiverIn]
@@ -196,18 +239,28 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/reviews",
         summary="Record a legal review of the exact draft (R-LEGAL-4)",
         status_code=201,
-        raises=CHANGE_ERRORS,
+        responses=problems(
+            DECISION_CHANGE, DraftChanged, NotALegalReviewer, LegalQualificationMissing, RecusalMissing, SeparationOfFunctions
+        ),
     )
     async def review(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.ReviewIn]
     ) -> schemas.ReviewOut:
         return await review.review_decision(principal=principal, decision_id=decision_id, data=data)
 
-    @get("/decisions/{decision_id:uuid}/reviews", summary="All legal reviews of a decision (immutable)", raises=AUTH_ERRORS)
+    @get(
+        "/decisions/{decision_id:uuid}/reviews",
+        summary="All legal reviews of a decision (immutable)",
+        responses=problems(DECISION_READ),
+    )
     async def list_reviews(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> list[schemas.ReviewOut]:
         return await review.list_reviews(principal=principal, decision_id=decision_id)
 
-    @get("/decisions/{decision_id:uuid}/review-bundle", summary="What the legal reviewer sees (R-LEGAL-5)", raises=AUTH_ERRORS)
+    @get(
+        "/decisions/{decision_id:uuid}/review-bundle",
+        summary="What the legal reviewer sees (R-LEGAL-5)",
+        responses=problems(DECISION_READ, Forbidden),
+    )
     async def review_bundle(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> schemas.ReviewBundle:
         return await review.review_bundle(principal=principal, decision_id=decision_id)
 
@@ -215,7 +268,21 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/issue",
         summary="Issue the decision (approver, R-LEGAL-6)",
         status_code=200,
-        raises=CHANGE_ERRORS,
+        responses=problems(
+            DECISION_CHANGE,
+            DraftChanged,
+            DuplicateValue,
+            LegalReviewRequired,
+            NoticeNotServed,
+            AnswerPeriodRunning,
+            HearingPending,
+            ApproverIsReviewer,
+            RecusalMissing,
+            SeparationOfFunctions,
+            CaseStageConflict,
+            CaseArchived,
+            StageRecordMissing,
+        ),
     )
     async def issue(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.IssueIn]
@@ -226,14 +293,18 @@ class DecisionController(Controller):
         "/cases/{case_id:uuid}/decision-declarations",
         summary="Declare on the recusal grounds as handler, reviewer, approver or discussion member (R-RCS-3)",
         status_code=201,
-        raises=CHANGE_ERRORS,
+        responses=problems(DECISION_READ, InvalidInput, Conflict),
     )
     async def declare_recusal(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.DeclarationIn]
     ) -> schemas.DeclarationOut:
         return await declarations.declare_recusal(principal=principal, case_id=case_id, data=data)
 
-    @get("/cases/{case_id:uuid}/decision-declarations", summary="Declarations for decision roles on a case", raises=AUTH_ERRORS)
+    @get(
+        "/cases/{case_id:uuid}/decision-declarations",
+        summary="Declarations for decision roles on a case",
+        responses=problems(DECISION_READ),
+    )
     async def list_declarations(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
     ) -> list[schemas.DeclarationOut]:
@@ -243,7 +314,7 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/hearing",
         summary="Record the hearing the party asked for (host checked for separation, R-DISC-8)",
         status_code=201,
-        raises=CHANGE_ERRORS,
+        responses=problems(DECISION_CHANGE, Conflict, RecusalMissing, SeparationOfFunctions),
     )
     async def record_hearing(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.HearingIn]
@@ -254,7 +325,7 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/discussions",
         summary="Record a collective discussion (every participant declared, R-RCS-2)",
         status_code=201,
-        raises=CHANGE_ERRORS,
+        responses=problems(DECISION_CHANGE, RecusalMissing),
     )
     async def record_discussion(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.DiscussionIn]
@@ -268,16 +339,16 @@ class PublicDecisionController(Controller):
     path = "/public/v1/agencies/{agency_id:uuid}"
     tags = ["public"]
 
-    @get("/benchmarks", summary="Published benchmark versions of an agency", raises=PUBLIC_ERRORS)
+    @get("/benchmarks", summary="Published benchmark versions of an agency", responses=problems(PUBLIC_READ))
     async def list_benchmarks(self, agency_id: FromPath[UUID], matter: Matter = None) -> list[standards_schemas.BenchmarkSummary]:
         await org_service.get_agency(agency_id=agency_id)
         return await standards.list_benchmarks(agency_id=agency_id, matter=matter, published_only=True)
 
-    @get("/benchmarks/{benchmark_id:uuid}", summary="One published benchmark version", raises=PUBLIC_ERRORS)
+    @get("/benchmarks/{benchmark_id:uuid}", summary="One published benchmark version", responses=problems(PUBLIC_READ))
     async def get_benchmark(self, agency_id: FromPath[UUID], benchmark_id: FromPath[UUID]) -> standards_schemas.BenchmarkOut:
         return await standards.get_benchmark(agency_id=agency_id, benchmark_id=benchmark_id, published_only=True)
 
-    @get("/decisions", summary="Issued decisions open to public inspection", raises=PUBLIC_ERRORS)
+    @get("/decisions", summary="Issued decisions open to public inspection", responses=problems(PUBLIC_READ))
     async def list_decisions(
         self, agency_id: FromPath[UUID], limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50
     ) -> list[schemas.PublicDecision]:

@@ -8,15 +8,27 @@ from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from backend.core.auth import Principal
+from backend.core.errors import Conflict, DuplicateValue, Forbidden, IllegalTransition, InvalidInput, NotFound
+from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.core.settings import Settings
 from backend.field import action_schemas, actions, devices, gaps, phone_schemas, recusal, schemas, stages, transitions
 from backend.field import cases as service
+from backend.field.actions import NotAssigned
+from backend.field.cases import (
+    AgencyNotConfirmed,
+    CaseArchived,
+    MatterOutsidePowers,
+    SeparationOfFunctions,
+)
+from backend.field.stages import StageRecordMissing
+from backend.field.transitions import VideoCoverageIncomplete
 
-RAISES = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
+# Every route names a case, action or device of the caller's agency (404 otherwise); the rest
+# of each list is what the service called raises.
+ON_RECORD = (*SIGNED_IN, *WITH_INPUT, NotFound)
 CASE_ROLES = ("officer", "supervisor", "admin")
 
 
@@ -24,7 +36,14 @@ class CaseController(Controller):
     path = "/api/v1/cases"
     tags = ["field: cases"]
 
-    @post("/", summary="Open a case (立案) within the agency's powers (R-AGY-1/3)", status_code=201, raises=RAISES)
+    @post(
+        "/",
+        summary="Open a case (立案) within the agency's powers (R-AGY-1/3)",
+        status_code=201,
+        responses=problems(
+            ON_RECORD, Forbidden, InvalidInput, DuplicateValue, AgencyNotConfirmed, MatterOutsidePowers, SeparationOfFunctions
+        ),
+    )
     async def create_case(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], data: JSONBody[schemas.CaseIn]
     ) -> schemas.CaseOut:
@@ -32,7 +51,7 @@ class CaseController(Controller):
         salt = service.party_salt(settings.effective_key_dir)
         return await service.create_case(principal=principal, data=data, id_salt=salt)
 
-    @get("/", summary="Cases of the caller's agency", raises=RAISES)
+    @get("/", summary="Cases of the caller's agency", responses=problems(SIGNED_IN, WITH_INPUT))
     async def list_cases(
         self,
         principal: NamedDependency[Principal],
@@ -41,11 +60,16 @@ class CaseController(Controller):
     ) -> list[schemas.CaseOut]:
         return await service.list_cases(principal=principal, stage=stage, limit=limit)
 
-    @get("/{case_id:uuid}", summary="One case", raises=RAISES)
+    @get("/{case_id:uuid}", summary="One case", responses=problems(ON_RECORD))
     async def get_case(self, principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> schemas.CaseOut:
         return await service.get_case(principal=principal, case_id=case_id)
 
-    @post("/{case_id:uuid}/officers", summary="Assign an officer (lead 主办 / assisting 协办)", status_code=201, raises=RAISES)
+    @post(
+        "/{case_id:uuid}/officers",
+        summary="Assign an officer (lead 主办 / assisting 协办)",
+        status_code=201,
+        responses=problems(ON_RECORD, Forbidden, Conflict, CaseArchived, SeparationOfFunctions),
+    )
     async def assign(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.OfficerAssignmentIn]
     ) -> schemas.CaseOut:
@@ -55,7 +79,7 @@ class CaseController(Controller):
         "/{case_id:uuid}/records",
         summary="File a document or capture in the current stage (R-REC-1)",
         status_code=201,
-        raises=RAISES,
+        responses=problems(ON_RECORD, Forbidden, DuplicateValue, CaseArchived),
     )
     async def add_record(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.CaseRecordIn]
@@ -63,7 +87,7 @@ class CaseController(Controller):
         principal.require(*CASE_ROLES)
         return await stages.add_record(principal=principal, case_id=case_id, data=data)
 
-    @get("/{case_id:uuid}/records", summary="Records filed per stage", raises=RAISES)
+    @get("/{case_id:uuid}/records", summary="Records filed per stage", responses=problems(ON_RECORD))
     async def list_records(self, principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> list[schemas.CaseRecordOut]:
         return await stages.list_records(principal=principal, case_id=case_id)
 
@@ -71,21 +95,21 @@ class CaseController(Controller):
         "/{case_id:uuid}/stage",
         summary="Move to the next stage (needs a record in the current one)",
         status_code=200,
-        raises=RAISES,
+        responses=problems(ON_RECORD, Forbidden, InvalidInput, CaseArchived, StageRecordMissing),
     )
     async def advance(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.StageAdvanceIn]
     ) -> schemas.CaseOut:
         return await stages.advance_stage(principal=principal, case_id=case_id, data=data)
 
-    @get("/{case_id:uuid}/actions", summary="Actions of a case", raises=RAISES)
+    @get("/{case_id:uuid}/actions", summary="Actions of a case", responses=problems(ON_RECORD))
     async def list_actions(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
     ) -> list[action_schemas.ActionOut]:
         await service.get_case(principal=principal, case_id=case_id)
         return await actions.list_actions(principal=principal, case_id=case_id)
 
-    @get("/{case_id:uuid}/recusals", summary="Recusal declarations (immutable, R-RCS-5)", raises=RAISES)
+    @get("/{case_id:uuid}/recusals", summary="Recusal declarations (immutable, R-RCS-5)", responses=problems(ON_RECORD))
     async def declarations(self, principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> list[schemas.RecusalOut]:
         await service.get_case(principal=principal, case_id=case_id)
         return await recusal.list_declarations(case_id=case_id)
@@ -94,14 +118,14 @@ class CaseController(Controller):
         "/{case_id:uuid}/recusal-requests",
         summary="Record a recusal request (e.g. from the party)",
         status_code=201,
-        raises=RAISES,
+        responses=problems(ON_RECORD, Conflict),
     )
     async def raise_request(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.RecusalRequestIn]
     ) -> schemas.RecusalRequestOut:
         return await recusal.raise_request(principal=principal, case_id=case_id, data=data)
 
-    @get("/{case_id:uuid}/recusal-requests", summary="Recusal requests of a case", raises=RAISES)
+    @get("/{case_id:uuid}/recusal-requests", summary="Recusal requests of a case", responses=problems(ON_RECORD))
     async def list_requests(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
     ) -> list[schemas.RecusalRequestOut]:
@@ -111,7 +135,7 @@ class CaseController(Controller):
         "/{case_id:uuid}/recusal-requests/{request_id:uuid}/decision",
         summary="Decide a recusal request with reasons (responsible person)",
         status_code=200,
-        raises=RAISES,
+        responses=problems(ON_RECORD, Forbidden, Conflict),
     )
     async def decide_request(
         self,
@@ -127,18 +151,28 @@ class ActionController(Controller):
     path = "/api/v1/actions"
     tags = ["field: actions"]
 
-    @post("/", summary="Plan an action (kind, time, place, participants)", status_code=201, raises=RAISES)
+    @post(
+        "/",
+        summary="Plan an action (kind, time, place, participants)",
+        status_code=201,
+        responses=problems(ON_RECORD, Forbidden, InvalidInput, Conflict, DuplicateValue, CaseArchived),
+    )
     async def create_action(
         self, principal: NamedDependency[Principal], data: JSONBody[action_schemas.ActionIn]
     ) -> action_schemas.ActionOut:
         principal.require(*CASE_ROLES)
         return await actions.create_action(principal=principal, data=data)
 
-    @get("/{action_id:uuid}", summary="One action with participants and transitions", raises=RAISES)
+    @get("/{action_id:uuid}", summary="One action with participants and transitions", responses=problems(ON_RECORD))
     async def get_action(self, principal: NamedDependency[Principal], action_id: FromPath[UUID]) -> action_schemas.ActionOut:
         return await actions.get_action(principal=principal, action_id=action_id)
 
-    @post("/{action_id:uuid}/participants", summary="Add a case officer to the action", status_code=201, raises=RAISES)
+    @post(
+        "/{action_id:uuid}/participants",
+        summary="Add a case officer to the action",
+        status_code=201,
+        responses=problems(ON_RECORD, Forbidden, InvalidInput, Conflict, IllegalTransition),
+    )
     async def add_participant(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[action_schemas.ParticipantIn]
     ) -> action_schemas.ActionOut:
@@ -148,7 +182,7 @@ class ActionController(Controller):
         "/{action_id:uuid}/coercion-reason",
         summary="Why non-coercive means do not suffice (R-DISC-6)",
         status_code=200,
-        raises=RAISES,
+        responses=problems(ON_RECORD, Forbidden, IllegalTransition),
     )
     async def coercion_reason(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[action_schemas.CoercionReasonIn]
@@ -156,7 +190,12 @@ class ActionController(Controller):
         principal.require(*CASE_ROLES)
         return await transitions.record_coercion_reason(principal=principal, action_id=action_id, data=data)
 
-    @post("/{action_id:uuid}/close", summary="Close the action (supervisor)", status_code=200, raises=RAISES)
+    @post(
+        "/{action_id:uuid}/close",
+        summary="Close the action (supervisor)",
+        status_code=200,
+        responses=problems(ON_RECORD, NotAssigned, IllegalTransition, VideoCoverageIncomplete),
+    )
     async def close(
         self,
         principal: NamedDependency[Principal],
@@ -166,25 +205,34 @@ class ActionController(Controller):
     ) -> action_schemas.ActionOut:
         return await transitions.close_action(principal=principal, action_id=action_id, data=data, settings=settings)
 
-    @get("/{action_id:uuid}/coverage", summary="Current video coverage: intervals, gaps, reasons (R-REC-4)", raises=RAISES)
+    @get(
+        "/{action_id:uuid}/coverage",
+        summary="Current video coverage: intervals, gaps, reasons (R-REC-4)",
+        responses=problems(ON_RECORD),
+    )
     async def coverage(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
     ) -> action_schemas.CoverageReportOut:
         return await gaps.coverage_report(principal=principal, action_id=action_id, settings=settings)
 
-    @post("/{action_id:uuid}/coverage/reports", summary="Compute and store a coverage report", status_code=201, raises=RAISES)
+    @post(
+        "/{action_id:uuid}/coverage/reports",
+        summary="Compute and store a coverage report",
+        status_code=201,
+        responses=problems(ON_RECORD),
+    )
     async def store_coverage(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
     ) -> action_schemas.CoverageReportOut:
         return await gaps.coverage_report(principal=principal, action_id=action_id, settings=settings, store=True)
 
-    @get("/{action_id:uuid}/coverage/reports", summary="Stored coverage reports, oldest first", raises=RAISES)
+    @get("/{action_id:uuid}/coverage/reports", summary="Stored coverage reports, oldest first", responses=problems(ON_RECORD))
     async def stored_coverage(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID]
     ) -> list[action_schemas.CoverageReportOut]:
         return await gaps.stored_reports(principal=principal, action_id=action_id)
 
-    @get("/{action_id:uuid}/gap-reasons", summary="Recorded reasons for recording gaps", raises=RAISES)
+    @get("/{action_id:uuid}/gap-reasons", summary="Recorded reasons for recording gaps", responses=problems(ON_RECORD))
     async def gap_reasons(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID]
     ) -> list[action_schemas.GapReasonOut]:
@@ -194,7 +242,7 @@ class ActionController(Controller):
         "/{action_id:uuid}/gap-reasons/{reason_id:uuid}/approve",
         summary="Approve a gap reason (supervisor, R-REC-4)",
         status_code=200,
-        raises=RAISES,
+        responses=problems(ON_RECORD, Forbidden, Conflict),
     )
     async def approve_gap(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], reason_id: FromPath[UUID]
@@ -206,14 +254,19 @@ class DeviceController(Controller):
     path = "/api/v1/devices"
     tags = ["field: devices"]
 
-    @get("/", summary="Registered phones of the agency (admin)", raises=RAISES)
+    @get("/", summary="Registered phones of the agency (admin)", responses=problems(SIGNED_IN, WITH_INPUT, Forbidden))
     async def list_devices(
         self, principal: NamedDependency[Principal], user_id: FromQuery[UUID | None] = None
     ) -> list[phone_schemas.DeviceOut]:
         principal.require("admin")
         return await devices.list_devices(principal=principal, user_id=user_id)
 
-    @post("/{device_id:uuid}/revoke", summary="Revoke a lost phone's key (admin)", status_code=200, raises=RAISES)
+    @post(
+        "/{device_id:uuid}/revoke",
+        summary="Revoke a lost phone's key (admin)",
+        status_code=200,
+        responses=problems(ON_RECORD, Forbidden),
+    )
     async def revoke(self, principal: NamedDependency[Principal], device_id: FromPath[UUID]) -> phone_schemas.DeviceOut:
         return await devices.revoke_device(principal=principal, device_id=device_id)
 

@@ -7,14 +7,17 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.auth import Principal, TokenIssuer
+from backend.core.errors import DuplicateValue, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.core.settings import Settings
 from backend.org import schemas, service
 
-AUTH_ERRORS = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
+# Routes that check the caller's role (admin, some also supervisor); the rest from the service called.
+ROLE_CHECKED = (*SIGNED_IN, *WITH_INPUT, Forbidden)
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -29,7 +32,7 @@ class AuthController(Controller):
         "/login",
         status_code=200,
         summary="Log in with username and password",
-        raises=[NotAuthorizedException, ValidationException],
+        responses=problems(WITH_INPUT, Unauthorized, TooManyRequests),
     )
     async def login(
         self,
@@ -47,13 +50,13 @@ class AuthController(Controller):
             window_s=settings.login_window_s,
         )
 
-    @post("/refresh", status_code=200, summary="Rotate a refresh token", raises=[NotAuthorizedException, ValidationException])
+    @post("/refresh", status_code=200, summary="Rotate a refresh token", responses=problems(WITH_INPUT, Unauthorized))
     async def refresh(
         self, data: JSONBody[schemas.RefreshIn], issuer: NamedDependency[TokenIssuer], settings: NamedDependency[Settings]
     ) -> schemas.TokenPair:
         return await service.refresh(issuer=issuer, refresh_token=data.refresh_token, refresh_ttl_s=settings.refresh_token_ttl_s)
 
-    @post("/logout", summary="End the session of a refresh token", status_code=204, raises=[ValidationException])
+    @post("/logout", summary="End the session of a refresh token", status_code=204, responses=problems(WITH_INPUT))
     async def logout(self, data: JSONBody[schemas.RefreshIn]) -> None:
         await service.logout(refresh_token=data.refresh_token)
 
@@ -62,68 +65,84 @@ class OrgController(Controller):
     path = "/api/v1"
     tags = ["organisation"]
 
-    @get("/me", summary="The authenticated user", raises=AUTH_ERRORS)
+    @get("/me", summary="The authenticated user", responses=problems(SIGNED_IN, NotFound))
     async def me(self, principal: NamedDependency[Principal]) -> schemas.UserOut:
         return await service.get_user(principal=principal, user_id=principal.user_id)
 
-    @get("/agencies", summary="List agencies", raises=AUTH_ERRORS)
+    @get("/agencies", summary="List agencies", responses=problems(SIGNED_IN))
     async def list_agencies(self, principal: NamedDependency[Principal]) -> list[schemas.AgencyOut]:
         return await service.list_agencies()
 
-    @post("/agencies", summary="Create an agency (Justice Bureau admins)", raises=AUTH_ERRORS)
+    @post(
+        "/agencies",
+        summary="Create an agency (Justice Bureau admins)",
+        responses=problems(ROLE_CHECKED, InvalidInput, DuplicateValue, NotFound),
+    )
     async def create_agency(self, principal: NamedDependency[Principal], data: JSONBody[schemas.AgencyIn]) -> schemas.AgencyOut:
         principal.require("admin")
         if not principal.is_justice_bureau and principal.agency_kind != "county_government":
             raise PermissionDeniedException("only the Justice Bureau or county government registers agencies")
         return await service.create_agency(data=data)
 
-    @get("/agencies/{agency_id:uuid}", summary="One agency", raises=AUTH_ERRORS)
+    @get("/agencies/{agency_id:uuid}", summary="One agency", responses=problems(SIGNED_IN, WITH_INPUT, NotFound))
     async def get_agency(self, principal: NamedDependency[Principal], agency_id: FromPath[UUID]) -> schemas.AgencyOut:
         return await service.get_agency(agency_id=agency_id)
 
-    @get("/users", summary="Users of the caller's agency", raises=AUTH_ERRORS)
+    @get("/users", summary="Users of the caller's agency", responses=problems(ROLE_CHECKED))
     async def list_users(
         self, principal: NamedDependency[Principal], role: FromQuery[str | None] = None
     ) -> list[schemas.UserOut]:
         principal.require("admin", "supervisor")
         return await service.list_users(principal=principal, role=role)
 
-    @post("/users", summary="Create a user in the caller's agency", raises=AUTH_ERRORS)
+    @post(
+        "/users",
+        summary="Create a user in the caller's agency",
+        responses=problems(ROLE_CHECKED, InvalidInput, DuplicateValue, NotFound),
+    )
     async def create_user(self, principal: NamedDependency[Principal], data: JSONBody[schemas.UserIn]) -> schemas.UserOut:
         principal.require("admin")
         return await service.create_user(principal=principal, data=data)
 
-    @get("/users/{user_id:uuid}", summary="One user of the caller's agency", raises=AUTH_ERRORS)
+    @get("/users/{user_id:uuid}", summary="One user of the caller's agency", responses=problems(ROLE_CHECKED, NotFound))
     async def get_user(self, principal: NamedDependency[Principal], user_id: FromPath[UUID]) -> schemas.UserOut:
         principal.require("admin", "supervisor")
         return await service.get_user(principal=principal, user_id=user_id)
 
-    @patch("/users/{user_id:uuid}", summary="Change a user's name, roles, post or status", raises=AUTH_ERRORS)
+    @patch(
+        "/users/{user_id:uuid}",
+        summary="Change a user's name, roles, post or status",
+        responses=problems(ROLE_CHECKED, InvalidInput, NotFound),
+    )
     async def update_user(
         self, principal: NamedDependency[Principal], user_id: FromPath[UUID], data: JSONBody[schemas.UserPatch]
     ) -> schemas.UserOut:
         principal.require("admin")
         return await service.update_user(principal=principal, user_id=user_id, data=data)
 
-    @get("/units", summary="Internal units of the caller's agency", raises=AUTH_ERRORS)
+    @get("/units", summary="Internal units of the caller's agency", responses=problems(SIGNED_IN))
     async def list_units(self, principal: NamedDependency[Principal]) -> list[schemas.UnitOut]:
         return await service.list_units(principal=principal)
 
-    @post("/units", summary="Create an internal unit", raises=AUTH_ERRORS)
+    @post("/units", summary="Create an internal unit", responses=problems(ROLE_CHECKED))
     async def create_unit(self, principal: NamedDependency[Principal], data: JSONBody[schemas.UnitIn]) -> schemas.UnitOut:
         principal.require("admin")
         return await service.create_unit(principal=principal, data=data)
 
-    @post("/posts", summary="Create a post with duties", raises=AUTH_ERRORS)
+    @post("/posts", summary="Create a post with duties", responses=problems(ROLE_CHECKED, NotFound))
     async def create_post(self, principal: NamedDependency[Principal], data: JSONBody[schemas.PostIn]) -> schemas.PostOut:
         principal.require("admin")
         return await service.create_post(principal=principal, data=data)
 
-    @get("/entrustments", summary="Entrustments given or received by the caller's agency", raises=AUTH_ERRORS)
+    @get("/entrustments", summary="Entrustments given or received by the caller's agency", responses=problems(SIGNED_IN))
     async def list_entrustments(self, principal: NamedDependency[Principal]) -> list[schemas.EntrustmentOut]:
         return await service.list_entrustments(principal=principal)
 
-    @post("/entrustments", summary="Entrust an organisation with matters (R-AGY-5)", raises=AUTH_ERRORS)
+    @post(
+        "/entrustments",
+        summary="Entrust an organisation with matters (R-AGY-5)",
+        responses=problems(ROLE_CHECKED, InvalidInput, NotFound),
+    )
     async def create_entrustment(
         self, principal: NamedDependency[Principal], data: JSONBody[schemas.EntrustmentIn]
     ) -> schemas.EntrustmentOut:

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.exceptions import TooManyRequestsException, ValidationException
 from litestar.params import QueryParameter
 from litestar.response import Response
 
 from backend.core.errors import TooManyRequests
+from backend.core.http.openapi import WITH_INPUT, problems
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
 from certificates import credentials, ratelimit, schemas, signing
@@ -40,7 +40,7 @@ class PublicController(Controller):
     @get(
         "/certificates/verify",
         summary="Verify a certificate credential: its CURRENT status",
-        raises=[TooManyRequestsException, ValidationException],
+        responses=problems(WITH_INPUT, TooManyRequests),
     )
     async def verify(
         self,

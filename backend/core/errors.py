@@ -88,5 +88,22 @@ class DuplicateValue(Conflict):
 
 
 class IdempotencyKeyReused(InvalidInput):
+    """The same Idempotency-Key came with a different request (``backend.core.http.idempotency``)."""
+
     slug = "idempotency-key-reused"
-    title = "Idempotency-Key reused with a different request"
+    title = "Idempotency-Key reused"
+
+
+class RequestInProgress(Conflict):
+    """A retry arrived while the first request with its Idempotency-Key is still running."""
+
+    slug = "request-in-progress"
+    title = "Request in progress"
+
+
+class RequestNotValid(BadRequest):
+    """Parameters or body failed the framework's validation; raised by no service, answered
+    by ``backend.core.http.problems`` for Litestar's ValidationException (``errors`` lists each)."""
+
+    slug = "validation-error"
+    title = "Request is not valid"

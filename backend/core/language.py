@@ -1,4 +1,4 @@
-"""Problem titles in the officer's language (DESIGN §3: zh-CN by default, en available).
+"""Problem titles in the officer's language (zh-CN by default, en available).
 
 The ``type`` slug and field names never change with language; only the human ``title``
 does. Details are written by the services in English and carried as they are.
@@ -58,6 +58,25 @@ TITLES_ZH: dict[str, str] = {
     "calendar-missing": "缺少该年度法定节假日安排",
     "device-revoked": "设备已被注销",
     "manifest-signature-invalid": "采集清单签名无效",
+    # tus resumable uploads (evidence/uploads/errors.py)
+    "invalid-tus-header": "tus 请求头缺失或格式错误",
+    "invalid-upload-metadata": "上传元数据缺少字段或格式错误",
+    "tus-version-unsupported": "不支持的 Tus-Resumable 版本",
+    "checksum-algorithm-unsupported": "不支持的分块校验算法",
+    "checksum-mismatch": "分块校验值不一致",
+    "tus-content-type": "分块须以 application/offset+octet-stream 发送",
+    "upload-not-found": "上传不存在",
+    "upload-expired": "上传已过期或已终止",
+    "upload-offset-mismatch": "上传偏移量不一致",
+    "upload-locked": "另一请求正在写入该上传",
+    "upload-finished": "上传已完成",
+    "upload-too-large": "文件超过允许的大小",
+    "upload-length-exceeded": "内容超出声明的上传长度",
+    "upload-chunk-too-large": "分块超过单次请求的上限",
+    "open-upload-limit": "未完成的上传过多",
+    "staging-quota-exceeded": "暂存空间已满",
+    "method-override-invalid": "X-HTTP-Method-Override 不是该地址支持的方法",
+    "hash-state-unavailable": "无法继续计算文件哈希值，请重试",
 }
 
 

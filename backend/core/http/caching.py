@@ -1,6 +1,6 @@
 """ETag / If-None-Match on JSON reads, so a phone on a slow link re-downloads nothing unchanged.
 
-DESIGN §3: lists and checklists carry a validator; a repeated GET with the same
+Lists and checklists carry a validator; a repeated GET with the same
 ``If-None-Match`` answers 304 with no body. Streams (evidence content, exports) set their
 own ETag or are not JSON and pass through untouched.
 """
@@ -11,7 +11,7 @@ import hashlib
 from typing import Any
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 MAX_BUFFERED = 1024 * 1024
 
@@ -42,7 +42,7 @@ class _Validator:
     def __init__(self, send: Send, if_none_match: str) -> None:
         self._send = send
         self._if_none_match = if_none_match
-        self._start: dict[str, Any] | None = None
+        self._start: HTTPResponseStartEvent | None = None
         self._chunks: list[bytes] = []
         self._size = 0
         self._passthrough = False
@@ -51,22 +51,22 @@ class _Validator:
         if self._passthrough:
             await self._send(message)
         elif message["type"] == "http.response.start":
-            await self._on_start(dict(message))
+            await self._on_start(message)
         elif message["type"] == "http.response.body":
-            await self._on_body(dict(message))
+            await self._on_body(message)
         else:
             await self._send(message)
 
-    async def _on_start(self, message: dict[str, Any]) -> None:
+    async def _on_start(self, message: HTTPResponseStartEvent) -> None:
         headers = {k.lower(): v for k, v in message.get("headers", [])}
         json_answer = headers.get(b"content-type", b"").startswith(b"application/json")
         if message["status"] != 200 or not json_answer or b"etag" in headers:
             self._passthrough = True
-            await self._send(message)  # type: ignore[arg-type]
+            await self._send(message)
             return
         self._start = message
 
-    async def _on_body(self, message: dict[str, Any]) -> None:
+    async def _on_body(self, message: HTTPResponseBodyEvent) -> None:
         chunk: bytes = message.get("body", b"")
         self._chunks.append(chunk)
         self._size += len(chunk)

@@ -1,4 +1,4 @@
-"""Idempotency-Key for phone writes (IETF httpapi draft; DESIGN §3).
+"""Idempotency-Key for phone writes (IETF httpapi draft).
 
 Phones retry after dropped connections. A mutating request carrying ``Idempotency-Key``
 is answered once; a retry with the same key and the same request gets the stored first
@@ -22,7 +22,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from backend.core import clock
 from backend.core.auth import TokenIssuer
 from backend.core.db import is_unique_violation
-from backend.core.errors import ProblemError
+from backend.core.errors import IdempotencyKeyReused, InvalidInput, ProblemError, RequestInProgress
+from backend.core.http.problems import send_problem
+from backend.core.rows import fetch_one, json_text
 from backend.core.tables import IdempotentRequest
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -32,11 +34,25 @@ KEEP_FOR = timedelta(hours=48)
 # Answers that say "try again" are not the request's outcome and are not replayed.
 NOT_STORED = {401, 408, 409, 423, 429}
 _FINGERPRINT_HEADERS = (b"content-type", b"content-length", b"x-", b"upload-")
+KEY_FIELD = "Idempotency-Key"
 
 
-def _problem(status: int, slug: str, title: str, detail: str) -> tuple[int, bytes]:
-    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, "field": "Idempotency-Key"}
-    return status, msgspec.json.encode(body)
+class StoredRequest(msgspec.Struct, kw_only=True):
+    """The row of a key already used: still running while ``status`` is 0."""
+
+    fingerprint: str
+    status: int = 0
+    headers: str = "[]"
+    body: str = ""
+
+
+class _Captured(msgspec.Struct, kw_only=True):
+    """The answer as it passes through, kept to be stored (body only up to MAX_STORED_RESPONSE)."""
+
+    status: int = 500
+    headers: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    body: list[bytes] = msgspec.field(default_factory=list)
+    size: int = 0
 
 
 async def _send_raw(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
@@ -104,10 +120,8 @@ def _user_of(issuer: TokenIssuer, authorization: str) -> str | None:
 
 
 async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, key: str, user: str) -> None:
-    json_headers = [(b"content-type", b"application/problem+json")]
     if len(key) > 128:
-        status, body = _problem(422, "invalid-input", "Invalid input", "Idempotency-Key is longer than 128 characters")
-        await _send_raw(send, status, body, json_headers)
+        await send_problem(scope, send, InvalidInput("Idempotency-Key is longer than 128 characters", field=KEY_FIELD))
         return
     declared = int(dict(scope["headers"]).get(b"content-length", b"-1") or -1)
     buffered: bytes | None = None
@@ -121,7 +135,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, k
     fingerprint = _fingerprint(scope, buffered)
     claimed = await _claim(scope_key, fingerprint)
     if claimed is not None:
-        await _answer_existing(send, claimed, fingerprint, json_headers)
+        await _answer_existing(scope, send, claimed, fingerprint)
         return
     await _run_and_store(app, scope, downstream_receive, send, scope_key)
 
@@ -139,7 +153,7 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _claim(scope_key: str, fingerprint: str) -> dict[str, Any] | None:
+async def _claim(scope_key: str, fingerprint: str) -> StoredRequest | None:
     """Insert an in-progress row, or return the existing one for this key."""
     await IdempotentRequest.delete().where(IdempotentRequest.created_at < clock.now() - KEEP_FOR)
     try:
@@ -149,56 +163,54 @@ async def _claim(scope_key: str, fingerprint: str) -> dict[str, Any] | None:
     except Exception as exc:
         if not is_unique_violation(exc):
             raise
-        row: dict[str, Any] | None = await IdempotentRequest.select().where(IdempotentRequest.scope == scope_key).first()
-        return row or {"fingerprint": fingerprint, "status": 0}
+        row = await fetch_one(StoredRequest, IdempotentRequest.select().where(IdempotentRequest.scope == scope_key))
+        # Gone between the failed insert and this read (expired): treat it as still running.
+        return row or StoredRequest(fingerprint=fingerprint)
     return None
 
 
-async def _answer_existing(send: Send, row: dict[str, Any], fingerprint: str, json_headers: list[tuple[bytes, bytes]]) -> None:
-    if row["fingerprint"] != fingerprint:
-        status, body = _problem(
-            422, "idempotency-key-reused", "Idempotency-Key reused", "this Idempotency-Key was used for a different request"
+async def _answer_existing(scope: Scope, send: Send, row: StoredRequest, fingerprint: str) -> None:
+    if row.fingerprint != fingerprint:
+        await send_problem(
+            scope, send, IdempotencyKeyReused("this Idempotency-Key was used for a different request", field=KEY_FIELD)
         )
-        await _send_raw(send, status, body, json_headers)
         return
-    if row["status"] == 0:
-        status, body = _problem(
-            409, "request-in-progress", "Request in progress", "the first request with this key is still running"
-        )
-        await _send_raw(send, status, body, json_headers)
+    if row.status == 0:
+        await send_problem(scope, send, RequestInProgress("the first request with this key is still running", field=KEY_FIELD))
         return
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in msgspec.json.decode(row["headers"])]
+    stored = msgspec.json.decode(row.headers, type=list[tuple[str, str]])
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored]
     headers.append((b"idempotent-replayed", b"true"))
-    await _send_raw(send, row["status"], base64.b64decode(row["body"]), headers)
+    await _send_raw(send, row.status, base64.b64decode(row.body), headers)
 
 
 async def _run_and_store(app: ASGIApp, scope: Scope, receive: Receive, send: Send, scope_key: str) -> None:
-    captured: dict[str, Any] = {"status": 500, "headers": [], "body": [], "size": 0}
+    captured = _Captured()
 
     async def capture(message: Message) -> None:
         if message["type"] == "http.response.start":
-            captured["status"] = message["status"]
-            captured["headers"] = [
+            captured.status = message["status"]
+            captured.headers = [
                 (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
             ]
         elif message["type"] == "http.response.body":
             chunk = message.get("body", b"")
-            captured["size"] += len(chunk)
-            if captured["size"] <= MAX_STORED_RESPONSE:
-                captured["body"].append(chunk)
+            captured.size += len(chunk)
+            if captured.size <= MAX_STORED_RESPONSE:
+                captured.body.append(chunk)
         await send(message)
 
     try:
         await app(scope, receive, capture)
     finally:
-        status = int(captured["status"])
-        if status >= 500 or status in NOT_STORED or captured["size"] > MAX_STORED_RESPONSE:
+        status = captured.status
+        if status >= 500 or status in NOT_STORED or captured.size > MAX_STORED_RESPONSE:
             await IdempotentRequest.delete().where(IdempotentRequest.scope == scope_key)
         else:
             await IdempotentRequest.update(
                 {
                     IdempotentRequest.status: status,
-                    IdempotentRequest.headers: msgspec.json.encode(captured["headers"]).decode(),
-                    IdempotentRequest.body: base64.b64encode(b"".join(captured["body"])).decode(),
+                    IdempotentRequest.headers: json_text(captured.headers),
+                    IdempotentRequest.body: base64.b64encode(b"".join(captured.body)).decode(),
                 }
             ).where(IdempotentRequest.scope == scope_key)

@@ -1,28 +1,95 @@
-"""How routes document the errors they raise in the OpenAPI document (one list per kind of route)."""
+"""How a route documents the problems it answers in the OpenAPI document.
+
+Every route passes ``responses=problems(...)`` with the problem classes it can answer: the
+``backend.core.errors`` kinds and its area's own subclasses, as the services it calls raise
+them. Per status code the document then shows ``application/problem+json`` with the one
+Problem schema, the problem types in the description and one example per type, so the
+document names the slugs a client can branch on instead of the framework's exceptions.
+"""
 
 from __future__ import annotations
 
-from litestar.exceptions import (
-    ClientException,
-    HTTPException,
-    NotAuthorizedException,
-    NotFoundException,
-    PermissionDeniedException,
-    ValidationException,
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Annotated
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+
+from backend.core.errors import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    ProblemError,
+    RequestInProgress,
+    RequestNotValid,
+    Unauthorized,
 )
+from backend.core.http.problems import PROBLEM_JSON
 
 
-class ConflictDoc(ClientException):
-    """Documents the 409 problems (illegal transition, duplicate, state conflicts) in OpenAPI."""
+class FieldError(msgspec.Struct, kw_only=True):
+    """One failed check of the request's parameters or body (``validation-error`` only)."""
 
-    status_code = 409
-
-
-class UnprocessableDoc(ClientException):
-    """Documents the 422 problems (input valid in form but refused by a rule) in OpenAPI."""
-
-    status_code = 422
+    message: str
+    key: str | None = None
+    source: str | None = None
 
 
-AUTH_ERRORS: list[type[HTTPException]] = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ValidationException]
-CHANGE_ERRORS: list[type[HTTPException]] = [*AUTH_ERRORS, ConflictDoc, UnprocessableDoc]
+class Problem(msgspec.Struct, kw_only=True):
+    """RFC 9457 problem document, as ``backend.core.http.problems`` writes every error.
+
+    A problem type may add members of its own (e.g. ``missing``, ``retry_after``, ``size``).
+    """
+
+    type: Annotated[str, msgspec.Meta(description="`/problems/<slug>`; the slug never changes with language")]
+    title: Annotated[str, msgspec.Meta(description="In the language of Accept-Language (zh-CN by default, en)")]
+    status: int
+    detail: str
+    instance: str | None = None
+    field: Annotated[str | None, msgspec.Meta(description="The parameter, header or body field at fault")] = None
+    errors: list[FieldError] | None = None
+
+
+SIGNED_IN: tuple[type[ProblemError], ...] = (Unauthorized,)
+"""Every route behind the ``principal`` dependency (missing, expired or revoked token)."""
+
+WITH_INPUT: tuple[type[ProblemError], ...] = (RequestNotValid,)
+"""Every route with parameters or a body (the framework's validation)."""
+
+PHONE_WRITE: tuple[type[ProblemError], ...] = (InvalidInput, IdempotencyKeyReused, RequestInProgress)
+"""Every POST/PUT/PATCH/DELETE under /api/mobile/ (``backend.core.http.idempotency``)."""
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # tus's 460 is no IANA status
+        return f"HTTP {status}"
+
+
+def _example(error: type[ProblemError]) -> Example:
+    value = {"type": f"/problems/{error.slug}", "title": error.title, "status": error.status, "detail": error.title}
+    description = (error.__doc__ or "").strip() or None
+    return Example(id=error.slug, summary=error.title, description=description, value=value)
+
+
+def problems(*errors: type[ProblemError] | Iterable[type[ProblemError]]) -> dict[int, ResponseSpec]:
+    """The ``responses=`` of a route answering ``errors`` (classes or groups of classes).
+
+    A status lists each problem type once (two classes sharing a slug are one type).
+    """
+    by_status: dict[int, dict[str, type[ProblemError]]] = {}
+    for item in errors:
+        for error in (item,) if isinstance(item, type) else item:
+            by_status.setdefault(error.status, {}).setdefault(error.slug, error)
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+            description=f"{_phrase(status)}: " + ", ".join(f"`{slug}`" for slug in sorted(kinds)),
+            examples=[_example(kinds[slug]) for slug in sorted(kinds)],
+        )
+        for status, kinds in sorted(by_status.items())
+    }

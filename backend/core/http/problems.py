@@ -1,16 +1,26 @@
-"""The one exception → RFC 9457 problem+json mapper."""
+"""The one builder of RFC 9457 problem+json answers, and the exception → problem mapper.
+
+Every problem document comes from ``problem_document``: the exception handlers below, the
+ASGI middlewares that answer before any route runs (``send_problem``: Idempotency-Key,
+tus version) and the routes that return a problem with extra headers (``problem``). The
+``title`` follows the request's Accept-Language (zh-CN by default, en available, named in
+Content-Language); the ``type`` slug never changes.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 import structlog
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import Scope, Send
 
-from backend.core.errors import ProblemError
+from backend.core.errors import ProblemError, RequestNotValid
 from backend.core.language import EN, localised_title, preferred_language
 
 PROBLEM_JSON = "application/problem+json"
@@ -33,6 +43,18 @@ _HTTP_SLUGS = {
 }
 
 
+def problem_document(status: int, slug: str, title: str, detail: str, *, language: str, **extra: Any) -> dict[str, Any]:
+    """The problem body: ``title`` in ``language``, members whose value is None left out."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": localised_title(slug, title, language),
+        "status": status,
+        "detail": detail,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
 def problem(
     status: int,
     slug: str,
@@ -43,15 +65,31 @@ def problem(
     language: str = EN,
     **extra: Any,
 ) -> Response[Any]:
-    body: dict[str, Any] = {
-        "type": f"/problems/{slug}",
-        "title": localised_title(slug, title, language),
-        "status": status,
-        "detail": detail,
-    }
-    body.update({k: v for k, v in extra.items() if v is not None})
+    body = problem_document(status, slug, title, detail, language=language, **extra)
     headers = {**(headers or {}), "Content-Language": language}
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _error_members(error: ProblemError, instance: str) -> dict[str, Any]:
+    return {"field": error.field, "instance": instance, **error.extra}
+
+
+async def send_problem(scope: Scope, send: Send, error: ProblemError, *, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+    """Answer ``error`` straight from an ASGI middleware, as the exception handler would."""
+    accept_language = dict(scope["headers"]).get(b"accept-language")
+    language = preferred_language(None if accept_language is None else accept_language.decode("latin-1"))
+    document = problem_document(
+        error.status, error.slug, error.title, error.detail, language=language, **_error_members(error, scope["path"])
+    )
+    body = msgspec.json.encode(document)
+    start_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"content-language", language.encode()),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": error.status, "headers": start_headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def _language(request: Request[Any, Any, Any]) -> str:
@@ -60,14 +98,7 @@ def _language(request: Request[Any, Any, Any]) -> str:
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: ProblemError) -> Response[Any]:
     return problem(
-        exc.status,
-        exc.slug,
-        exc.title,
-        exc.detail,
-        field=exc.field,
-        instance=request.url.path,
-        language=_language(request),
-        **exc.extra,
+        exc.status, exc.slug, exc.title, exc.detail, language=_language(request), **_error_members(exc, request.url.path)
     )
 
 
@@ -98,7 +129,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     errors = None
     field = None
     if isinstance(exc, ValidationException):
-        status, slug, title = 400, "validation-error", "Request is not valid"
+        status, slug, title = RequestNotValid.status, RequestNotValid.slug, RequestNotValid.title
         errors = _validation_fields(exc.extra)
         names = [_field_name(e) for e in errors]
         field = next((n for n in names if n), None)
@@ -137,5 +168,3 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }
-
-MEDIA_TYPE_JSON = MediaType.JSON

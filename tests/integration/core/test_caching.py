@@ -1,4 +1,4 @@
-"""ETag / If-None-Match and gzip on JSON reads (DESIGN §3: a slow link re-downloads nothing unchanged)."""
+"""ETag / If-None-Match and gzip on JSON reads: a slow link re-downloads nothing unchanged."""
 
 from __future__ import annotations
 

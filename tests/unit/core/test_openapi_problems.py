@@ -1,0 +1,77 @@
+"""Every route documents its errors one way: application/problem+json with the Problem schema,
+the problem types per status named from the domain error classes (backend.core.http.openapi)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backend.app import create_app
+from backend.core.errors import Conflict, DuplicateValue, IllegalTransition, NotFound, RequestNotValid
+from backend.core.http.openapi import SIGNED_IN, problems
+from backend.core.http.problems import PROBLEM_JSON
+from backend.core.settings import Settings
+
+
+def test_problems_groups_types_by_status_once_each():
+    responses = problems(SIGNED_IN, (NotFound, IllegalTransition), DuplicateValue, Conflict, NotFound)
+    assert sorted(responses) == [401, 404, 409]
+    conflict = responses[409]
+    assert conflict.media_type == PROBLEM_JSON
+    assert conflict.description == "Conflict: `conflict`, `duplicate`, `illegal-transition`"
+    assert [e.id for e in conflict.examples or []] == ["conflict", "duplicate", "illegal-transition"]
+    assert (conflict.examples or [])[2].value["type"] == "/problems/illegal-transition"
+
+
+def test_a_status_outside_iana_still_gets_a_description():
+    class Odd(RequestNotValid):
+        status = 460
+        slug = "odd"
+        title = "Odd"
+
+    assert problems(Odd)[460].description == "HTTP 460: `odd`"
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    data: Path = tmp_path_factory.mktemp("openapi")
+    settings = Settings(data_dir=str(data), database_url=f"sqlite:///{data}/x.sqlite3", key_dir=str(data / "keys"))
+    return create_app(settings).openapi_schema.to_schema()
+
+
+def _operations(document: dict):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "responses" in operation:
+                yield f"{method.upper()} {path}", operation
+
+
+def test_every_error_answer_is_documented_as_a_problem(document):
+    checked = 0
+    for name, operation in _operations(document):
+        for status, response in operation["responses"].items():
+            if int(status) < 400:
+                continue
+            assert list(response["content"]) == [PROBLEM_JSON], f"{name} {status}"
+            assert response["content"][PROBLEM_JSON]["schema"] == {"$ref": "#/components/schemas/Problem"}, name
+            assert response["content"][PROBLEM_JSON]["examples"], f"{name} {status}"
+            checked += 1
+    assert checked > 200
+
+
+def test_routes_with_input_document_the_validation_problem(document):
+    for name, operation in _operations(document):
+        if operation.get("parameters") or operation.get("requestBody"):
+            response = operation["responses"].get("400")
+            assert response is not None, name
+            assert "validation-error" in response["content"][PROBLEM_JSON]["examples"], name
+
+
+def test_routes_with_a_path_parameter_document_not_found(document):
+    # A path parameter of the wrong format (not a UUID) matches no route: 404 not-found.
+    for name, operation in _operations(document):
+        if any(p["in"] == "path" for p in operation.get("parameters", [])):
+            response = operation["responses"].get("404")
+            assert response is not None, name
+            assert "not-found" in response["content"][PROBLEM_JSON]["examples"], name
