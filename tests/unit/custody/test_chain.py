@@ -62,15 +62,23 @@ def test_details_are_canonical_whatever_the_input_order() -> None:
     assert chain.format_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000000Z"
 
 
-@given(details=st.dictionaries(st.text(max_size=10), json_values, max_size=6), text=st.text(max_size=30))
-def test_fast_stored_hash_equals_canonical_body_hash(details: dict[str, object], text: str) -> None:
+@given(
+    details=st.dictionaries(st.text(max_size=10), json_values, max_size=6),
+    text=st.text(max_size=30),
+    event=st.text(min_size=1, max_size=64),
+    subject_type=st.text(min_size=1, max_size=32),
+    seq=st.integers(min_value=1, max_value=2**62),
+)
+def test_fast_stored_hash_equals_canonical_body_hash(
+    details: dict[str, object], text: str, event: str, subject_type: str, seq: int
+) -> None:
     entry = chain.Entry(
-        seq=42,
+        seq=seq,
         recorded_at=datetime(2026, 3, 1, 8, 30, 0, 5, tzinfo=UTC),
-        event="evidence.viewed",
+        event=event,
         actor_id=uuid.uuid4(),
         agency_id=None,
-        subject_type="evidence",
+        subject_type=subject_type,
         subject_id=text,
         case_id=uuid.uuid4(),
         action_id=None,
