@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import msgspec
 from piccolo.query.methods.objects import Objects
 from piccolo.query.methods.select import Select
+from piccolo.query.methods.update import Update
+from piccolo.utils.encoding import load_json
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -45,6 +47,24 @@ async def fetch_one(kind: type[S], query: Select[Any]) -> S | None:
     """The first row of a select as ``kind``, or None."""
     rows = await query.limit(1).output(load_json=True)
     return row_as(kind, rows[0]) if rows else None
+
+
+async def fetch_returned(kind: type[S], query: Update[Any]) -> S | None:
+    """The row an ``UPDATE … RETURNING`` wrote, as ``kind`` (None when nothing matched).
+
+    Piccolo decodes JSON columns only for selects; the returned row's JSON columns are decoded
+    here the same way, so a caller can change a row and read it back in one query.
+    """
+    table = query.table
+    rows = await query.returning(*table.all_columns())
+    if not rows:
+        return None
+    row = dict(rows[0])
+    for column in table._meta.json_columns:
+        name = column._meta.name
+        if isinstance(row.get(name), str):
+            row[name] = load_json(row[name])
+    return row_as(kind, row)
 
 
 def object_as(kind: type[S], obj: Any) -> S:

@@ -13,11 +13,10 @@ from uuid import UUID
 
 import msgspec
 from piccolo.query.methods.update import Update
-from piccolo.utils.encoding import load_json
 
 from backend.core import clock
 from backend.core.auth import Principal
-from backend.core.rows import fetch_one, row_as
+from backend.core.rows import fetch_one, fetch_returned
 from evidence.schemas import CaptureContext, EvidenceKind
 from evidence.uploads import hashstate
 from evidence.uploads.errors import UploadGone, UploadNotFound
@@ -105,21 +104,9 @@ async def read_upload(upload_id: UUID) -> UploadRow | None:
 
 
 async def returned_row(query: Update[Any]) -> UploadRow | None:
-    """The row an ``UPDATE … RETURNING`` wrote, as UploadRow.
-
-    Piccolo decodes JSON columns only for selects (``output(load_json=True)``, see
-    docs/PITFALLS.md); the returned row's JSON columns are decoded the same way here, so a
-    PATCH takes its lock and reads its row in one query.
-    """
-    rows = await query.returning(*Upload.all_columns())
-    if not rows:
-        return None
-    row: dict[str, Any] = dict(rows[0])
-    for column in Upload._meta.json_columns:
-        name = column._meta.name
-        if isinstance(row[name], str):
-            row[name] = load_json(row[name])
-    return row_as(UploadRow, row)
+    """The row an ``UPDATE … RETURNING`` wrote, as UploadRow: a PATCH takes its lock and reads
+    its row in one query."""
+    return await fetch_returned(UploadRow, query)
 
 
 def state_of(row: UploadRow) -> UploadState:
