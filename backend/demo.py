@@ -1,4 +1,4 @@
-"""Idempotent demo data: the cast of SCENARIOS.md (新绛县). Demo passwords only — never in production."""
+"""Idempotent demo data: the cast of docs/DEMO.md (新绛县). Demo passwords only — never in production."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ async def _principal(username: str) -> Principal:
 
 
 async def _ensure_entrustment(agencies: dict[str, org_schemas.AgencyOut]) -> None:
-    """自然资源局 entrusts the township with on-site land inspections for one year (SCENARIOS.md)."""
+    """自然资源局 entrusts the township with on-site land inspections for one year (docs/DEMO.md)."""
     if await Entrustment.exists().where(Entrustment.entrusted_agency == agencies["township"].id):
         return
     admin = await _principal("nr-admin")
@@ -185,7 +185,7 @@ async def _ensure_certificates() -> None:
             ),
         )
         if holder == "zhao":
-            # SCENARIOS.md: 赵's certificate was suspended last month.
+            # docs/DEMO.md: 赵's certificate was suspended last month.
             await certificate_transitions.suspend(
                 principal=admin,
                 certificate_id=detail.id,

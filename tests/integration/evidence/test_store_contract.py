@@ -197,7 +197,7 @@ async def test_presigned_get(store: ObjectStore) -> None:
         assert url is None  # files are served through the API only
         return
     assert url is not None
-    assert "X-Amz-Expires=60" in url  # moto does not check expiry (NOTES); the URL must carry it
+    assert "X-Amz-Expires=60" in url  # moto does not check expiry (docs/PITFALLS.md); the URL must carry it
     async with httpx.AsyncClient() as http:
         response = await http.get(url)
     assert response.status_code == 200
