@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck imports pytest bench bench-smoke clean
+.PHONY: install run test test-fast lint typecheck imports pytest bench bench-smoke clean
+
+# pytest-xdist workers: one per CPU (each gets its own PostgreSQL database, tests/databases.py).
+PYTEST_WORKERS ?= auto
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +33,12 @@ imports: install
 	$(BIN)/lint-imports
 
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# The edit-test loop: unit and integration tests without the slow ones (real server
+# processes, objects of hundreds of MB); `make test` runs everything.
+test-fast: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow" tests/unit tests/integration
 
 test: lint typecheck imports pytest bench-smoke
 	$(BIN)/python -m tests.traceability

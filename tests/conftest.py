@@ -1,9 +1,10 @@
 """Shared fixtures: real PostgreSQL or SQLite, a real S3 server over HTTP, the app, users.
 
 Database isolation: the schema is migrated once per engine per session; before every
-test PostgreSQL tables are truncated and SQLite gets a fresh copy of the migrated file.
-``FIELDPROOF_TEST_DATABASE_URL`` selects PostgreSQL; tests marked ``both_engines`` run on
-SQLite and, when PostgreSQL answers, on PostgreSQL too.
+test the PostgreSQL tables holding rows are truncated and SQLite gets a fresh copy of the
+migrated file. ``FIELDPROOF_TEST_DATABASE_URL`` selects PostgreSQL; tests marked
+``both_engines`` run on SQLite and, when PostgreSQL answers, on PostgreSQL too.
+Test data (agencies, people, certificates, cases, actions) comes from tests/factories.py.
 """
 
 from __future__ import annotations
@@ -19,25 +20,23 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
+from argon2 import PasswordHasher
+from argon2 import profiles as argon2_profiles
 from filelock import FileLock
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
 from backend.core import db
-from backend.core.auth import Principal
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.settings import Settings
 from backend.org import schemas as org_schemas
-from backend.org import service as org_service
-from backend.registry import migrate
-from tests import databases
-
-PASSWORD = "test-password-1"
+from backend.registry import all_tables, migrate
+from tests import databases, factories
+from tests.factories import PASSWORD, Person
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -200,74 +199,53 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 # --- people -----------------------------------------------------------------------------
 
-
-@dataclass
-class Person:
-    user: org_schemas.UserOut
-    agency: org_schemas.AgencyOut
-    username: str
-
-    @property
-    def principal(self) -> Principal:
-        return Principal(
-            user_id=self.user.id,
-            username=self.username,
-            agency_id=self.agency.id,
-            agency_kind=self.agency.kind,
-            roles=tuple(self.user.roles),
-        )
-
-
 MakeAgency = Callable[..., Awaitable[org_schemas.AgencyOut]]
 MakePerson = Callable[..., Awaitable[Person]]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at its cheapest valid parameters while testing: a hash with argon2's defaults
+    costs ~0.15 s of CPU and the suite creates hundreds of users. The hashes are still real
+    argon2id that logins verify (with the parameters each hash carries); the production
+    hasher in backend.org is untouched outside the test run."""
+    cheap = PasswordHasher.from_parameters(argon2_profiles.CHEAPEST)
+    patch = pytest.MonkeyPatch()
+    hashers = [
+        (module, name)
+        for module in list(sys.modules.values())
+        if getattr(module, "__name__", "").startswith("backend.org")
+        for name, value in vars(module).items()
+        if isinstance(value, PasswordHasher)
+    ]
+    if not hashers:
+        raise RuntimeError("no argon2 PasswordHasher found in backend.org: update cheap_password_hashing")
+    for module, name in hashers:
+        patch.setattr(module, name, cheap)
+    yield
+    patch.undo()
+
+
 @pytest.fixture
-def make_agency(app: Litestar) -> MakeAgency:
-    """Create an agency; the ``app`` fixture has bound the engine."""
-
-    async def factory(code: str | None = None, kind: str = "enforcement_agency", **fields: Any) -> org_schemas.AgencyOut:
-        code = code or f"agency-{uuid.uuid4().hex[:8]}"
-        defaults: dict[str, Any] = {
-            "name": f"Agency {code}",
-            "subject_status": "confirmed",
-            "announcement_no": "新政发〔2022〕1号",
-            "announcement_date": "2022-11-01",
-            "domains": ["urban_management", "market_supervision"],
-            "matters": ["illegal_building", "food_safety", "unlicensed_business"],
-        }
-        data = msgspec.convert({**defaults, **fields, "code": code, "kind": kind}, org_schemas.AgencyIn)
-        return await org_service.create_agency(data=data)
-
-    return factory
+def bound_database(request: pytest.FixtureRequest, settings: Settings) -> None:
+    """Every table bound to this test's database: by the app when the test has one, else
+    directly (building the app costs ~0.15 s that a service-level test does not need)."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app")
+    else:
+        db.bind(db.make_engine(settings.effective_database_url), all_tables())
 
 
 @pytest.fixture
-def make_person(make_agency: MakeAgency) -> MakePerson:
-    async def factory(
-        roles: list[str] | None = None, agency: org_schemas.AgencyOut | None = None, username: str | None = None, **fields: Any
-    ) -> Person:
-        agency = agency or await make_agency()
-        username = username or f"user-{uuid.uuid4().hex[:8]}"
-        roles = roles or ["officer"]
-        if "legal_reviewer" in roles:
-            fields.setdefault("legal_qualification_no", "A20191234567")
-            fields.setdefault("legal_qualification_date", "2019-09-01")
-        data = msgspec.convert(
-            {
-                "username": username,
-                "password": PASSWORD,
-                "full_name": username.title(),
-                "roles": roles,
-                "agency_id": str(agency.id),
-                **fields,
-            },
-            org_schemas.UserIn,
-        )
-        user = await org_service.create_user(principal=None, data=data)
-        return Person(user=user, agency=agency, username=username)
+def make_agency(bound_database: None) -> MakeAgency:
+    """Create an agency (tests/factories.py: ``agency``)."""
+    return factories.agency
 
-    return factory
+
+@pytest.fixture
+def make_person(bound_database: None) -> MakePerson:
+    """Create a user (tests/factories.py: ``person``); a new agency unless one is given."""
+    return factories.person
 
 
 @pytest.fixture
@@ -288,7 +266,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _ = db  # the engine module is imported so fixtures can bind it
 
 
-# --- requirement traceability (DESIGN §5) ----------------------------------------------------
+# --- requirement traceability (docs/DEVELOPING.md, tests) ----------------------------------------------------
 
 _proved: dict[str, list[str]] = {}
 

@@ -100,8 +100,29 @@ async def truncate_all(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'")
-        names = ", ".join(f'"{row["tablename"]}"' for row in rows)
-        if names:
-            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        # TRUNCATE gives every listed table a new file even when it is empty (~0.2 s for all
+        # of them); a test fills a handful, so one query finds those and only they are emptied.
+        probes = " UNION ALL ".join(
+            f"SELECT {_literal(row['tablename'])} AS name WHERE EXISTS (SELECT 1 FROM {_identifier(row['tablename'])})"  # noqa: S608
+            for row in rows  # the server's own table names, quoted
+        )
+        filled = [row["name"] for row in await conn.fetch(probes)] if probes else []
+        if filled:
+            await conn.execute(f"TRUNCATE {', '.join(map(_identifier, filled))} RESTART IDENTITY CASCADE")
+        # A sequence can move without leaving a row (a rolled-back insert): restart those too.
+        used = await conn.fetch(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL "
+            "AND sequencename <> 'migration_id_seq'"
+        )
+        for row in used:
+            await conn.execute(f"ALTER SEQUENCE {_identifier(row['sequencename'])} RESTART")
     finally:
         await conn.close()
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"

@@ -1,4 +1,4 @@
-"""The impound scenario (SCENARIOS §2) end to end through the HTTP API.
+"""The impound scenario (docs/DEMO.md, day 2) end to end through the HTTP API.
 
 The app runs in-process (Litestar's ASGI test client over the full HTTP stack) because the
 scenario moves the server clock: a 30-second recording gap needs 30 seconds of server time,
@@ -14,18 +14,8 @@ import pytest
 from backend.core import clock
 from backend.ledger.tables import LedgerRow
 from certificates import transitions as certificate_transitions
-from tests.integration.enforcement.field_helpers import (
-    MOBILE,
-    OFFICE,
-    check_in,
-    declare,
-    open_case,
-    plan_action,
-    problem,
-    setup_field,
-    stamp,
-    upload_video,
-)
+from tests.factories import MOBILE, OFFICE, check_in, declare, field_team, open_case, plan_action
+from tests.integration.enforcement.field_helpers import problem, stamp, upload_video
 from tests.integration.evidence.media_factory import mp4
 
 
@@ -35,8 +25,8 @@ def _tag(at: datetime) -> str:
 
 @pytest.mark.both_engines
 @pytest.mark.requirement("R-CERT-4", "R-CERT-5", "R-RCS-1", "R-RCS-3", "R-RCS-4", "R-REC-2", "R-REC-3", "R-REC-4", "R-DISC-6")
-async def test_impound_with_suspended_officer_conflict_and_video_gap(client, make_agency):
-    f = await setup_field(client, make_agency)
+async def test_impound_with_suspended_officer_conflict_and_video_gap(client):
+    f = await field_team(client)
     zhou, zhao = f.people["zhou"], f.people["zhao"]
     await certificate_transitions.suspend_holder(
         actor_id=zhou.user.id,

@@ -26,8 +26,10 @@ from tusclient import client as tus_client
 from backend.core.settings import Settings
 from evidence.uploads.protocol import encode_upload_metadata
 from evidence.uploads.tables import Upload
-from tests.conftest import PASSWORD, S3Server, _free_port, _wait_for_port
-from tests.integration.uploads.conftest import open_case, pdf_bytes
+from tests import factories as make
+from tests.conftest import S3Server, _free_port, _wait_for_port
+from tests.factories import PASSWORD
+from tests.integration.uploads.conftest import pdf_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +101,7 @@ def servers(server_env: dict[str, str]) -> Iterator[list[ApiServer]]:
 @pytest.fixture
 async def officer_case(make_person: Any) -> tuple[Any, Any]:
     officer = await make_person(roles=["officer"])
-    return officer, await open_case(officer)
+    return officer, await make.case(officer)
 
 
 def login(server: ApiServer, username: str) -> dict[str, str]:

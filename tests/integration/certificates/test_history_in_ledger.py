@@ -7,7 +7,7 @@ import pytest
 
 from backend.ledger.tables import LedgerRow
 from backend.ledger.verify import verify_ledger
-from tests.integration.certificates.conftest import certificate_body
+from tests.factories import certificate_body
 
 SUSPEND = {
     "reason": "殴打当事人",

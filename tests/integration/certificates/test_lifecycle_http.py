@@ -13,7 +13,7 @@ from backend.core import clock
 from backend.core.errors import Conflict
 from certificates import schemas, transitions
 from certificates.tables import CardRecovery, Certificate, CertificateEvent
-from tests.integration.certificates.conftest import certificate_body
+from tests.factories import certificate_body
 
 SUSPEND = {
     "reason": "殴打当事人",

@@ -1,14 +1,25 @@
-"""The `fieldproof` command, run as a real process on the embedded default (SQLite + files)."""
+"""The `fieldproof` command on the embedded default (SQLite + files).
+
+The commands run in this process (``backend.cli.main`` with the environment, stdin and output
+swapped for the call): a new Python process per command costs seconds of imports. One test
+runs the installed console script as a real process, where exit status and stderr are the point.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
+
+from backend import cli
 
 COMMANDS = [
     "serve",
@@ -25,18 +36,33 @@ COMMANDS = [
 ]
 
 
-def _run(args: list[str], data_dir: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FIELDPROOF_")}
-    environment |= {"FIELDPROOF_DATA_DIR": str(data_dir), "FIELDPROOF_LOG_LEVEL": "WARNING", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=180,
-        check=False,
-    )
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _environment(data_dir: Path, **env: str) -> dict[str, str]:
+    # The test run's own settings (FIELDPROOF_TEST_*) stay; the command sees only these.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FIELDPROOF_") or k.startswith("FIELDPROOF_TEST_")}
+    return environment | {"FIELDPROOF_DATA_DIR": str(data_dir), "FIELDPROOF_LOG_LEVEL": "WARNING", **env}
+
+
+def _run(args: list[str], data_dir: Path, stdin: str = "", **env: str) -> Result:
+    """``fieldproof <args>`` in this process: exit status (argparse's SystemExit included) and output."""
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, _environment(data_dir, **env), clear=True),
+        mock.patch.object(sys, "stdin", io.StringIO(stdin)),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            code = cli.main(args)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    return Result(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def _count(data_dir: Path, table: str) -> int:
@@ -52,13 +78,21 @@ def test_every_command_has_help(command, tmp_path):
 
 
 def test_bad_setting_is_named_and_nothing_runs(tmp_path):
-    result = _run(["migrate"], tmp_path, FIELDPROOF_PORT="not-a-port")
+    """The installed console script, as a real process: exit status 2 and the variable named."""
+    script = Path(sys.executable).with_name("fieldproof")
+    result = subprocess.run(
+        [str(script), "migrate"],
+        capture_output=True,
+        text=True,
+        env=_environment(tmp_path, FIELDPROOF_PORT="not-a-port"),
+        timeout=180,
+        check=False,
+    )
     assert result.returncode == 2
     assert "FIELDPROOF_PORT" in result.stderr
     assert not (tmp_path / "fieldproof.sqlite3").exists()
 
 
-@pytest.mark.slow
 def test_migrate_and_demo_twice_are_idempotent(tmp_path):
     for _ in range(2):
         assert _run(["migrate"], tmp_path).returncode == 0
@@ -73,7 +107,6 @@ def test_migrate_and_demo_twice_are_idempotent(tmp_path):
     assert _count(tmp_path, "org_user") == users
 
 
-@pytest.mark.slow
 def test_create_user_reads_the_password_from_stdin(tmp_path):
     assert _run(["migrate"], tmp_path).returncode == 0
     agency = _run(
@@ -110,7 +143,6 @@ def test_create_user_reads_the_password_from_stdin(tmp_path):
     assert "password" in short.stderr
 
 
-@pytest.mark.slow
 def test_check_and_ledger_commands(tmp_path):
     assert _run(["migrate"], tmp_path).returncode == 0
     check = _run(["check"], tmp_path)

@@ -9,20 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 import pytest
 
 from backend.core import db
 from backend.core.settings import Settings
 from backend.field import cases as enforcement
-from backend.field import schemas as enforcement_schemas
 from backend.ledger.tables import LedgerRow
-from evidence import service as evidence_service
+from evidence import capture
 from evidence.schemas import CaptureDeclaration, EvidenceOut
 from evidence.store import ObjectStore, open_store
-
-SALT = b"c" * 32
-
+from tests import factories as make
 
 ROLES = {
     "officer": ["officer"],
@@ -39,7 +35,6 @@ class Scene:
 
     agency: Any
     case_id: Any
-    make_person: Any
     auth_headers: Any
     people: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -49,9 +44,9 @@ class Scene:
     async def person(self, name: str) -> Any:
         if name not in self.people:
             if name == "stranger":  # a reviewer and supervisor of another agency
-                self.people[name] = await self.make_person(roles=["legal_reviewer", "supervisor"])
+                self.people[name] = await make.person(["legal_reviewer", "supervisor"])
             else:
-                self.people[name] = await self.make_person(roles=ROLES[name], agency=self.agency)
+                self.people[name] = await make.person(ROLES[name], self.agency)
         return self.people[name]
 
     async def h(self, name: str) -> dict[str, str]:
@@ -71,7 +66,7 @@ async def attach(store: ObjectStore, settings: Settings, officer: Any, case_id: 
     declared = CaptureDeclaration(
         sha256=hashlib.sha256(data).hexdigest(), kind="document", captured_at=datetime.now(UTC), device_id="device-1"
     )
-    result = await evidence_service.receive_direct(
+    result = await capture.receive_direct(
         store=store, chunks=_chunks(data), declared=declared, context=context, settings=settings
     )
     return result.evidence
@@ -91,23 +86,10 @@ async def app_store(settings: Settings) -> AsyncIterator[ObjectStore]:
 
 
 @pytest.fixture
-async def scene(make_agency: Any, make_person: Any, auth_headers: Any, settings: Settings, app_store: ObjectStore) -> Scene:
-    agency = await make_agency()
-    scene = Scene(agency=agency, case_id=None, make_person=make_person, auth_headers=auth_headers)
+async def scene(bound_database: None, auth_headers: Any, settings: Settings, app_store: ObjectStore) -> Scene:
+    scene = Scene(agency=await make.agency(), case_id=None, auth_headers=auth_headers)
     officer = await scene.person("officer")
-    data = msgspec.convert(
-        {
-            "kind": "penalty",
-            "title": "无照经营",
-            "matter": "unlicensed_business",
-            "domain": "market_supervision",
-            "legal_basis": "《无证无照经营查处办法》第十三条",
-            "party": {"kind": "person", "name": "张三", "id_number": "140826199001011234"},
-            "officers": [{"user_id": str(officer.user.id), "role": "lead"}],
-        },
-        enforcement_schemas.CaseIn,
-    )
-    case = await enforcement.create_case(principal=officer.principal, data=data, id_salt=SALT)
+    case = await make.case(officer)
     scene.case_id = case.id
     for size in (300_000, 12_345):
         payload = pdf_bytes(size)

@@ -57,8 +57,10 @@ async def test_entries_chain_from_genesis_and_store_what_was_hashed(app: Litesta
 @pytest.mark.both_engines
 @pytest.mark.requirement("R-REC-7")
 async def test_eight_concurrent_writers_make_one_gap_free_chain(app: Litestar) -> None:
+    # 8 × 50 appends: the writers contend for the head from their first append on; 500 each
+    # only repeated the same races (for 20 s on SQLite).
     async def writer() -> list[int]:
-        return [entry.seq for entry in await _append(500)]
+        return [entry.seq for entry in await _append(50)]
 
     # A pool like production (one connection per transaction otherwise dominates the time).
     engine = db.current_engine()
@@ -68,10 +70,10 @@ async def test_eight_concurrent_writers_make_one_gap_free_chain(app: Litestar) -
     finally:
         await db.close_pool(engine)
     seqs = sorted(seq for batch in results for seq in batch)
-    assert seqs == list(range(1, 4001))
+    assert seqs == list(range(1, 401))
     report = await verify_ledger(record=False)
     assert report.ok, report
-    assert report.entries_checked == 4000
+    assert report.entries_checked == 400
 
 
 @pytest.mark.both_engines

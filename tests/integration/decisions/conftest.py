@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -25,10 +24,9 @@ from backend.core import clock
 from backend.core.auth import TokenIssuer
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
-from backend.field import cases as field_service
-from backend.field import schemas as field_schemas
 from backend.org import schemas as org_schemas
 from backend.org import service as org_service
+from tests import factories as make
 
 YUAN = 100
 SALT = b"d" * 32
@@ -171,30 +169,13 @@ async def upload_receipt(client: AsyncTestClient[Litestar], headers: Headers, ca
     return str(response.json()["evidence_id"])
 
 
-async def case_in_review(officer: Any, assisting: Any) -> uuid.UUID:
-    data = msgspec.convert(
-        {
-            "kind": "penalty",
-            "title": "销售不合格熟食",
-            "matter": "food_safety",
-            "domain": "market_supervision",
-            "legal_basis": "食品安全法 第一百二十四条",
-            "party": {"kind": "organisation", "name": "某餐饮有限公司"},
-            "officers": [
-                {"user_id": str(officer.user.id), "role": "lead"},
-                {"user_id": str(assisting.user.id), "role": "assisting"},
-            ],
-        },
-        field_schemas.CaseIn,
-    )
-    case = await field_service.create_case(principal=officer.principal, data=data, id_salt=SALT)
-    for stage in ("investigation", "review_decision"):
-        record = field_schemas.CaseRecordIn(kind="document", title=f"record before {stage}")
-        await field_service.add_record(principal=officer.principal, case_id=case.id, data=record)
-        await field_service.advance_stage(
-            principal=officer.principal, case_id=case.id, data=field_schemas.StageAdvanceIn(to_stage=stage)
-        )
-    return case.id
+# Scenario 4's case (tests/factories.py ``case``): a food-safety penalty case against a
+# restaurant company, handled by 王 and 李, in review & decision where drafts are made.
+CASE_IN_REVIEW: dict[str, Any] = {
+    "party": {"kind": "organisation", "name": "某餐饮有限公司"},
+    "stage": "review_decision",
+    "id_salt": SALT,
+}
 
 
 MakeOffice = Callable[..., Awaitable[Office]]
@@ -238,7 +219,7 @@ def make_office(client: AsyncTestClient[Litestar], make_agency: Any, make_person
         assert published.status_code == 200, published.text
         entry = {"category": "large_fine", "threshold_fen": threshold_yuan * YUAN, "legal_basis": "责任制 Art.20(1)"}
         assert (await client.post("/api/v1/major-catalog", json=entry, headers=headers["zhou"])).status_code == 201
-        case_id = await case_in_review(people["wang"], people["li"])
+        case_id = (await make.case(people["wang"], people["li"], **CASE_IN_REVIEW)).id
         receipt_id = await upload_receipt(client, headers["wang"], case_id)
         office = Office(client, agency, people, headers, benchmark_id, case_id, receipt_id)
         office.extra["unit_id"] = unit.id

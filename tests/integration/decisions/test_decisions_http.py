@@ -11,7 +11,8 @@ from backend.core import clock
 from backend.decisions.tables import Decision, LegalReview
 from backend.field.tables import Case
 from backend.ledger.tables import LedgerRow
-from tests.integration.decisions.conftest import YUAN, case_in_review, draft_body
+from tests import factories as make
+from tests.integration.decisions.conftest import CASE_IN_REVIEW, YUAN, draft_body
 
 pytestmark = pytest.mark.both_engines
 
@@ -286,7 +287,7 @@ async def test_draft_shows_comparable_issued_decisions_of_the_same_item_and_tier
     await office.review(first["id"], first["draft_sha256"])
     assert (await office.issue(first["id"], first["draft_sha256"])).status_code == 200
     # A second case of the same agency, same item and tier.
-    second_case = await case_in_review(office.people["wang"], office.people["li"])
+    second_case = (await make.case(office.people["wang"], office.people["li"], **CASE_IN_REVIEW)).id
     await office.declare_all(second_case)
     office.case_id = second_case
     second = (await office.draft(amount_yuan=120_000)).json()

@@ -9,26 +9,13 @@ import pytest
 
 from backend.core import clock
 from backend.field.tables import CheckIn, RecusalDeclaration, RecusalRequest
-from tests.integration.enforcement.field_helpers import (
-    GPS,
-    MOBILE,
-    OFFICE,
-    Field,
-    check_in,
-    declare,
-    open_case,
-    plan_action,
-    problem,
-    quick_person,
-    setup_field,
-    stamp,
-    token_headers,
-)
+from tests.factories import GPS, MOBILE, OFFICE, Field, bearer, check_in, declare, field_team, open_case, person, plan_action
+from tests.integration.enforcement.field_helpers import problem, stamp
 
 
 @pytest.fixture
-async def f(client, make_agency):
-    return await setup_field(client, make_agency)
+async def f(client):
+    return await field_team(client)
 
 
 async def _inspection(f: Field, participants: tuple[str, ...] = ("wang", "li")) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -81,9 +68,7 @@ async def test_device_clock_skew_is_recorded_and_flagged(f):
 
 @pytest.mark.requirement("R-CERT-4")
 async def test_officer_without_certificate_is_refused_and_refusal_stored(f):
-    newcomer = await quick_person(f.agency)
-    f.people["new"] = newcomer
-    f.headers["new"] = token_headers(f.client.app, newcomer)
+    newcomer = await f.join("new")
     case = await open_case(f, assisting=("new",))
     action = await plan_action(f, case["id"], kind="inspection", participants=("wang", "new"))
     body = problem(await check_in(f, "new", action["id"]), 409, "certificate-not-found")
@@ -162,11 +147,8 @@ async def test_party_recusal_request_blocks_until_decided_with_reasons(f):
 @pytest.mark.requirement("R-REC-3", "R-DISC-6")
 async def test_seal_up_needs_recording_and_coercion_reason(f):
     case = await open_case(f)
-    action = await plan_action(f, case["id"], kind="seal_up", participants=("wang", "li"))
+    action = await plan_action(f, case["id"], kind="seal_up", participants=("wang", "li"), checked_in=("wang", "li"))
     aid = action["id"]
-    for name in ("wang", "li"):
-        await check_in(f, name, aid)
-        await declare(f, name, aid)
     blocked = problem(
         await f.client.post(f"{MOBILE}/actions/{aid}/start", json=stamp(), headers=f.h("wang")), 409, "action-start-blocked"
     )
@@ -234,8 +216,8 @@ async def test_another_agency_gets_404_on_every_action_endpoint(f, client, make_
     _, action = await _inspection(f)
     aid = action["id"]
     stranger_agency = await make_agency()
-    stranger = await quick_person(stranger_agency, roles=("officer", "supervisor", "admin"))
-    h = token_headers(client.app, stranger)
+    stranger = await person(["officer", "supervisor", "admin"], stranger_agency)
+    h = bearer(client.app, stranger)
     rid = uuid.uuid4()
     checks = [
         ("get", f"{MOBILE}/actions/{aid}", None),

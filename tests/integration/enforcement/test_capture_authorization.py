@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-import msgspec
 import pytest
 
 from backend.core.errors import Conflict, NotFound
 from backend.field import cases as service
-from backend.field import schemas
 from backend.field.tables import Case
+from tests import factories as make
 
 SALT = b"s" * 32
-
-
-async def _case(officer: Any, *others: Any) -> schemas.CaseOut:
-    data = msgspec.convert(
-        {
-            "kind": "penalty",
-            "title": "Counterfeit goods",
-            "matter": "food_safety",
-            "domain": "market_supervision",
-            "legal_basis": "食品安全法 第一百二十四条",
-            "party": {"kind": "person", "name": "张三", "id_number": "140826199001011234"},
-            "officers": [{"user_id": str(officer.user.id), "role": "lead"}]
-            + [{"user_id": str(o.user.id), "role": "assisting"} for o in others],
-        },
-        schemas.CaseIn,
-    )
-    return await service.create_case(principal=officer.principal, data=data, id_salt=SALT)
 
 
 @pytest.mark.both_engines
 async def test_assigned_officer_gets_context_with_acting_agency(make_person):
     officer = await make_person()
-    case = await _case(officer)
+    case = await make.case(officer)
     context = await service.authorize_capture(principal=officer.principal, case_id=case.id, action_id=None)
     assert context.case_id == case.id
     assert context.agency_id == officer.agency.id
@@ -50,7 +31,7 @@ async def test_other_agency_and_unassigned_officer_get_not_found(make_person):
     officer = await make_person()
     colleague = await make_person(agency=officer.agency)
     stranger = await make_person()
-    case = await _case(officer)
+    case = await make.case(officer)
     with pytest.raises(NotFound):
         await service.authorize_capture(principal=stranger.principal, case_id=case.id, action_id=None)
     with pytest.raises(NotFound):
@@ -63,7 +44,7 @@ async def test_other_agency_and_unassigned_officer_get_not_found(make_person):
 @pytest.mark.requirement("R-REC-6")
 async def test_archived_case_refuses_captures(make_person):
     officer = await make_person()
-    case = await _case(officer)
+    case = await make.case(officer)
     await Case.update({Case.stage: "archived"}).where(Case.id == case.id)
     with pytest.raises(Conflict):
         await service.authorize_capture(principal=officer.principal, case_id=case.id, action_id=None)
@@ -71,7 +52,8 @@ async def test_archived_case_refuses_captures(make_person):
 
 async def test_party_identity_number_is_minimised(make_person):
     officer = await make_person()
-    case = await _case(officer)
+    party = {"kind": "person", "name": "张三", "id_number": "140826199001011234"}
+    case = await make.case(officer, party=party, id_salt=SALT)
     row = await Case.select().where(Case.id == case.id).first()
     assert row is not None
     assert row["party_id_masked"] == "**************1234"

@@ -7,12 +7,13 @@ import uuid
 import pytest
 
 from backend.field.tables import Case, CaseStage
-from tests.integration.enforcement.field_helpers import OFFICE, case_body, open_case, problem, setup_field
+from tests.factories import OFFICE, case_body, field_team, open_case
+from tests.integration.enforcement.field_helpers import problem
 
 
 @pytest.fixture
-async def f(client, make_agency):
-    return await setup_field(client, make_agency)
+async def f(client):
+    return await field_team(client)
 
 
 @pytest.mark.both_engines
@@ -184,8 +185,8 @@ async def test_legal_reviewer_cannot_open_cases(f, make_person, auth_headers):
 
 
 @pytest.mark.requirement("R-DISC-8")
-async def test_separation_of_functions_block_mode(client, make_agency):
-    f = await setup_field(client, make_agency, separation_mode="block")
+async def test_separation_of_functions_block_mode(client):
+    f = await field_team(client, separation_mode="block")
     case = await open_case(f, assisting=("li",))
     same = {"user_id": f.uid("wang"), "role": "assisting", "function": "decision"}
     problem(
@@ -207,7 +208,7 @@ async def test_a_capture_in_the_stage_counts_as_its_record(f):
     import hashlib
 
     from backend.core import clock
-    from tests.integration.enforcement.field_helpers import MOBILE
+    from tests.factories import MOBILE
     from tests.integration.evidence.media_factory import jpeg
 
     case = await open_case(f)

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backend.core import clock
 from backend.field.tables import CaptureManifest, ManifestEntry
-from tests.integration.enforcement.field_helpers import MOBILE, OFFICE, Field, open_case, plan_action, problem, setup_field
+from tests.factories import MOBILE, OFFICE, Field, field_team, open_case, plan_action
+from tests.integration.enforcement.field_helpers import problem
 from tests.integration.evidence.media_factory import jpeg
 
 
@@ -29,8 +30,8 @@ def raw_public(key: Ed25519PrivateKey) -> str:
 
 
 @pytest.fixture
-async def f(client, make_agency):
-    return await setup_field(client, make_agency)
+async def f(client):
+    return await field_team(client)
 
 
 async def _register(f: Field, name: str = "wang") -> tuple[Ed25519PrivateKey, str]:
@@ -148,7 +149,7 @@ async def test_tampered_manifest_and_foreign_or_revoked_device_are_refused(f):
     revoked = await f.client.post(f"{OFFICE}/devices/{device_id}/revoke", headers=f.h("zhou"))
     assert revoked.status_code == 200
     assert revoked.json()["revoked_at"] is not None
-    # The lost phone's sessions end at once (DESIGN §3): 王's old token is refused.
+    # The lost phone's sessions end at once (docs/DEVELOPING.md, phone API): 王's old token is refused.
     problem(await f.client.post(f"{MOBILE}/actions/{aid}/manifests", json=body, headers=f.h("wang")), 401, "unauthorized")
     issuer = f.client.app.dependencies["issuer"].dependency()
     fresh = issuer.issue(msgspec.structs.replace(f.people["wang"].principal, security_version=2))

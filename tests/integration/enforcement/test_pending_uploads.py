@@ -8,12 +8,12 @@ import hashlib
 import pytest
 
 from backend.core import clock
-from tests.integration.enforcement.field_helpers import MOBILE, open_case, plan_action, setup_field
+from tests.factories import MOBILE, field_team, open_case, plan_action
 
 
 @pytest.fixture
-async def f(client, make_agency):
-    return await setup_field(client, make_agency)
+async def f(client):
+    return await field_team(client)
 
 
 def _metadata(**pairs: str) -> str:

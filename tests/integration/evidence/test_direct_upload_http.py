@@ -13,30 +13,12 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
-from backend.field import cases as case_service
-from backend.field import schemas as case_schemas
 from backend.ledger.tables import LedgerRow
 from evidence.tables import EvidenceItem
+from tests import factories as make
 from tests.integration.evidence import media_factory
 
 URL = "/api/mobile/v1/evidence"
-SALT = b"s" * 32
-
-
-async def open_case(officer: Any) -> Any:
-    data = msgspec.convert(
-        {
-            "kind": "penalty",
-            "title": "Unlicensed stall",
-            "matter": "unlicensed_business",
-            "domain": "market_supervision",
-            "legal_basis": "无证无照经营查处办法 第十三条",
-            "party": {"kind": "person", "name": "李四", "id_number": "140826199001011234"},
-            "officers": [{"user_id": str(officer.user.id), "role": "lead"}],
-        },
-        case_schemas.CaseIn,
-    )
-    return await case_service.create_case(principal=officer.principal, data=data, id_salt=SALT)
 
 
 def query(data: bytes, case_id: Any, kind: str = "photo", **extra: Any) -> str:
@@ -100,7 +82,7 @@ async def officer(make_person: Any) -> Any:
 @pytest.mark.requirement("R-REC-5")
 async def test_direct_upload_creates_evidence_and_retry_is_idempotent(client: Any, officer: Any, auth_headers: Any) -> None:
     headers = await auth_headers(officer)
-    case = await open_case(officer)
+    case = await make.case(officer)
     data = media_factory.jpeg()
     response = await client.post(
         query(data, case.id), content=data, headers={**headers, "Content-Type": "application/octet-stream"}
@@ -126,7 +108,7 @@ async def test_direct_upload_creates_evidence_and_retry_is_idempotent(client: An
 @pytest.mark.requirement("R-REC-5")
 async def test_hash_mismatch_is_a_problem_and_attaches_nothing(client: Any, officer: Any, auth_headers: Any) -> None:
     headers = await auth_headers(officer)
-    case = await open_case(officer)
+    case = await make.case(officer)
     data = media_factory.jpeg()
     url = query(data, case.id).replace(hashlib.sha256(data).hexdigest().upper(), "A" * 64)
     response = await client.post(url, content=data, headers=headers)
@@ -141,7 +123,7 @@ async def test_hash_mismatch_is_a_problem_and_attaches_nothing(client: Any, offi
 
 async def test_disallowed_type_answers_415(client: Any, officer: Any, auth_headers: Any) -> None:
     headers = await auth_headers(officer)
-    case = await open_case(officer)
+    case = await make.case(officer)
     data = b"MZ\x90\x00 definitely not a photo"
     response = await client.post(query(data, case.id, filename="cat.jpg"), content=data, headers=headers)
     assert response.status_code == 415
@@ -151,7 +133,7 @@ async def test_disallowed_type_answers_415(client: Any, officer: Any, auth_heade
 
 async def test_bad_declaration_names_the_field(client: Any, officer: Any, auth_headers: Any) -> None:
     headers = await auth_headers(officer)
-    case = await open_case(officer)
+    case = await make.case(officer)
     data = media_factory.png()
     response = await client.post(query(data, case.id, lat="123"), content=data, headers=headers)
     assert response.status_code == 422
@@ -161,7 +143,7 @@ async def test_bad_declaration_names_the_field(client: Any, officer: Any, auth_h
 
 
 async def test_authentication_and_agency_scoping(client: Any, officer: Any, auth_headers: Any, make_person: Any) -> None:
-    case = await open_case(officer)
+    case = await make.case(officer)
     data = media_factory.png()
     assert (await client.post(query(data, case.id), content=data)).status_code == 401
     stranger = await make_person(roles=["officer"])
@@ -180,7 +162,7 @@ async def test_body_over_the_configured_limit_is_413(settings: Any, key_ring: An
         officer = await make_person(roles=["officer"])
         login = await small_client.post("/api/v1/auth/login", json={"username": officer.username, "password": "test-password-1"})
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        case = await open_case(officer)
+        case = await make.case(officer)
         data = media_factory.jpeg(size=(300, 300)) + b"\0" * 8192
         announced = await small_client.post(query(data, case.id), content=data, headers=headers)
         assert announced.status_code == 413
@@ -200,7 +182,7 @@ async def test_direct_upload_to_the_s3_server(s3_settings: Any, key_ring: Any, m
         officer = await make_person(roles=["officer"])
         login = await s3_client.post("/api/v1/auth/login", json={"username": officer.username, "password": "test-password-1"})
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        case = await open_case(officer)
+        case = await make.case(officer)
         data = media_factory.mp4(seconds=1)
         response = await s3_client.post(query(data, case.id, kind="video"), content=data, headers=headers)
         assert response.status_code == 201, response.text
@@ -221,7 +203,7 @@ async def test_client_vanishing_mid_body_leaves_nothing_and_no_500(
     app: Any, settings: Any, client: Any, officer: Any, auth_headers: Any
 ) -> None:
     headers = await auth_headers(officer)
-    case = await open_case(officer)
+    case = await make.case(officer)
     data = media_factory.jpeg(size=(200, 200))
     status, body = await asgi_post(app, query(data, case.id), headers, [data[:500], data[500:1000]], disconnect=True)
     assert status == 400, body  # nobody is listening, but it is logged as a client error, never a 500

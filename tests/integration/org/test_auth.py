@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backend.core import clock
 from backend.org.tables import LoginFailure, RefreshToken
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 
 async def _login(client, username, password=PASSWORD):

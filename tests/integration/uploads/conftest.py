@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +15,8 @@ from litestar.testing import AsyncTestClient
 from backend.app import create_app
 from backend.core.keys import KeyRing
 from backend.core.settings import MiB, Settings
-from backend.field import cases as enforcement_service
-from backend.field import schemas as enforcement_schemas
-from tests.conftest import PASSWORD, Person
+from tests import factories as make
+from tests.factories import PASSWORD, Person
 
 BASE = "/api/mobile/v1/uploads"
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -101,22 +99,6 @@ async def officer(make_person: Any) -> Person:
     return await make_person(roles=["officer"])
 
 
-async def open_case(officer: Person) -> Any:
-    data = msgspec.convert(
-        {
-            "kind": "penalty",
-            "title": "Unlicensed street stall",
-            "matter": "unlicensed_business",
-            "domain": "market_supervision",
-            "legal_basis": "无证无照经营查处办法 第十三条",
-            "party": {"kind": "person", "name": "李四"},
-            "officers": [{"user_id": str(officer.user.id), "role": "lead"}],
-        },
-        enforcement_schemas.CaseIn,
-    )
-    return await enforcement_service.create_case(principal=officer.principal, data=data, id_salt=os.urandom(32))
-
-
 async def login(client: AsyncTestClient[Litestar], person: Person) -> dict[str, str]:
     response = await client.post("/api/v1/auth/login", json={"username": person.username, "password": PASSWORD})
     assert response.status_code == 200, response.text
@@ -125,5 +107,5 @@ async def login(client: AsyncTestClient[Litestar], person: Person) -> dict[str, 
 
 @pytest.fixture
 async def tus(client: AsyncTestClient[Litestar], officer: Person) -> Tus:
-    case = await open_case(officer)
+    case = await make.case(officer)
     return Tus(client=client, auth=await login(client, officer), case_id=case.id)
