@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -28,6 +29,7 @@ from argon2 import profiles as argon2_profiles
 from filelock import FileLock
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from piccolo.engine.postgres import PostgresEngine
 
 from backend.app import create_app
 from backend.core import db
@@ -35,6 +37,7 @@ from backend.core.keys import KeyRing, load_key_ring
 from backend.core.settings import Settings
 from backend.org import schemas as org_schemas
 from backend.registry import all_tables, migrate
+from evidence.store import open_store
 from tests import databases, factories
 from tests.factories import PASSWORD, Person
 
@@ -90,14 +93,23 @@ def migrated_postgres(tmp_path_factory: pytest.TempPathFactory, pytestconfig: py
         asyncio.run(databases.drop(server, name))
 
 
+@pytest.fixture(scope="session")
+def worker_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This worker's SQLite file, object store and key folder: emptied before every test, so
+    the settings (and the app built from them, see ``app``) stay the same from test to test."""
+    return tmp_path_factory.mktemp("worker")
+
+
 @pytest.fixture
-def database_url(engine_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(engine_kind: str, request: pytest.FixtureRequest, worker_dir: Path) -> str:
     if engine_kind == "postgres":
         url: str = request.getfixturevalue("migrated_postgres")
         asyncio.run(databases.truncate_all(url))
         return url
     template: Path = request.getfixturevalue("migrated_sqlite")
-    target = tmp_path / "fieldproof.sqlite3"
+    target = worker_dir / "fieldproof.sqlite3"
+    for leftover in (target.with_name(target.name + suffix) for suffix in ("-wal", "-shm", "-journal")):
+        leftover.unlink(missing_ok=True)
     shutil.copyfile(template, target)
     return f"sqlite:///{target}"
 
@@ -162,12 +174,14 @@ def key_ring(tmp_path_factory: pytest.TempPathFactory) -> KeyRing:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, worker_dir: Path) -> Settings:
     """Embedded object store (files); use ``s3_settings`` for the S3 server."""
+    for folder in (worker_dir / "var", worker_dir / "keys"):
+        shutil.rmtree(folder, ignore_errors=True)
     return Settings(
-        data_dir=str(tmp_path / "var"),
+        data_dir=str(worker_dir / "var"),
         database_url=database_url,
-        key_dir=str(tmp_path / "keys"),
+        key_dir=str(worker_dir / "keys"),
         login_max_failures=5,
         database_pool_max=0,
     )
@@ -186,15 +200,61 @@ def s3_settings(settings: Settings, s3_server: S3Server) -> Settings:
     )
 
 
+_apps: dict[bytes, tuple[Litestar, Any]] = {}
+
+
+def app_for(settings: Settings, key_ring: KeyRing) -> Litestar:
+    """The app for these settings, built once per worker (Litestar's route registration costs
+    ~0.15 s): the settings only name this worker's database and folders, which every test
+    starts with empty (``database_url``, ``settings``). The files store's folders are made
+    again and the tables bound to the app's engine, as building the app would. An app on the
+    S3 server (a bucket per test, a store with its own lock) is always built new."""
+    key = msgspec.json.encode(settings) + str(id(key_ring)).encode()
+    if key not in _apps:
+        built = create_app(settings, keys=key_ring)
+        engine = _test_engine(settings)
+        db.bind(engine, all_tables())
+        if settings.store_url:
+            return built
+        _apps[key] = (built, engine)
+        return built
+    built, engine = _apps[key]
+    db.bind(engine, all_tables())
+    open_store(settings)
+    return built
+
+
+def _test_engine(settings: Settings) -> Any:
+    """The engine the app would make, on PostgreSQL one that keeps connections per test."""
+    engine = db.make_engine(settings.effective_database_url)
+    if isinstance(engine, PostgresEngine):
+        return databases.PooledEngine(engine.config)
+    return engine
+
+
+async def _keep_connections(keep: bool) -> None:
+    engine = db.current_engine()
+    if isinstance(engine, databases.PooledEngine):
+        await (engine.keep_connections() if keep else engine.release_connections())
+
+
 @pytest.fixture
 def app(settings: Settings, key_ring: KeyRing) -> Litestar:
-    return create_app(settings, keys=key_ring)
+    return app_for(settings, key_ring)
 
 
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The app over ASGI; it serves requests on a loop of its own, the test runs on another:
+    both keep their PostgreSQL connections for the test (tests/databases.py: PooledEngine)."""
     async with AsyncTestClient(app) as test_client:
-        yield test_client
+        await _keep_connections(True)
+        test_client.blocking_portal.call(_keep_connections, True)
+        try:
+            yield test_client
+        finally:
+            test_client.blocking_portal.call(_keep_connections, False)
+            await _keep_connections(False)
 
 
 # --- people -----------------------------------------------------------------------------
@@ -229,21 +289,29 @@ def cheap_password_hashing() -> Iterator[None]:
 @pytest.fixture
 def bound_database(request: pytest.FixtureRequest, settings: Settings) -> None:
     """Every table bound to this test's database: by the app when the test has one, else
-    directly (building the app costs ~0.15 s that a service-level test does not need)."""
+    directly (building an app costs ~0.15 s that a service-level test does not need)."""
     if "app" in request.fixturenames:
         request.getfixturevalue("app")
     else:
-        db.bind(db.make_engine(settings.effective_database_url), all_tables())
+        db.bind(_test_engine(settings), all_tables())
 
 
 @pytest.fixture
-def make_agency(bound_database: None) -> MakeAgency:
+async def database(bound_database: None) -> AsyncIterator[None]:
+    """``bound_database``, the test's own PostgreSQL connections kept until it ends."""
+    await _keep_connections(True)
+    yield
+    await _keep_connections(False)
+
+
+@pytest.fixture
+def make_agency(database: None) -> MakeAgency:
     """Create an agency (tests/factories.py: ``agency``)."""
     return factories.agency
 
 
 @pytest.fixture
-def make_person(bound_database: None) -> MakePerson:
+def make_person(database: None) -> MakePerson:
     """Create a user (tests/factories.py: ``person``); a new agency unless one is given."""
     return factories.person
 

@@ -14,9 +14,14 @@ process drops the template at the end, each worker drops its own clone.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+from typing import Any
 from urllib.parse import urlparse
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
 
 SERVER_ENV = "FIELDPROOF_TEST_DATABASE_URL"
 RUN_ENV = "FIELDPROOF_TEST_RUN_ID"
@@ -59,8 +64,6 @@ def _quoted(name: str) -> str:
 
 
 async def create(server: str, name: str, *, template: str | None = None) -> str:
-    import asyncpg
-
     conn = await asyncpg.connect(server, timeout=10)
     try:
         clause = f" TEMPLATE {_quoted(template)}" if template else ""
@@ -72,8 +75,6 @@ async def create(server: str, name: str, *, template: str | None = None) -> str:
 
 async def drop(server: str, name: str) -> None:
     """Drop one of this run's databases (``_quoted`` refuses any other name)."""
-    import asyncpg
-
     conn = await asyncpg.connect(server, timeout=10)
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)")
@@ -82,8 +83,6 @@ async def drop(server: str, name: str) -> None:
 
 
 async def exists(server: str, name: str) -> bool:
-    import asyncpg
-
     conn = await asyncpg.connect(server, timeout=10)
     try:
         return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
@@ -93,8 +92,6 @@ async def exists(server: str, name: str) -> bool:
 
 async def truncate_all(url: str) -> None:
     """Empty every table of a database this run created (never called on any other URL)."""
-    import asyncpg
-
     if not urlparse(url).path.lstrip("/").startswith(f"fp_test_{run_id()}_"):
         raise ValueError(f"refusing to truncate {url}: not this run's database")
     conn = await asyncpg.connect(url)
@@ -126,3 +123,62 @@ def _identifier(name: str) -> str:
 
 def _literal(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
+
+
+# --- connections kept per event loop ------------------------------------------------------------
+
+
+class PooledEngine(PostgresEngine):
+    """The app's PostgreSQL engine, keeping connections while a test runs.
+
+    The tests run with ``database_pool_max=0``: the ASGI test client serves requests on a loop
+    of its own, and one asyncpg pool cannot serve two loops. Piccolo then opens a connection
+    (a new server process) for every query outside a transaction, about a hundred per test.
+    Here each loop a fixture looks after (``keep_connections`` … ``release_connections``) gets
+    a pool of its own; on any other loop a query opens its own connection as before.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._pools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}
+        super().__init__(config=config, log_queries=False)
+
+    # Made from an engine of ``backend.core.db.make_engine``, which has checked the server
+    # version and prepared the database already.
+    async def check_version(self) -> None:
+        return None
+
+    async def prep_database(self) -> None:
+        return None
+
+    async def keep_connections(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop not in self._pools:
+            # As many as the app's own pool may hold (Settings.database_pool_max), opened on demand.
+            self._pools[loop] = await asyncpg.create_pool(min_size=0, max_size=10, **self.config)
+
+    async def release_connections(self) -> None:
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            pool.terminate()  # idle by now; a connection a cancelled request left behind goes too
+
+    async def get_new_connection(self) -> Any:
+        pool = self._pools.get(asyncio.get_running_loop())
+        if pool is None:
+            return await super().get_new_connection()
+        return _Lent(pool, await pool.acquire())
+
+
+class _Lent:
+    """A pooled connection that goes back to its pool where piccolo closes it."""
+
+    __slots__ = ("_connection", "_pool")
+
+    def __init__(self, pool: asyncpg.Pool, connection: Any) -> None:
+        self._pool = pool
+        self._connection = connection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    async def close(self) -> None:
+        await self._pool.release(self._connection)

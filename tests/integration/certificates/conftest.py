@@ -13,7 +13,7 @@ IssueCertificate = Callable[..., Awaitable[schemas.CertificateDetail]]
 
 
 @pytest.fixture
-def issue_certificate(bound_database: None) -> IssueCertificate:
+def issue_certificate(database: None) -> IssueCertificate:
     """Issue a certificate to ``holder`` (a Person) as ``admin``, by default a new admin of the
     holder's agency; other keyword arguments replace fields of the certificate body."""
     return factories.certificate

@@ -86,7 +86,7 @@ async def app_store(settings: Settings) -> AsyncIterator[ObjectStore]:
 
 
 @pytest.fixture
-async def scene(bound_database: None, auth_headers: Any, settings: Settings, app_store: ObjectStore) -> Scene:
+async def scene(database: None, auth_headers: Any, settings: Settings, app_store: ObjectStore) -> Scene:
     scene = Scene(agency=await make.agency(), case_id=None, auth_headers=auth_headers)
     officer = await scene.person("officer")
     case = await make.case(officer)

@@ -12,10 +12,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from backend.app import create_app
 from backend.core.keys import KeyRing
 from backend.core.settings import MiB, Settings
 from tests import factories as make
+from tests.conftest import app_for
 from tests.factories import PASSWORD, Person
 
 BASE = "/api/mobile/v1/uploads"
@@ -91,7 +91,7 @@ def upload_settings(request: pytest.FixtureRequest, settings: Settings) -> Setti
 
 @pytest.fixture
 def app(upload_settings: Settings, key_ring: KeyRing) -> Litestar:
-    return create_app(upload_settings, keys=key_ring)
+    return app_for(upload_settings, key_ring)
 
 
 @pytest.fixture
