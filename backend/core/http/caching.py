@@ -3,11 +3,19 @@
 Lists and checklists carry a validator; a repeated GET with the same
 ``If-None-Match`` answers 304 with no body. Streams (evidence content, exports) set their
 own ETag or are not JSON and pass through untouched.
+
+The validator is a hash of the identity (uncompressed) body. Litestar's compression runs
+inside every app middleware, so this one sees gzip bytes, whose header carries the time:
+hashing them gave a new ETag every second and never a 304 for answers over 1 KiB (issue 15,
+defect 13). A gzipped body is therefore decompressed (at most MAX_BUFFERED) to be hashed; the
+ETag is weak, so the gzip and identity forms of one answer share it.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import zlib
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -74,8 +82,22 @@ class _Validator:
             await self._flush(etag=None, more_body=bool(message.get("more_body", False)))
             return
         if not message.get("more_body", False):
-            body = b"".join(self._chunks)
-            await self._flush(etag=f'W/"{hashlib.sha256(body).hexdigest()[:32]}"', more_body=False)
+            identity = self._identity(b"".join(self._chunks))
+            etag = None if identity is None else f'W/"{hashlib.sha256(identity).hexdigest()[:32]}"'
+            await self._flush(etag=etag, more_body=False)
+
+    def _identity(self, body: bytes) -> bytes | None:
+        """The body before Content-Encoding; None (no ETag) for an encoding we cannot undo."""
+        assert self._start is not None
+        encoding = {k.lower(): v for k, v in self._start.get("headers", [])}.get(b"content-encoding", b"identity")
+        if encoding.strip().lower() == b"identity":
+            return body
+        if encoding.strip().lower() != b"gzip":
+            return None
+        try:
+            return gzip.decompress(body)
+        except (OSError, EOFError, zlib.error):
+            return None
 
     async def _flush(self, *, etag: str | None, more_body: bool) -> None:
         assert self._start is not None
