@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -13,8 +13,10 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from backend.core.auth import Principal, TokenIssuer
 from backend.core.errors import DuplicateValue, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
+from backend.core.http.problems import domain_error_handler
 from backend.core.settings import Settings
-from backend.org import schemas, service
+from backend.org import schemas, service, sessions
+from backend.org.throttle import LoginThrottled
 
 # Routes that check the caller's role (admin, some also supervisor); the rest from the service called.
 ROLE_CHECKED = (*SIGNED_IN, *WITH_INPUT, Forbidden)
@@ -22,6 +24,13 @@ ROLE_CHECKED = (*SIGNED_IN, *WITH_INPUT, Forbidden)
 
 def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def throttled_handler(request: Request[Any, Any, Any], exc: LoginThrottled) -> Response[Any]:
+    """The throttle's 429 with ``Retry-After`` (RFC 9110 §10.2.3) besides ``retry_after`` in the body."""
+    response = domain_error_handler(request, exc)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 class AuthController(Controller):
@@ -33,6 +42,7 @@ class AuthController(Controller):
         status_code=200,
         summary="Log in with username and password",
         responses=problems(WITH_INPUT, Unauthorized, TooManyRequests),
+        exception_handlers={LoginThrottled: throttled_handler},
     )
     async def login(
         self,
@@ -41,24 +51,17 @@ class AuthController(Controller):
         issuer: NamedDependency[TokenIssuer],
         settings: NamedDependency[Settings],
     ) -> schemas.TokenPair:
-        return await service.login(
-            issuer=issuer,
-            data=data,
-            client_address=client_address(request),
-            refresh_ttl_s=settings.refresh_token_ttl_s,
-            max_failures=settings.login_max_failures,
-            window_s=settings.login_window_s,
-        )
+        return await sessions.login(issuer=issuer, data=data, client_address=client_address(request), settings=settings)
 
     @post("/refresh", status_code=200, summary="Rotate a refresh token", responses=problems(WITH_INPUT, Unauthorized))
     async def refresh(
         self, data: JSONBody[schemas.RefreshIn], issuer: NamedDependency[TokenIssuer], settings: NamedDependency[Settings]
     ) -> schemas.TokenPair:
-        return await service.refresh(issuer=issuer, refresh_token=data.refresh_token, refresh_ttl_s=settings.refresh_token_ttl_s)
+        return await sessions.refresh(issuer=issuer, refresh_token=data.refresh_token, refresh_ttl_s=settings.refresh_token_ttl_s)
 
     @post("/logout", summary="End the session of a refresh token", status_code=204, responses=problems(WITH_INPUT))
     async def logout(self, data: JSONBody[schemas.RefreshIn]) -> None:
-        await service.logout(refresh_token=data.refresh_token)
+        await sessions.logout(refresh_token=data.refresh_token)
 
 
 class OrgController(Controller):
@@ -119,6 +122,15 @@ class OrgController(Controller):
     ) -> schemas.UserOut:
         principal.require("admin")
         return await service.update_user(principal=principal, user_id=user_id, data=data)
+
+    @post(
+        "/users/{user_id:uuid}/unlock",
+        status_code=200,
+        summary="Clear a user's failed logins (admin of the user's agency)",
+        responses=problems(ROLE_CHECKED, NotFound),
+    )
+    async def unlock_user(self, principal: NamedDependency[Principal], user_id: FromPath[UUID]) -> schemas.UnlockOut:
+        return await sessions.unlock(principal=principal, user_id=user_id)
 
     @get("/units", summary="Internal units of the caller's agency", responses=problems(SIGNED_IN))
     async def list_units(self, principal: NamedDependency[Principal]) -> list[schemas.UnitOut]:

@@ -24,6 +24,9 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     agency_kind: str
     roles: tuple[str, ...]
     security_version: int = 1
+    # The login session (refresh-token family) the access token belongs to; empty for
+    # tokens the server mints for itself (tests, tools), which no logout can reach.
+    session_id: str = ""
 
     def has(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
@@ -62,6 +65,9 @@ class TokenIssuer:
             "rol": list(principal.roles),
             "sv": principal.security_version,
         }
+        if principal.session_id:
+            # Logout and refresh reuse revoke this family; authenticate() refuses at once.
+            claims["sid"] = principal.session_id
         return self.keys.sign_jwt(claims)
 
     def verify(self, token: str) -> Principal:
@@ -85,6 +91,7 @@ class TokenIssuer:
                 agency_kind=str(claims["akd"]),
                 roles=tuple(str(r) for r in claims["rol"]),
                 security_version=int(claims["sv"]),
+                session_id=str(claims.get("sid", "")),
             )
         except (KeyError, ValueError, TypeError):
             raise Unauthorized("the access token lacks required claims") from None

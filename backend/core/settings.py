@@ -51,10 +51,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     tus_max_open_per_user: Annotated[int, Meta(ge=1)] = 20
     # Bytes all unfinished resumable uploads may reserve together (declared lengths).
     tus_staging_quota: Annotated[int, Meta(ge=MiB)] = 256 * GiB
+    # Bytes one user's unfinished uploads may reserve, so no one exhausts the staging area alone.
+    tus_user_quota: Annotated[int, Meta(ge=MiB)] = 16 * GiB
+    # An upload that has received no byte expires this soon (its reservation is released).
+    tus_idle_expiry_s: Annotated[int, Meta(ge=60)] = 1800
     s3_part_size: Annotated[int, Meta(ge=5 * MiB, le=512 * MiB)] = 8 * MiB
     evidence_retention_days: Annotated[int, Meta(ge=0)] = 3650
+    # Login throttling per (username, client address), backoff doubling after the limit
+    # (backend/org/throttle.py); an address has a much higher ceiling over all usernames.
     login_max_failures: Annotated[int, Meta(ge=1)] = 5
     login_window_s: Annotated[int, Meta(ge=1)] = 900
+    login_backoff_base_s: Annotated[int, Meta(ge=1)] = 30
+    login_backoff_max_s: Annotated[int, Meta(ge=1)] = 900
+    login_address_max_failures: Annotated[int, Meta(ge=1)] = 200
     public_verify_per_minute: Annotated[int, Meta(ge=1)] = 60
     min_checked_in_officers: Annotated[int, Meta(ge=1)] = 2
     av_gap_tolerance_s: Annotated[int, Meta(ge=0)] = 5

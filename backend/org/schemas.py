@@ -36,6 +36,11 @@ class TokenPair(msgspec.Struct, kw_only=True):
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
+class UnlockOut(msgspec.Struct, kw_only=True):
+    user_id: UUID
+    failures_cleared: int
+
+
 class AgencyIn(Strict, kw_only=True):
     code: Code
     name: Name

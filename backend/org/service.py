@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,10 +15,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from backend.core import clock
 from backend.core.auth import Principal, TokenIssuer
 from backend.core.db import unique_as, write_transaction
-from backend.core.errors import InvalidInput, NotFound, TooManyRequests, Unauthorized
+from backend.core.errors import InvalidInput, NotFound, Unauthorized
 from backend.core.rows import fetch_all, fetch_one
 from backend.org import schemas
-from backend.org.tables import Agency, Entrustment, LoginFailure, Post, RefreshToken, Unit, User
+from backend.org.tables import Agency, Entrustment, Post, RefreshToken, Unit, User
 
 _hasher = PasswordHasher()
 
@@ -36,6 +34,14 @@ BAD_LOGIN = "username or password is wrong"
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def password_matches(stored: str | None, password: str) -> bool:
+    """Check a password; an unknown user (``None``) costs the same as a known one."""
+    try:
+        return bool(_hasher.verify(stored or _dummy_hash(), password)) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 # Output Structs are read straight from rows (backend/core/rows.py); foreign keys are
@@ -270,10 +276,6 @@ async def active_entrustments(*, entrusted_agency_id: UUID, at: datetime) -> lis
 # --- login and tokens -------------------------------------------------------------------
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def principal_for(user_id: UUID) -> Principal:
     row = await fetch_one(
         _PrincipalRow,
@@ -289,6 +291,10 @@ async def principal_for(user_id: UUID) -> Principal:
     )
     if row is None or not row.active:
         raise Unauthorized("the account is disabled or gone")
+    return _principal(row)
+
+
+def _principal(row: _PrincipalRow, *, session_id: str = "") -> Principal:
     return Principal(
         user_id=row.id,
         username=row.username,
@@ -296,77 +302,8 @@ async def principal_for(user_id: UUID) -> Principal:
         agency_kind=row.agency_kind,
         roles=tuple(row.roles),
         security_version=row.security_version,
+        session_id=session_id,
     )
-
-
-async def _check_login_rate(username: str, client_address: str, *, max_failures: int, window_s: int) -> None:
-    since = clock.now() - timedelta(seconds=window_s)
-    by_user = await LoginFailure.count().where((LoginFailure.username == username) & (LoginFailure.at > since))
-    by_address = await LoginFailure.count().where((LoginFailure.client_address == client_address) & (LoginFailure.at > since))
-    # An address may try several accounts (a shared office NAT), hence the wider bound.
-    if by_user >= max_failures or by_address >= max_failures * 4:
-        raise TooManyRequests(f"too many failed logins; try again in {window_s // 60} minutes")
-
-
-async def login(
-    *, issuer: TokenIssuer, data: schemas.LoginIn, client_address: str, refresh_ttl_s: int, max_failures: int, window_s: int
-) -> schemas.TokenPair:
-    await _check_login_rate(data.username, client_address, max_failures=max_failures, window_s=window_s)
-    row = await User.select(User.id, User.password_hash, User.active).where(User.username == data.username).first()
-    stored = row["password_hash"] if row else _dummy_hash()
-    try:
-        _hasher.verify(stored, data.password)
-        ok = row is not None and bool(row["active"])
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or row is None:
-        await LoginFailure.insert(
-            LoginFailure(id=uuid.uuid4(), username=data.username, client_address=client_address, at=clock.now())
-        )
-        raise Unauthorized(BAD_LOGIN)
-    return await _new_pair(issuer, row["id"], family=str(uuid.uuid4()), refresh_ttl_s=refresh_ttl_s)
-
-
-async def _new_pair(issuer: TokenIssuer, user_id: UUID, *, family: str, refresh_ttl_s: int) -> schemas.TokenPair:
-    principal = await principal_for(user_id)
-    refresh = secrets.token_urlsafe(32)
-    now = clock.now()
-    await RefreshToken.insert(
-        RefreshToken(
-            id=uuid.uuid4(),
-            user=user_id,
-            family=family,
-            token_hash=_token_hash(refresh),
-            issued_at=now,
-            expires_at=now + timedelta(seconds=refresh_ttl_s),
-        )
-    )
-    return schemas.TokenPair(access_token=issuer.issue(principal), refresh_token=refresh, expires_in=issuer.ttl_s)
-
-
-async def refresh(*, issuer: TokenIssuer, refresh_token: str, refresh_ttl_s: int) -> schemas.TokenPair:
-    """Rotate: a refresh token is good once; re-use of a spent one revokes its whole family."""
-    async with write_transaction():
-        row = await RefreshToken.select().where(RefreshToken.token_hash == _token_hash(refresh_token)).first()
-        if row is None:
-            raise Unauthorized("unknown refresh token")
-        if row["revoked"] or row["used_at"] is not None:
-            await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.family == row["family"])
-            reuse = True
-        else:
-            reuse = False
-            if clock.as_utc(row["expires_at"]) <= clock.now():
-                raise Unauthorized("the refresh token has expired")
-            await RefreshToken.update({RefreshToken.used_at: clock.now()}).where(RefreshToken.id == row["id"])
-    if reuse:
-        raise Unauthorized("refresh token re-used; every session of this login has been ended")
-    return await _new_pair(issuer, row["user"], family=row["family"], refresh_ttl_s=refresh_ttl_s)
-
-
-async def logout(*, refresh_token: str) -> None:
-    row = await RefreshToken.select(RefreshToken.family).where(RefreshToken.token_hash == _token_hash(refresh_token)).first()
-    if row is not None:
-        await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.family == row["family"])
 
 
 async def end_sessions(*, user_id: UUID) -> None:
@@ -377,9 +314,43 @@ async def end_sessions(*, user_id: UUID) -> None:
 
 
 async def authenticate(*, issuer: TokenIssuer, token: str) -> Principal:
-    """Verify the token, then the account: a disabled user or changed roles end at once."""
+    """Verify the token, then the account and its session, in one query: a disabled user,
+    changed roles, a logout or a detected refresh reuse end access at once."""
     claimed = issuer.verify(token)
-    current = await principal_for(claimed.user_id)
+    if claimed.session_id:
+        current = await _session_principal(claimed)
+    else:
+        current = await principal_for(claimed.user_id)
     if current.security_version != claimed.security_version:
         raise Unauthorized("the session has been ended; log in again")
     return current
+
+
+class _SessionRow(_PrincipalRow, kw_only=True):
+    revoked: bool
+
+
+async def _session_principal(claimed: Principal) -> Principal:
+    # One indexed lookup of the family (org_refresh_token.family) joined to the user and
+    # agency; a revoked row of the family sorts first, so LIMIT 1 sees any revocation.
+    row = await fetch_one(
+        _SessionRow,
+        RefreshToken.select(
+            RefreshToken.user.id.as_alias("id"),
+            RefreshToken.user.username.as_alias("username"),
+            RefreshToken.user.agency.as_alias("agency"),
+            RefreshToken.user.agency.kind.as_alias("agency_kind"),  # type: ignore[union-attr]
+            RefreshToken.user.roles.as_alias("roles"),
+            RefreshToken.user.security_version.as_alias("security_version"),
+            RefreshToken.user.active.as_alias("active"),
+            RefreshToken.revoked,
+        )
+        .where((RefreshToken.family == claimed.session_id) & (RefreshToken.user == claimed.user_id))
+        .order_by(RefreshToken.revoked, ascending=False)
+        .limit(1),
+    )
+    if row is None or row.revoked:
+        raise Unauthorized("the session has been ended (logout or refresh token re-use); log in again")
+    if not row.active:
+        raise Unauthorized("the account is disabled or gone")
+    return _principal(row, session_id=claimed.session_id)
