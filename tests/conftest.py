@@ -5,6 +5,10 @@ test the PostgreSQL tables holding rows are truncated and SQLite gets a fresh co
 migrated file. ``FIELDPROOF_TEST_DATABASE_URL`` selects PostgreSQL; tests marked
 ``both_engines`` run on SQLite and, when PostgreSQL answers, on PostgreSQL too.
 Test data (agencies, people, certificates, cases, actions) comes from tests/factories.py.
+
+Speed (``make test-fast``): one app per xdist worker and settings (``app_for``), PostgreSQL
+connections kept while a test runs (tests/databases.py: ``PooledEngine``), argon2 at its
+cheapest parameters (``cheap_password_hashing``).
 """
 
 from __future__ import annotations
@@ -212,11 +216,10 @@ def app_for(settings: Settings, key_ring: KeyRing) -> Litestar:
     key = msgspec.json.encode(settings) + str(id(key_ring)).encode()
     if key not in _apps:
         built = create_app(settings, keys=key_ring)
-        engine = _test_engine(settings)
+        engine = _pooled(db.current_engine())
         db.bind(engine, all_tables())
-        if settings.store_url:
-            return built
-        _apps[key] = (built, engine)
+        if not settings.store_url:
+            _apps[key] = (built, engine)
         return built
     built, engine = _apps[key]
     db.bind(engine, all_tables())
@@ -224,12 +227,9 @@ def app_for(settings: Settings, key_ring: KeyRing) -> Litestar:
     return built
 
 
-def _test_engine(settings: Settings) -> Any:
-    """The engine the app would make, on PostgreSQL one that keeps connections per test."""
-    engine = db.make_engine(settings.effective_database_url)
-    if isinstance(engine, PostgresEngine):
-        return databases.PooledEngine(engine.config)
-    return engine
+def _pooled(engine: Any) -> Any:
+    """On PostgreSQL the same engine, keeping its connections while a test runs."""
+    return databases.PooledEngine(engine.config) if isinstance(engine, PostgresEngine) else engine
 
 
 async def _keep_connections(keep: bool) -> None:
@@ -293,7 +293,7 @@ def bound_database(request: pytest.FixtureRequest, settings: Settings) -> None:
     if "app" in request.fixturenames:
         request.getfixturevalue("app")
     else:
-        db.bind(_test_engine(settings), all_tables())
+        db.bind(_pooled(db.make_engine(settings.effective_database_url)), all_tables())
 
 
 @pytest.fixture

@@ -41,7 +41,6 @@ ID_NUMBER = "140826199001011234"
 SALT = b"t" * 32
 DOMAINS = ["urban_management", "market_supervision"]
 MATTERS = ["illegal_building", "food_safety", "unlicensed_business"]
-FIELD_DOMAINS = ["market_supervision", "urban_management"]
 
 _faker = Faker("zh_CN")
 
@@ -169,7 +168,7 @@ async def person(
     ``certified`` issues an enforcement certificate (True: the default domains, or the domains
     given), signed by ``certified_by`` or a new admin of the agency.
     """
-    agency = agency or await _new_agency()
+    agency = agency or await _new_agency()  # (the parameter hides the function ``agency``)
     roles = list(roles or ["officer"])
     if "legal_reviewer" in roles:
         fields.setdefault("legal_qualification_no", "A20191234567")
@@ -282,8 +281,7 @@ async def field_team(client: AsyncTestClient[Litestar], **agency_fields: Any) ->
     team_agency = await agency(**agency_fields)
     zhou = await person(["admin"], team_agency)
     people = {
-        name: await person(agency=team_agency, certified=FIELD_DOMAINS, certified_by=zhou)
-        for name in ("wang", "li", "zhao", "qian")
+        name: await person(agency=team_agency, certified=DOMAINS, certified_by=zhou) for name in ("wang", "li", "zhao", "qian")
     }
     people["liu"] = await person(["supervisor"], team_agency)
     people["zhou"] = zhou
@@ -298,7 +296,8 @@ async def field_team(client: AsyncTestClient[Litestar], **agency_fields: Any) ->
 def case_body(
     f: Field, *, lead: str = "wang", assisting: tuple[str, ...] = ("li", "zhao", "qian"), **extra: Any
 ) -> dict[str, Any]:
-    """A coercion case (seizures and sealing need one) for the team; ``extra`` goes in as sent."""
+    """A coercion case (the field tests' impounds and seals) for the team, as the office sends it;
+    ``extra`` goes in unchecked, so a test can send a bad field."""
     officers = [f.people[lead], *(f.people[name] for name in assisting)]
     return _case_body(*officers, **{"kind": "coercion", **extra})
 
