@@ -47,6 +47,7 @@ from evidence.uploads.errors import (
     UploadLocked,
     UploadNotFound,
     UploadTooLarge,
+    UserUploadQuotaExceeded,
 )
 from evidence.uploads.schemas import UploadState, declaration_from_metadata
 from evidence.uploads.state import get_upload
@@ -203,6 +204,7 @@ async def tus_options(settings: NamedDependency[Settings]) -> Response[None]:
         CaseArchived,
         UploadTooLarge,
         OpenUploadLimit,
+        UserUploadQuotaExceeded,
         StagingQuotaExceeded,
         StoreUnavailableError,
     ),

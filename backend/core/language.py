@@ -74,6 +74,7 @@ TITLES_ZH: dict[str, str] = {
     "upload-length-exceeded": "内容超出声明的上传长度",
     "upload-chunk-too-large": "分块超过单次请求的上限",
     "open-upload-limit": "未完成的上传过多",
+    "upload-quota-exceeded": "您未完成的上传占用空间已达上限",
     "staging-quota-exceeded": "暂存空间已满",
     "method-override-invalid": "X-HTTP-Method-Override 不是该地址支持的方法",
     "hash-state-unavailable": "无法继续计算文件哈希值，请重试",

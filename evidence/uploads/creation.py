@@ -20,7 +20,7 @@ from evidence.hashing import content_key
 from evidence.schemas import CaptureContext
 from evidence.store import ObjectStore, StoreError, abort_quietly
 from evidence.uploads import hashstate
-from evidence.uploads.errors import OpenUploadLimit, StagingQuotaExceeded, UploadTooLarge
+from evidence.uploads.errors import OpenUploadLimit, StagingQuotaExceeded, UploadTooLarge, UserUploadQuotaExceeded
 from evidence.uploads.schemas import UploadDeclaration, UploadState
 from evidence.uploads.state import staging_key
 from evidence.uploads.tables import Upload
@@ -92,10 +92,24 @@ async def _open_target(upload_id: UUID, *, declaration: UploadDeclaration, store
     return key, await store.create_multipart(key, content_type=declaration.filetype)
 
 
-async def _check_staging_quota(live: Any, length: int, settings: Settings) -> None:
-    """Unfinished uploads reserve their declared length; the staging area never overcommits."""
-    row = await Upload.select(Sum(Upload.length)).where(live).first()
-    reserved = int((row or {}).get("sum") or 0)
+async def _reserved(where: Any) -> int:
+    row = await Upload.select(Sum(Upload.length)).where(where).first()
+    return int((row or {}).get("sum") or 0)
+
+
+async def _check_staging_quota(live: Any, length: int, principal: Principal, settings: Settings) -> None:
+    """Unfinished uploads reserve their declared length: first within the owner's own quota,
+    so one phone cannot fill the staging area for everyone; then the global ceiling that
+    keeps the disk from overcommitting."""
+    mine = await _reserved((Upload.owner_id == principal.user_id) & live)
+    if mine + length > settings.tus_user_quota:
+        raise UserUploadQuotaExceeded(
+            f"your unfinished uploads already reserve {mine} bytes; {length} more would exceed your quota of "
+            f"{settings.tus_user_quota} bytes — finish or terminate one first",
+            reserved=mine,
+            limit=settings.tus_user_quota,
+        )
+    reserved = await _reserved(live)
     if reserved + length > settings.tus_staging_quota:
         raise StagingQuotaExceeded(
             f"unfinished uploads already reserve {reserved} bytes; {length} more would exceed the staging quota "
@@ -116,14 +130,17 @@ async def _insert(
     now: datetime,
 ) -> None:
     async with db.write_transaction():
-        # Expired rows the sweeper has not reached yet do not count against the phone.
-        live = ((Upload.status == "open") & (Upload.expires_at > now)) | (Upload.status == "completing")
+        # Expired rows the sweeper has not reached yet do not count against the phone, nor do
+        # uploads that received nothing within tus_idle_expiry_s (the sweeper expires them).
+        idle_since = now - timedelta(seconds=settings.tus_idle_expiry_s)
+        started = (Upload.offset > 0) | (Upload.created_at > idle_since)
+        live = ((Upload.status == "open") & (Upload.expires_at > now) & started) | (Upload.status == "completing")
         open_count = await Upload.count().where((Upload.owner_id == principal.user_id) & live)
         if open_count >= settings.tus_max_open_per_user:
             raise OpenUploadLimit(
                 f"{open_count} uploads are still open (limit {settings.tus_max_open_per_user}); finish or terminate one first"
             )
-        await _check_staging_quota(live, length, settings)
+        await _check_staging_quota(live, length, principal, settings)
         initial = hashstate.new_sha256().state()
         row = Upload(
             id=upload_id,

@@ -97,6 +97,14 @@ class StagingQuotaExceeded(ProblemError):
     title = "The staging area is full"
 
 
+class UserUploadQuotaExceeded(ProblemError):
+    """The caller's own unfinished uploads reserve too many bytes (``tus_user_quota``)."""
+
+    status = 507
+    slug = "upload-quota-exceeded"
+    title = "Your unfinished uploads reserve too much space"
+
+
 class DeclaredHashMismatch(ProblemError):
     """R-REC-5: the bytes received do not hash to the SHA-256 declared at creation."""
 

@@ -50,9 +50,13 @@ async def sweep_expired_uploads(
     """
     now = now or clock.now()
     report = SweepReport()
+    # An upload that received nothing within tus_idle_expiry_s gives its reservation back
+    # early (issue 15 #8): creating large uploads and sending no bytes must not hold the quota.
+    idle_s = (settings or Settings()).tus_idle_expiry_s
+    idle = (Upload.offset == 0) & (Upload.created_at <= now - timedelta(seconds=idle_s))
     expired = (
         await Upload.update({Upload.status: "expired", Upload.updated_at: now, Upload.failure: "expired"})
-        .where((Upload.status == "open") & (Upload.expires_at <= now) & lock_free(now))
+        .where((Upload.status == "open") & ((Upload.expires_at <= now) | idle) & lock_free(now))
         .returning(Upload.id)
     )
     report.expired = len(expired)
