@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -146,8 +147,15 @@ def cmd_ops(name: str) -> Command:
     def run(settings: Settings, args: argparse.Namespace) -> int:
         from backend import ops
 
+        published = []
+        for path in getattr(args, "checkpoint", None) or []:
+            try:
+                published += ops.read_checkpoints(path)
+            except (OSError, ValueError) as exc:  # msgspec's errors are ValueErrors
+                print(f"checkpoint file {path}: {exc}", file=sys.stderr)
+                return 2
         _bind(settings)
-        return asyncio.run(ops.run(name, settings))
+        return asyncio.run(ops.run(name, settings, published=published))
 
     return run
 
@@ -170,8 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="load idempotent demo data (demo passwords!)").set_defaults(func=cmd_demo)
     sub.add_parser("check", help="report settings and connectivity").set_defaults(func=cmd_check)
     sub.add_parser("rotate-keys", help="create a new signing key").set_defaults(func=cmd_rotate_keys)
+    verify = sub.add_parser(
+        "verify-ledger",
+        help="recompute the custody hash chain, check its checkpoints and that every record has its entries",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="a checkpoint kept outside the server (an export's checkpoint.json, a saved published list); repeatable",
+    )
+    verify.set_defaults(func=cmd_ops("verify-ledger"))
     for name, help_text in [
-        ("verify-ledger", "recompute the custody hash chain and report the first broken entry"),
         ("verify-objects", "re-hash every stored evidence object and report mismatches"),
         ("sweep-uploads", "expire unfinished resumable uploads and abort orphan multipart uploads"),
         ("sign-checkpoint", "sign a custody ledger checkpoint now"),

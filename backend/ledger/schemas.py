@@ -55,3 +55,13 @@ class LedgerReport(msgspec.Struct, frozen=True, kw_only=True):
     checkpoints_checked: int
     first_broken: BrokenEntry | None = None
     checkpoint_problems: list[str] = msgspec.field(default_factory=list)
+    # Checkpoints kept outside the server (``verify-ledger --checkpoint``) that were compared.
+    published_checked: int = 0
+
+
+class SubjectEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """That the ledger holds ``event`` about (``subject_type``, ``subject_id``)."""
+
+    subject_type: str
+    subject_id: str
+    event: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 from collections.abc import Mapping, Sequence
 
 import msgspec
@@ -53,6 +54,47 @@ def _check_checkpoints(checkpoints: list[CheckpointOut], hashes: Mapping[int, st
             problems.append(f"checkpoint at seq {cp.seq}: the ledger has no entry {cp.seq} (entries removed)")
         elif expected != cp.head_hash:
             problems.append(f"checkpoint at seq {cp.seq}: signed head {cp.head_hash} differs from stored {expected}")
+    return problems
+
+
+def _check_order(checkpoints: Sequence[CheckpointOut]) -> list[str]:
+    """Checkpoints are contiguous: in signing order their sequence numbers never go backwards.
+
+    A later signature over a shorter chain means entries were removed and the chain re-grown
+    between the two (R-REC-7).
+    """
+    problems: list[str] = []
+    unique = {cp.signature: cp for cp in checkpoints}.values()
+    ordered = sorted(unique, key=lambda cp: (cp.signed_at, cp.seq))
+    for earlier, later in itertools.pairwise(ordered):
+        if later.seq < earlier.seq:
+            problems.append(
+                f"checkpoint at seq {later.seq} signed {chain.format_time(later.signed_at)} follows one at seq "
+                f"{earlier.seq} signed {chain.format_time(earlier.signed_at)}: the ledger went backwards (entries removed)"
+            )
+    return problems
+
+
+def _check_published(
+    published: Sequence[CheckpointOut], hashes: Mapping[int, str], state: _Replay, keys: KeyRing | None
+) -> list[str]:
+    """Checkpoints someone kept outside the server: the chain must still reach and match each."""
+    problems: list[str] = []
+    for cp in published:
+        name = f"published checkpoint at seq {cp.seq} (signed {chain.format_time(cp.signed_at)})"
+        if keys is not None:
+            key = keys.public_key_for(cp.key_id)
+            if key is None:
+                problems.append(f"{name}: key {cp.key_id} is not in the server's key ring; its signature cannot be checked")
+            elif not signature_valid(cp, key):
+                problems.append(f"{name}: signature does not verify with key {cp.key_id}")
+        if cp.seq > state.last_seq:
+            short = cp.seq - state.last_seq
+            problems.append(f"{name}: the ledger ends at seq {state.last_seq}, {short} entries short (entries removed)")
+            continue
+        expected = chain.GENESIS_HASH if cp.seq == 0 else hashes.get(cp.seq)
+        if expected != cp.head_hash:
+            problems.append(f"{name}: signed head {cp.head_hash} differs from stored {expected} (history rewritten)")
     return problems
 
 
@@ -121,9 +163,9 @@ async def _check_batch(rows: Sequence[scan.Row], state: _Replay) -> BrokenEntry 
     return None
 
 
-async def _replay() -> tuple[_Replay, BrokenEntry | None]:
+async def _replay(extra_seqs: set[int]) -> tuple[_Replay, BrokenEntry | None]:
     """Replay the chain in batches, reading the next batch while this one is hashed."""
-    state = _Replay({cp.seq for cp in await all_checkpoints()})
+    state = _Replay({cp.seq for cp in await all_checkpoints()} | extra_seqs)
     async with scan.ledger_batches(BATCH) as fetch:
         rows = await fetch(0)
         while rows:
@@ -137,32 +179,53 @@ async def _replay() -> tuple[_Replay, BrokenEntry | None]:
     return state, None
 
 
-async def verify_ledger(*, keys: KeyRing | None = None, record: bool = True) -> LedgerReport:
+async def verify_ledger(
+    *, keys: KeyRing | None = None, record: bool = True, published: Sequence[CheckpointOut] = ()
+) -> LedgerReport:
     """Recompute the whole chain; report the first broken entry and any bad checkpoint.
 
-    ``keys`` (the server key ring) also checks checkpoint signatures. ``record`` appends a
-    ``ledger.verified`` entry with the outcome (a verification run is itself custody).
+    ``keys`` (the server key ring) also checks checkpoint signatures. ``published`` are
+    checkpoints kept outside the server (a court's copy, an export's ``checkpoint.json``): the
+    chain must reach each and match its head, so a removed tail whose stored checkpoints were
+    removed with it is still found. Stored checkpoints must never go backwards in signing
+    order. ``record`` appends a ``ledger.verified`` entry with the outcome (a verification
+    run is itself custody).
     """
-    state, broken = await _replay()
-    checked = state.checked
+    state, broken = await _replay({cp.seq for cp in published})
     checkpoints = await all_checkpoints()
-    problems = _check_checkpoints([cp for cp in checkpoints if broken is None or cp.seq < broken.seq], state.at_checkpoints, keys)
+    intact = [cp for cp in checkpoints if broken is None or cp.seq < broken.seq]
+    problems = _check_checkpoints(intact, state.at_checkpoints, keys)
+    problems += _check_order([*checkpoints, *published])
+    problems += _check_published(
+        [cp for cp in published if broken is None or cp.seq < broken.seq], state.at_checkpoints, state, keys
+    )
     report = LedgerReport(
         ok=broken is None and not problems,
-        entries_checked=checked,
+        entries_checked=state.checked,
         head_seq=state.last_seq,
         head_hash=state.prev_hash,
         checkpoints_checked=len(checkpoints),
         first_broken=broken,
         checkpoint_problems=problems,
+        published_checked=len(published),
     )
     if record:
-        await append_event(
-            event="ledger.verified",
-            actor_id=None,
-            agency_id=None,
-            subject_type="ledger",
-            subject_id="custody_ledger",
-            details={"ok": report.ok, "entries_checked": checked, "first_broken": broken and broken.seq},
-        )
+        await record_verification(report)
     return report
+
+
+async def record_verification(report: LedgerReport, *, missing_entries: int = 0) -> None:
+    """Append the ``ledger.verified`` entry: the outcome of a verification run (R-REC-7)."""
+    await append_event(
+        event="ledger.verified",
+        actor_id=None,
+        agency_id=None,
+        subject_type="ledger",
+        subject_id="custody_ledger",
+        details={
+            "ok": report.ok and not missing_entries,
+            "entries_checked": report.entries_checked,
+            "first_broken": report.first_broken and report.first_broken.seq,
+            **({"records_without_entries": missing_entries} if missing_entries else {}),
+        },
+    )
