@@ -22,6 +22,7 @@ from backend.core.auth import Principal, TokenIssuer
 from backend.core.errors import Unauthorized
 from backend.core.http.caching import etag_middleware_factory
 from backend.core.http.idempotency import idempotency_middleware_factory
+from backend.core.http.input import input_policy_middleware
 from backend.core.http.problems import EXCEPTION_HANDLERS
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.observability import configure_logging, request_id_middleware
@@ -125,6 +126,8 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
         middleware=[
             request_id_middleware,
             prometheus.middleware,
+            # One input policy for every route (issue 15): before idempotency stores an answer.
+            input_policy_middleware,
             idempotency_middleware_factory(issuer, path_prefix="/api/mobile/"),
             etag_middleware_factory(path_prefixes=("/api/mobile/", "/api/v1/", "/public/v1/")),
         ],

@@ -19,6 +19,7 @@ import structlog
 
 from backend.core import clock
 from backend.core.db import write_transaction
+from backend.core.inputs import check_declaration
 from backend.core.rows import json_text
 from backend.core.settings import Settings
 from backend.ledger.service import append_event
@@ -70,6 +71,9 @@ async def receive_direct(
     over ``direct_upload_limit`` is refused while streaming (the resumable protocol takes
     larger files); a dropped client or a store failure leaves nothing behind.
     """
+    # Issue 15: the declaration is held to the input policy before a byte is stored, so a
+    # refused filename, device id or capture time never leaves an object behind.
+    check_declaration(declared)
     key = content_key(declared.sha256.lower())
     body = limit_size(chunks, settings.direct_upload_limit)
     received: Received
@@ -122,6 +126,7 @@ async def finalize_capture(
     received_at = received_at or clock.now()
     try:
         try:
+            check_declaration(declared)  # before anything is sealed (a tus row made before the policy)
             media_type = await _verify(store=store, staged=staged, declared=declared, context=context)
         except BaseException:
             await _discard(store, staged)

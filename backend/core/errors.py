@@ -107,3 +107,32 @@ class RequestNotValid(BadRequest):
 
     slug = "validation-error"
     title = "Request is not valid"
+
+
+class InvalidText(InvalidInput):
+    """A string carries NUL, a control character or a lone surrogate (``backend.core.inputs``):
+    PostgreSQL cannot store NUL, and no field of ours means a control character."""
+
+    slug = "invalid-text"
+    title = "Text contains characters that are not allowed"
+
+
+class DateTimeOutOfRange(InvalidInput):
+    """A date-time outside 1970–2200 once taken to UTC (``backend.core.inputs``)."""
+
+    slug = "datetime-out-of-range"
+    title = "Date and time out of range"
+
+
+class JSONTooDeep(BadRequest):
+    """A JSON body nested deeper than the input policy allows (``backend.core.inputs``)."""
+
+    slug = "json-too-deep"
+    title = "JSON nested too deeply"
+
+
+class MalformedRequest(BadRequest):
+    """The request's framing is broken (a Content-Length that is no single decimal number)."""
+
+    slug = "malformed-request"
+    title = "Malformed request"

@@ -78,6 +78,11 @@ TITLES_ZH: dict[str, str] = {
     "staging-quota-exceeded": "暂存空间已满",
     "method-override-invalid": "X-HTTP-Method-Override 不是该地址支持的方法",
     "hash-state-unavailable": "无法继续计算文件哈希值，请重试",
+    # the input policy (backend/core/inputs.py)
+    "invalid-text": "文本含有不允许的字符",
+    "datetime-out-of-range": "日期时间超出允许范围",
+    "json-too-deep": "JSON 嵌套层级过深",
+    "malformed-request": "请求格式错误",
 }
 
 

@@ -193,6 +193,14 @@ class ObjectStore(Protocol):
 
     async def list_incomplete_multipart(self) -> list[IncompleteUpload]: ...
 
+    async def list_keys(self, prefix: str = "") -> list[str]:
+        """Every visible object's key starting with ``prefix`` (staging and evidence), sorted.
+
+        Pending multipart uploads are not objects (``list_incomplete_multipart``). Used by
+        ``fieldproof reconcile`` (evidence/custody/reconcile.py) to find objects without rows.
+        """
+        ...
+
     async def check(self) -> None:
         """Raise StoreError unless the store is reachable and writable (readiness)."""
         ...

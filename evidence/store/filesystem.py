@@ -365,6 +365,13 @@ class FilesystemStore:
 
         return await anyio.to_thread.run_sync(scan)
 
+    async def list_keys(self, prefix: str = "") -> list[str]:
+        def scan() -> list[str]:
+            keys = (path.relative_to(self._data).as_posix() for path in self._data.rglob("*") if path.is_file())
+            return sorted(key for key in keys if key.startswith(prefix))
+
+        return await anyio.to_thread.run_sync(scan)
+
     async def check(self) -> None:
         def probe() -> None:
             probe_file = self._tmp / f"ready-{secrets.token_hex(4)}"

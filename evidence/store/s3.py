@@ -393,6 +393,14 @@ class S3Store:
                 upload_marker = result.uploads[-1].upload_id
         return found
 
+    async def list_keys(self, prefix: str = "") -> list[str]:
+        def scan(bucket: str) -> list[str]:
+            found = self.client.list_objects(bucket, prefix=prefix or None, recursive=True)
+            return [str(item.object_name) for item in found if not item.is_dir]
+
+        keys = [key for bucket in (self.staging_bucket, self.bucket) for key in await self._call(scan, bucket)]
+        return sorted(keys)
+
     async def check(self) -> None:
         await self._ensure_buckets()
         for bucket in (self.bucket, self.staging_bucket):

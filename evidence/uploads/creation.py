@@ -14,6 +14,7 @@ from piccolo.query.functions.aggregate import Sum
 
 from backend.core import clock, db
 from backend.core.auth import Principal
+from backend.core.inputs import check_declaration
 from backend.core.settings import GiB, MiB, Settings
 from evidence.errors import StoreUnavailableError
 from evidence.hashing import content_key
@@ -46,6 +47,8 @@ async def create_upload(
     store: ObjectStore,
 ) -> UploadState:
     """POST: an empty upload owned by the caller; bytes come with PATCH (or the POST body)."""
+    # Issue 15: metadata is held to the input policy before a multipart upload is opened.
+    check_declaration(declaration)
     limit = max_size_for(declaration.kind, settings)
     if length > limit:
         raise UploadTooLarge(

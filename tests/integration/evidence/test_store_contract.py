@@ -232,3 +232,16 @@ async def test_finished_evidence_is_immutable_at_rest(store: ObjectStore) -> Non
     assert await read_all(store, key) == data
     lock = store.client.get_object_lock_config(store.bucket)
     assert lock is not None
+
+
+async def test_list_keys_names_visible_objects_only(store: ObjectStore) -> None:
+    """``fieldproof reconcile`` compares these keys with the rows (issue 15)."""
+    data = payload(1024, seed=7)
+    key = "sha256/" + hashlib.sha256(data).hexdigest()
+    await store.put_stream("staging/listed", chunks_of(data))
+    await store.copy("staging/listed", key)
+    pending = await store.create_multipart("staging/pending")
+    assert await store.list_keys() == sorted([key, "staging/listed"])
+    assert await store.list_keys("sha256/") == [key]
+    assert await store.list_keys("staging/") == ["staging/listed"]
+    await store.abort_multipart("staging/pending", pending)
