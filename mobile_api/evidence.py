@@ -23,6 +23,7 @@ from backend.core.errors import BadRequest, InvalidInput, NotFound
 from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
 from backend.core.settings import Settings
 from backend.field.cases import CaseArchived, authorize_capture
+from backend.field.device_status import DeviceRevoked
 from evidence import capture, records
 from evidence.errors import DisallowedMediaType, HashMismatch, StoreUnavailableError, UploadTooLarge
 from evidence.schemas import CaptureAnswer, CaptureDeclaration, EvidenceKind, EvidenceOut
@@ -73,6 +74,7 @@ def _declaration(values: dict[str, Any]) -> CaptureDeclaration:
         CAPTURE,
         PHONE_WRITE,
         CaseArchived,
+        DeviceRevoked,
         ClientDisconnectedError,
         UploadTooLarge,
         DisallowedMediaType,
@@ -110,7 +112,7 @@ async def upload_evidence(
             "device_sent_at": sent_at,
         }
     )
-    context = await authorize_capture(principal=principal, case_id=case_id, action_id=action_id)
+    context = await authorize_capture(principal=principal, case_id=case_id, action_id=action_id, device_id=device_id)
     length = request.content_length
     if length is not None and length > settings.direct_upload_limit:
         raise UploadTooLarge(

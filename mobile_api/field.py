@@ -34,7 +34,8 @@ from backend.field import (
 from backend.field.actions import NotAssigned
 from backend.field.cases import CaseArchived
 from backend.field.check_in import CheckInRefused
-from backend.field.devices import DeviceRevoked, ManifestSignatureInvalid
+from backend.field.device_status import DeviceRevoked
+from backend.field.devices import ManifestSignatureInvalid
 from backend.field.recusal import RecusalAlreadyDeclared
 from backend.field.transitions import ActionStartBlocked, VideoCoverageIncomplete
 
@@ -61,7 +62,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/check-ins",
         summary="Check in: verifies the certificate and stores the signed snapshot (R-CERT-4)",
         status_code=201,
-        responses=problems(ACTION_WRITE, Conflict, IllegalTransition, CheckInRefused),
+        responses=problems(ACTION_WRITE, Conflict, IllegalTransition, CheckInRefused, DeviceRevoked),
     )
     async def check_in(
         self,
@@ -203,7 +204,7 @@ class FieldPhoneController(Controller):
         "/devices",
         summary="Register this phone's Ed25519 key",
         status_code=201,
-        responses=problems(SIGNED_IN, WITH_INPUT, PHONE_WRITE, Conflict, DuplicateValue),
+        responses=problems(SIGNED_IN, WITH_INPUT, PHONE_WRITE, Conflict, DuplicateValue, DeviceRevoked),
     )
     async def register_device(
         self, principal: NamedDependency[Principal], data: JSONBody[phone_schemas.DeviceIn]

@@ -22,6 +22,7 @@ from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
 from backend.field import schemas
+from backend.field.device_status import ensure_not_revoked
 from backend.field.recusal import blocked_reason
 from backend.field.rows import CaseRow
 from backend.field.tables import Action, ActionParticipant, Case, CaseOfficer, CaseStage, CheckIn
@@ -282,17 +283,22 @@ async def _ensure_not_recused(*, case_id: UUID, user_id: UUID) -> None:
 # --- capture authorisation (the one entry point for evidence) ---------------------------
 
 
-async def authorize_capture(*, principal: Principal, case_id: UUID, action_id: UUID | None) -> CaptureContext:
+async def authorize_capture(
+    *, principal: Principal, case_id: UUID, action_id: UUID | None, device_id: str | None = None
+) -> CaptureContext:
     """May this officer attach evidence to the case (and action)? Returns the capture context.
 
     Another agency's case, or an officer not assigned to it, is NotFound; an archived case is
     a Conflict (R-REC-6). For an action, the officer must be a participant not removed by a
-    recusal; the certificate snapshot of their latest allowed check-in is referenced.
+    recusal; the certificate snapshot of their latest allowed check-in is referenced. A
+    revoked registered device is refused (``backend.field.device_status``).
     """
     row = await case_row(principal=principal, case_id=case_id)
     if principal.user_id not in await active_officer_ids(case_id=case_id):
         raise NotFound(f"case {case_id} not found")
     ensure_not_archived(row)
+    if device_id is not None:
+        await ensure_not_revoked(device_id)
     check_in_id: UUID | None = None
     if action_id is not None:
         await _ensure_action_participant(case_id=case_id, action_id=action_id, user_id=principal.user_id)

@@ -22,6 +22,7 @@ from backend.core.rows import fetch_one, json_text, row_as
 from backend.core.settings import Settings
 from backend.field import action_schemas
 from backend.field.actions import ensure_participant, ensure_state, skew
+from backend.field.device_status import ensure_not_revoked
 from backend.field.rows import ActionRow
 from backend.field.schemas import GeoPoint
 from backend.field.tables import Action, CheckIn
@@ -108,6 +109,7 @@ async def check_in(
         if existing.action_id != action_id or existing.user_id != principal.user_id:
             raise Conflict(f"check-in {data.id} belongs to another action or officer", field="id")
         return _raise_if_refused(existing)
+    await ensure_not_revoked(data.device_id)
     await ensure_participant(principal=principal, action=action)
     ensure_state(action, {"planned", "in_progress"}, "check in")
     now = clock.now()

@@ -21,21 +21,17 @@ from piccolo.custom_types import Combinable
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
-from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
 from backend.core.settings import Settings
 from backend.field import phone_schemas
 from backend.field.actions import action_row, ensure_participant, skew
+from backend.field.device_status import DeviceRevoked
 from backend.field.rows import ActionRow
 from backend.field.tables import CaptureManifest, Device, ManifestEntry
 from backend.ledger.service import append_case_event
 from backend.org import service as org_service
 from evidence import records as evidence_records
-
-
-class DeviceRevoked(Forbidden):
-    slug = "device-revoked"
-    title = "This device has been revoked"
 
 
 class ManifestSignatureInvalid(InvalidInput):
@@ -88,6 +84,11 @@ async def register_device(*, principal: Principal, data: phone_schemas.DeviceIn)
         raise InvalidInput("public_key is not a raw Ed25519 public key (base64url, 32 bytes)", field="public_key") from None
     existing = await _device(Device.id == data.id)
     if existing is not None:
+        if existing.revoked_at is not None:
+            # A revoked id stays revoked (a found phone is not trusted again): say so, not "duplicate".
+            raise DeviceRevoked(
+                f"device {data.id} was revoked; register this phone under a new device id with a new key", field="id"
+            )
         if existing.user_id != principal.user_id or existing.public_key != key:
             # A device id is bound to one user and one key for ever: re-keying is a new device.
             raise Conflict(f"device {data.id} is already registered with another key or user", field="id")

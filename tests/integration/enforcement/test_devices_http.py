@@ -15,8 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backend.core import clock
-from backend.field.tables import CaptureManifest, ManifestEntry
-from tests.factories import MOBILE, OFFICE, Field, field_team, open_case, plan_action
+from backend.field.tables import CaptureManifest, CheckIn, ManifestEntry
+from evidence.tables import EvidenceItem
+from evidence.uploads.tables import Upload
+from tests.factories import GPS, MOBILE, OFFICE, Field, field_team, open_case, plan_action
 from tests.integration.enforcement.field_helpers import problem
 from tests.integration.evidence.media_factory import jpeg
 
@@ -175,3 +177,77 @@ async def test_device_registration_input_and_rebinding(f):
     problem(await f.client.post(f"{MOBILE}/devices", json=body, headers=f.h("li")), 409, "conflict")
     mine = (await f.client.get(f"{MOBILE}/devices", headers=f.h("li"))).json()
     assert mine == []
+
+
+def _tus_metadata(data: bytes, case_id: str, device_id: str) -> str:
+    values = {
+        "filename": "scene.jpg",
+        "filetype": "image/jpeg",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "case_id": case_id,
+        "captured_at": clock.now().isoformat(),
+        "device_id": device_id,
+    }
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
+
+
+@pytest.mark.both_engines
+@pytest.mark.requirement("R-REC-5")
+async def test_a_revoked_device_is_refused_at_check_in_and_capture(f):
+    case = await open_case(f)
+    action = await plan_action(f, case["id"], kind="inspection", participants=("wang", "li"))
+    aid = action["id"]
+    _, device_id = await _register(f)
+    assert (await f.client.post(f"{OFFICE}/devices/{device_id}/revoke", headers=f.h("zhou"))).status_code == 200
+    # The lost phone is refused whoever holds it (李's own session is still valid).
+    check_in = {"id": str(uuid.uuid4()), "device_id": device_id, "device_time": clock.now().isoformat(), "location": GPS}
+    refused = await f.client.post(f"{MOBILE}/actions/{aid}/check-ins", json=check_in, headers=f.h("li"))
+    assert problem(refused, 403, "device-revoked")["field"] == "device_id"
+    assert await CheckIn.count() == 0
+    photo = jpeg(color="blue")
+    params = {
+        "case_id": case["id"],
+        "kind": "photo",
+        "sha256": hashlib.sha256(photo).hexdigest(),
+        "captured_at": clock.now().isoformat(),
+        "device_id": device_id,
+    }
+    direct = await f.client.post(
+        f"{MOBILE}/evidence", params=params, content=photo, headers={**f.h("li"), "Content-Type": "image/jpeg"}
+    )
+    problem(direct, 403, "device-revoked")
+    tus_headers = {
+        **f.h("li"),
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": str(len(photo)),
+        "Upload-Metadata": _tus_metadata(photo, case["id"], device_id),
+    }
+    problem(await f.client.post(f"{MOBILE}/uploads/", headers=tus_headers), 403, "device-revoked")
+    assert await EvidenceItem.count() == 0
+    assert await Upload.count() == 0
+    # Ids that are not registered devices (phones without a key) are accepted as before.
+    unregistered = {**check_in, "id": str(uuid.uuid4()), "device_id": str(uuid.uuid4())}
+    assert (await f.client.post(f"{MOBILE}/actions/{aid}/check-ins", json=unregistered, headers=f.h("li"))).status_code == 201
+    free_text = {**params, "device_id": "phone-li"}
+    assert (
+        await f.client.post(
+            f"{MOBILE}/evidence", params=free_text, content=photo, headers={**f.h("li"), "Content-Type": "image/jpeg"}
+        )
+    ).status_code == 201
+
+
+async def test_registering_a_revoked_device_again_says_it_was_revoked(f):
+    key = Ed25519PrivateKey.generate()
+    body = {"id": str(uuid.uuid4()), "public_key": raw_public(key)}
+    assert (await f.client.post(f"{MOBILE}/devices", json=body, headers=f.h("wang"))).status_code == 201
+    assert (await f.client.post(f"{OFFICE}/devices/{body['id']}/revoke", headers=f.h("zhou"))).status_code == 200
+    issuer = f.client.app.dependencies["issuer"].dependency()
+    relogged = {
+        "Authorization": f"Bearer {issuer.issue(msgspec.structs.replace(f.people['wang'].principal, security_version=2))}"
+    }
+    for attempt in [body, {**body, "public_key": raw_public(Ed25519PrivateKey.generate())}]:
+        answer = problem(await f.client.post(f"{MOBILE}/devices", json=attempt, headers=relogged), 403, "device-revoked")
+        assert "new device id" in answer["detail"]
+    # A new id for the same phone registers normally.
+    fresh = {**body, "id": str(uuid.uuid4())}
+    assert (await f.client.post(f"{MOBILE}/devices", json=fresh, headers=relogged)).status_code == 201
