@@ -44,8 +44,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from backend.registry import migrate
 
-    asyncio.run(migrate(settings))
-    print(f"migrations applied to {_redacted(settings.effective_database_url)}")
+    # As the schema owner when FIELDPROOF_MIGRATE_DATABASE_URL is set: the API's own role owns nothing.
+    owner = msgspec.structs.replace(settings, database_url=settings.effective_migrate_database_url)
+    asyncio.run(migrate(owner))
+    print(f"migrations applied to {_redacted(owner.effective_database_url)}")
     return 0
 
 

@@ -29,6 +29,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     port: Annotated[int, Meta(ge=1, le=65535)] = 8000
     data_dir: str = "var"
     database_url: str = ""
+    # The schema owner's URL for `fieldproof migrate`; the API then connects as a role that owns
+    # nothing (database_url) and may only INSERT and SELECT the ledger (R-REC-7, docker-compose.yml).
+    migrate_database_url: str = ""
     store_url: str = ""
     s3_access_key: str = ""
     s3_secret_key: str = ""
@@ -84,6 +87,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_path / 'fieldproof.sqlite3'}"
+
+    @property
+    def effective_migrate_database_url(self) -> str:
+        return self.migrate_database_url or self.effective_database_url
 
     @property
     def effective_store_url(self) -> str:
@@ -157,6 +164,9 @@ def _check_urls(settings: Settings) -> None:
     db = settings.effective_database_url
     if not db.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise SettingsError(f"{PREFIX}DATABASE_URL: expected sqlite:///path or postgresql://…, got {db!r}")
+    migrate = settings.migrate_database_url
+    if migrate and not migrate.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise SettingsError(f"{PREFIX}MIGRATE_DATABASE_URL: expected sqlite:///path or postgresql://…, got {migrate!r}")
     store = settings.effective_store_url
     if not store.startswith(("file://", "http://", "https://")):
         raise SettingsError(f"{PREFIX}STORE_URL: expected file://path or http(s)://host:port, got {store!r}")
