@@ -1,8 +1,9 @@
 """Tables of the `custody` area: the hash-chained ledger, signed checkpoints, verification runs.
 
 The ledger is append-only (R-REC-7): rows are only ever inserted by
-``backend.ledger.service.append_event``; a migration installs database triggers that
-refuse UPDATE and DELETE. Composite index (case_id, seq) for the case timeline is created
+``backend.ledger.service.append_event``; migrations install database triggers that
+refuse UPDATE and DELETE of entries and checkpoints, and on PostgreSQL TRUNCATE of either
+table, and leave roles other than the owner only SELECT and INSERT on them. Composite index (case_id, seq) for the case timeline is created
 by the migration as well (Piccolo columns cannot declare composite indexes).
 """
 
