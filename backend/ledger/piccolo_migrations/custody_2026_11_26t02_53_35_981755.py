@@ -1,8 +1,7 @@
 """Append-only ledger enforced by the database itself (R-REC-7), and the timeline index.
 
-PostgreSQL: a row trigger refuses UPDATE and DELETE (TRUNCATE stays possible: test
-fixtures empty tables between tests; a real operator with TRUNCATE rights is outside the
-threat model of a row trigger anyway). SQLite: the same refusal with RAISE(ABORT).
+PostgreSQL: a row trigger refuses UPDATE and DELETE (TRUNCATE is refused by the statement
+triggers of custody_2026_12_02t07_55_00_000000). SQLite: the same refusal with RAISE(ABORT).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
