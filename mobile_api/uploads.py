@@ -19,13 +19,13 @@ from litestar.exceptions import InternalServerException
 from litestar.params import FromPath
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.errors import NotFound, ProblemError
 from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
 from backend.core.http.problems import send_problem
 from backend.core.settings import Settings
 from backend.field.cases import CaseArchived, authorize_capture
-from backend.field.device_status import DeviceRevoked
 from evidence.errors import DisallowedMediaType, HashMismatch, StoreUnavailableError
 from evidence.store import ObjectStore
 from evidence.uploads import creation, finishing, protocol, receiving
@@ -50,13 +50,16 @@ from evidence.uploads.errors import (
     UploadTooLarge,
     UserUploadQuotaExceeded,
 )
+from evidence.uploads.locks import lease_left_s
 from evidence.uploads.schemas import UploadState, declaration_from_metadata
 from evidence.uploads.state import get_upload
 
 COLLECTION = "/api/mobile/v1/uploads"
 ITEM = COLLECTION + "/{upload_id:uuid}"
 TAGS = ["uploads (tus)"]
-_EXPOSE = ", ".join(protocol.EXPOSED_HEADERS)
+# Upload-Lock-Expires (HEAD) and Retry-After (423) say when a held write lock lapses.
+LOCK_EXPIRES = "Upload-Lock-Expires"
+_EXPOSE = ", ".join((*protocol.EXPOSED_HEADERS, LOCK_EXPIRES, "Retry-After"))
 _ALLOW_HEADERS = (
     "Authorization, Content-Type, Upload-Length, Upload-Offset, Upload-Metadata, Upload-Checksum, "
     "Upload-Defer-Length, Upload-Concat, Tus-Resumable, X-HTTP-Method-Override, X-Request-ID, Idempotency-Key"
@@ -108,7 +111,7 @@ def tus_headers_middleware(app: ASGIApp) -> ASGIApp:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = _without_empty_body_type(list(message.get("headers", [])))
                 headers.append((b"access-control-expose-headers", _EXPOSE.encode()))
                 if not is_options:
                     headers.append((b"tus-resumable", protocol.TUS_VERSION.encode()))
@@ -118,6 +121,14 @@ def tus_headers_middleware(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_headers)
 
     return middleware
+
+
+def _without_empty_body_type(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """tus answers (201, 204, HEAD, a dropped PATCH's 400) have no body: Litestar still names
+    one (application/json), which no tus answer carries (issue 15, defect 14)."""
+    if (b"content-length", b"0") not in headers:
+        return headers
+    return [(k, v) for k, v in headers if k.lower() != b"content-type"]
 
 
 async def _send_problem(scope: Scope, send: Send, exc: ProblemError) -> None:
@@ -203,7 +214,6 @@ async def tus_options(settings: NamedDependency[Settings]) -> Response[None]:
         InvalidUploadMetadata,
         NotFound,
         CaseArchived,
-        DeviceRevoked,
         UploadTooLarge,
         OpenUploadLimit,
         UserUploadQuotaExceeded,
@@ -219,9 +229,7 @@ async def create_upload(
 ) -> Response[None]:
     length = protocol.parse_non_negative(request.headers.get("upload-length"), header="Upload-Length")
     declaration = declaration_from_metadata(protocol.parse_upload_metadata(request.headers.get("upload-metadata")))
-    context = await authorize_capture(
-        principal=principal, case_id=declaration.case_id, action_id=declaration.action_id, device_id=declaration.device_id
-    )
+    context = await authorize_capture(principal=principal, case_id=declaration.case_id, action_id=declaration.action_id)
     state = await creation.create_upload(
         principal=principal, length=length, declaration=declaration, context=context, settings=settings, store=store
     )
@@ -258,6 +266,9 @@ async def upload_offset(principal: NamedDependency[Principal], upload_id: FromPa
 async def _head(principal: Principal, upload_id: UUID) -> Response[None]:
     state = await get_upload(principal=principal, upload_id=upload_id)
     headers = {**_upload_headers(state), "Upload-Length": str(state.length), "Cache-Control": "no-store"}
+    if lease_left_s(state.lock_expires_at, clock.now()) is not None and state.lock_expires_at is not None:
+        # Another request holds the write lock: a PATCH now gets 423 until this time.
+        headers[LOCK_EXPIRES] = protocol.http_date(state.lock_expires_at)
     return _empty(200, headers)
 
 

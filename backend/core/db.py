@@ -1,13 +1,18 @@
-"""Database engine chosen from the URL; one place for transactions and unique violations."""
+"""Database engine chosen from the URL; one place for transactions, unique violations and
+"the database cannot be reached" (``is_unavailable``)."""
 
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import structlog
+from asyncpg import exceptions as pg
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
@@ -16,6 +21,12 @@ from piccolo.table import Table
 from backend.core.errors import DuplicateValue
 
 _engine: Engine[Any] | None = None
+log = structlog.get_logger("fieldproof.db")
+
+# A PostgreSQL server that does not answer fails a request after this long, not asyncpg's 60 s.
+CONNECT_TIMEOUT_S = 10
+# What a client is told to wait before retrying while the database is unavailable.
+RETRY_AFTER_S = 5
 
 
 def make_engine(url: str) -> Engine[Any]:
@@ -29,6 +40,7 @@ def make_engine(url: str) -> Engine[Any]:
         "port": parsed.port or 5432,
         "user": unquote(parsed.username or "postgres"),
         "database": (parsed.path or "/postgres").lstrip("/") or "postgres",
+        "timeout": CONNECT_TIMEOUT_S,
     }
     if parsed.password:
         config["password"] = unquote(parsed.password)
@@ -81,9 +93,72 @@ def unique_as(detail: str, *, field: str | None = None) -> Any:
         raise
 
 
+# --- the database cannot be reached --------------------------------------------------------
+
+_PG_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    pg.PostgresConnectionError,  # SQLSTATE class 08, e.g. the connection dropped mid-query
+    pg.CannotConnectNowError,  # starting up or shutting down
+    pg.AdminShutdownError,
+    pg.CrashShutdownError,
+    pg.TooManyConnectionsError,
+)
+_PG_CLOSED = ("connection is closed", "pool is closed", "pool is closing")
+_SQLITE_UNAVAILABLE = ("unable to open", "database is locked", "disk i/o error")
+_DRIVER_MODULES = ("asyncpg", "aiosqlite", "sqlite3", "piccolo.engine")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the database cannot be reached now: a
+    connection refused, reset or timed out on the way to PostgreSQL, the server shutting
+    down or full, or SQLite unable to open its file or locked beyond its timeout. The HTTP
+    layer answers these 503 with Retry-After instead of 500 (issue 15, defect 9)."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _says_unavailable(current):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
+
+
+def _says_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, _PG_UNAVAILABLE):
+        return True
+    message = str(exc).lower()
+    if isinstance(exc, pg.InterfaceError):
+        return any(text in message for text in _PG_CLOSED)
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(text in message for text in _SQLITE_UNAVAILABLE)
+    # ConnectionRefusedError, TimeoutError, socket.gaierror…: only when the database driver
+    # raised them, so a failing disk or object store is never reported as the database.
+    return isinstance(exc, OSError) and _raised_in_driver(exc.__traceback__)
+
+
+def _raised_in_driver(trace: TracebackType | None) -> bool:
+    while trace is not None:
+        if str(trace.tb_frame.f_globals.get("__name__", "")).startswith(_DRIVER_MODULES):
+            return True
+        trace = trace.tb_next
+    return False
+
+
 async def start_pool(engine: Engine[Any], *, max_size: int) -> None:
+    """The PostgreSQL pool; if the server does not answer at start, an empty pool that
+    connects on first use, so the API starts and answers 503 until the database is back."""
     if isinstance(engine, PostgresEngine) and max_size > 0:
-        await engine.start_connection_pool(min_size=1, max_size=max_size)
+        try:
+            await engine.start_connection_pool(min_size=1, max_size=max_size)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning("database.unavailable_at_start", error=f"{type(exc).__name__}: {exc}")
+            await engine.start_connection_pool(min_size=0, max_size=max_size)
 
 
 async def close_pool(engine: Engine[Any]) -> None:

@@ -77,6 +77,22 @@ class UnsupportedMediaType(ProblemError):
     title = "Unsupported media type"
 
 
+class ServiceUnavailable(ProblemError):
+    status = 503
+    slug = "service-unavailable"
+    title = "Service unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database does not answer (down, restarting, unreachable, full, or locked beyond
+    its timeout); nothing was changed. Retry after ``retry_after`` seconds (also sent as
+    Retry-After). Raised by no service: ``backend.core.http.problems`` answers it for the
+    engine errors ``backend.core.db.is_unavailable`` recognises."""
+
+    slug = "database-unavailable"
+    title = "The database is unavailable; retry shortly"
+
+
 class IllegalTransition(Conflict):
     slug = "illegal-transition"
     title = "This state change is not allowed"

@@ -26,6 +26,7 @@ TITLES_ZH: dict[str, str] = {
     "too-many-requests": "请求过于频繁",
     "internal-error": "服务器内部错误",
     "service-unavailable": "服务暂不可用",
+    "database-unavailable": "数据库暂不可用，请稍后重试",
     "idempotency-key-reused": "幂等键已用于其他请求",
     "request-in-progress": "相同请求正在处理",
     "certificate-suspended": "执法证件已暂扣",

@@ -19,7 +19,7 @@ from evidence.schemas import StagedObject
 from evidence.store import ObjectInfo, ObjectMissingError, ObjectStore, PendingObject, UploadedPart, is_staging
 from evidence.uploads import hashstate
 from evidence.uploads.errors import HashStateUnavailable, UploadFinished, UploadGone, UploadNotFound
-from evidence.uploads.locks import acquire_lock, release_lock
+from evidence.uploads.locks import acquire_lock, keep_lock, release_lock
 from evidence.uploads.schemas import UploadState
 from evidence.uploads.state import TailPiece, UploadRow, head_bytes, owned, read_upload, restore_hash, state_of
 from evidence.uploads.tables import Upload
@@ -140,7 +140,8 @@ async def retry_completion(*, upload_id: UUID, store: ObjectStore, settings: Set
         if row is None:
             raise UploadNotFound(f"upload {upload_id} not found")
         if row.status == "completing":
-            row = await complete_upload(row=row, store=store, hasher=restore_hash(row), settings=settings)
+            async with keep_lock(upload_id, token):
+                row = await complete_upload(row=row, store=store, hasher=restore_hash(row), settings=settings)
     finally:
         await release_lock(upload_id, token)
     return state_of(row)

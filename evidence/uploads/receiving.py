@@ -33,7 +33,7 @@ from evidence.uploads.errors import (
     UploadLocked,
 )
 from evidence.uploads.finishing import clean_staged, complete_upload
-from evidence.uploads.locks import lock_owned, release_lock
+from evidence.uploads.locks import keep_lock, lock_owned, release_lock
 from evidence.uploads.protocol import ChunkChecksum
 from evidence.uploads.schemas import UploadState
 from evidence.uploads.state import UploadRow, ensure_alive, head_bytes, restore_hash, returned_row, state_of
@@ -76,7 +76,8 @@ async def append_chunk(
         if row.status != "completing":
             row = await _write_chunk(row=row, request=request, body=body, settings=settings, store=store, token=token)
         if row.status == "completing":  # just completed, or a completion that failed before is retried
-            row = await complete_upload(row=row, store=store, hasher=restore_hash(row), settings=settings)
+            async with keep_lock(request.upload_id, token):  # sealing receives no bytes to renew it
+                row = await complete_upload(row=row, store=store, hasher=restore_hash(row), settings=settings)
     finally:
         if row.lock_token == token:  # the commit of an unfinished upload already released it
             await release_lock(request.upload_id, token)

@@ -100,6 +100,7 @@ class UploadState(msgspec.Struct, kw_only=True):
     offset: int
     expires_at: datetime
     evidence_id: UUID | None = None
+    lock_expires_at: datetime | None = None  # a write lock's lease (HEAD: Upload-Lock-Expires)
 
 
 class SweepReport(msgspec.Struct, kw_only=True):

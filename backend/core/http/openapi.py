@@ -5,6 +5,8 @@ Every route passes ``responses=problems(...)`` with the problem classes it can a
 them. Per status code the document then shows ``application/problem+json`` with the one
 Problem schema, the problem types in the description and one example per type, so the
 document names the slugs a client can branch on instead of the framework's exceptions.
+Every route also documents ``EVERY_ROUTE`` (a database that cannot be reached: 503), added
+by ``problems`` itself.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
 from backend.core.errors import (
+    DatabaseUnavailable,
     IdempotencyKeyReused,
     InvalidInput,
     ProblemError,
@@ -49,7 +52,14 @@ class Problem(msgspec.Struct, kw_only=True):
     instance: str | None = None
     field: Annotated[str | None, msgspec.Meta(description="The parameter, header or body field at fault")] = None
     errors: list[FieldError] | None = None
+    retry_after: Annotated[
+        int | None, msgspec.Meta(description="Seconds to wait before retrying; also sent as the Retry-After header")
+    ] = None
 
+
+EVERY_ROUTE: tuple[type[ProblemError], ...] = (DatabaseUnavailable,)
+"""Any route may meet a database that does not answer (``backend.core.http.problems``);
+``problems`` adds these to every route's responses."""
 
 SIGNED_IN: tuple[type[ProblemError], ...] = (Unauthorized,)
 """Every route behind the ``principal`` dependency (missing, expired or revoked token)."""
@@ -80,7 +90,7 @@ def problems(*errors: type[ProblemError] | Iterable[type[ProblemError]]) -> dict
     A status lists each problem type once (two classes sharing a slug are one type).
     """
     by_status: dict[int, dict[str, type[ProblemError]]] = {}
-    for item in errors:
+    for item in (*errors, EVERY_ROUTE):
         for error in (item,) if isinstance(item, type) else item:
             by_status.setdefault(error.status, {}).setdefault(error.slug, error)
     return {

@@ -4,11 +4,14 @@ Every problem document comes from ``problem_document``: the exception handlers b
 ASGI middlewares that answer before any route runs (``send_problem``: Idempotency-Key,
 tus version) and the routes that return a problem with extra headers (``problem``). The
 ``title`` follows the request's Accept-Language (zh-CN by default, en available, named in
-Content-Language); the ``type`` slug never changes.
+Content-Language); the ``type`` slug never changes. A problem carrying ``retry_after``
+(seconds) also sends ``Retry-After``; a database that cannot be reached is answered as
+``DatabaseUnavailable`` (503), never as an internal error.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -20,7 +23,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Scope, Send
 
-from backend.core.errors import ProblemError, RequestNotValid
+from backend.core import db
+from backend.core.errors import DatabaseUnavailable, ProblemError, RequestNotValid
 from backend.core.language import EN, localised_title, preferred_language
 
 PROBLEM_JSON = "application/problem+json"
@@ -66,12 +70,30 @@ def problem(
     **extra: Any,
 ) -> Response[Any]:
     body = problem_document(status, slug, title, detail, language=language, **extra)
-    headers = {**(headers or {}), "Content-Language": language}
+    headers = {**_retry_after(extra), **(headers or {}), "Content-Language": language}
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _error_members(error: ProblemError, instance: str) -> dict[str, Any]:
     return {"field": error.field, "instance": instance, **error.extra}
+
+
+def _retry_after(members: dict[str, Any]) -> dict[str, str]:
+    """``retry_after`` (whole seconds) in the body is also the Retry-After header (RFC 9110)."""
+    seconds = members.get("retry_after")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        return {"Retry-After": str(max(0, math.ceil(seconds)))}
+    return {}
+
+
+def as_problem(exc: BaseException) -> ProblemError | None:
+    """The problem a client gets for ``exc``: itself, ``DatabaseUnavailable`` for an engine
+    error saying the database cannot be reached, or None (an internal error)."""
+    if isinstance(exc, ProblemError):
+        return exc
+    if db.is_unavailable(exc):
+        return DatabaseUnavailable("the database is not answering; retry shortly", retry_after=db.RETRY_AFTER_S)
+    return None
 
 
 async def send_problem(scope: Scope, send: Send, error: ProblemError, *, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
@@ -86,6 +108,7 @@ async def send_problem(scope: Scope, send: Send, error: ProblemError, *, headers
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"content-language", language.encode()),
+        *((k.lower().encode(), v.encode()) for k, v in _retry_after(error.extra).items()),
         *headers,
     ]
     await send({"type": "http.response.start", "status": error.status, "headers": start_headers})
@@ -152,6 +175,10 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    known = as_problem(exc)
+    if known is not None:
+        log.warning("database.unavailable", path=request.url.path, error=f"{type(exc).__name__}: {exc}")
+        return domain_error_handler(request, known)
     log.exception("unhandled error", path=request.url.path, exc_info=exc)
     return problem(
         HTTP_500_INTERNAL_SERVER_ERROR,

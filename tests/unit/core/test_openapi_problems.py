@@ -16,7 +16,7 @@ from backend.core.settings import Settings
 
 def test_problems_groups_types_by_status_once_each():
     responses = problems(SIGNED_IN, (NotFound, IllegalTransition), DuplicateValue, Conflict, NotFound)
-    assert sorted(responses) == [401, 404, 409]
+    assert sorted(responses) == [401, 404, 409, 503]  # 503: every route (EVERY_ROUTE)
     conflict = responses[409]
     assert conflict.media_type == PROBLEM_JSON
     assert conflict.description == "Conflict: `conflict`, `duplicate`, `illegal-transition`"
@@ -75,3 +75,16 @@ def test_routes_with_a_path_parameter_document_not_found(document):
             response = operation["responses"].get("404")
             assert response is not None, name
             assert "not-found" in response["content"][PROBLEM_JSON]["examples"], name
+
+
+def test_every_route_documents_that_the_database_may_be_unavailable(document):
+    """Issue 15, defect 9: any route answers 503 database-unavailable (with Retry-After)."""
+    checked = 0
+    for name, operation in _operations(document):
+        if not any(int(status) >= 400 for status in operation["responses"]):
+            continue  # health, readiness, metrics, the schema: no problem answers of their own
+        response = operation["responses"].get("503")
+        assert response is not None, name
+        assert "database-unavailable" in response["content"][PROBLEM_JSON]["examples"], name
+        checked += 1
+    assert checked > 50
