@@ -3,6 +3,7 @@ the problem types per status named from the domain error classes (backend.core.h
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,9 @@ def test_problems_groups_types_by_status_once_each():
     assert conflict.media_type == PROBLEM_JSON
     assert conflict.description == "Conflict: `conflict`, `duplicate`, `illegal-transition`"
     assert [e.id for e in conflict.examples or []] == ["conflict", "duplicate", "illegal-transition"]
-    assert (conflict.examples or [])[2].value["type"] == "/problems/illegal-transition"
+    example = (conflict.examples or [])[2].value
+    assert isinstance(example, dict)
+    assert example["type"] == "/problems/illegal-transition"
 
 
 def test_a_status_outside_iana_still_gets_a_description():
@@ -40,7 +43,7 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return create_app(settings).openapi_schema.to_schema()
 
 
-def _operations(document: dict):
+def _operations(document: dict) -> Iterator[tuple[str, dict]]:
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if isinstance(operation, dict) and "responses" in operation:
