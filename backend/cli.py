@@ -157,7 +157,7 @@ def cmd_ops(name: str) -> Command:
                 print(f"checkpoint file {path}: {exc}", file=sys.stderr)
                 return 2
         _bind(settings)
-        return asyncio.run(ops.run(name, settings, published=published))
+        return asyncio.run(ops.run(name, settings, published=published, fix=getattr(args, "fix", False)))
 
     return run
 
@@ -192,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a checkpoint kept outside the server (an export's checkpoint.json, a saved published list); repeatable",
     )
     verify.set_defaults(func=cmd_ops("verify-ledger"))
+    reconcile = sub.add_parser(
+        "reconcile", help="find objects without evidence rows and rows without objects (JSON report); --fix cleans or re-links"
+    )
+    reconcile.add_argument(
+        "--fix", action="store_true", help="delete orphan staged bytes, re-link what can be re-linked; sealed evidence is kept"
+    )
+    reconcile.set_defaults(func=cmd_ops("reconcile"))
     for name, help_text in [
         ("verify-objects", "re-hash every stored evidence object and report mismatches"),
         ("sweep-uploads", "expire unfinished resumable uploads and abort orphan multipart uploads"),

@@ -18,6 +18,7 @@ from backend.ledger.schemas import CheckpointOut, LedgerReport
 from backend.ledger.verify import record_verification, verify_ledger
 from backend.registry import all_tables
 from evidence.custody.objects import verify_objects
+from evidence.custody.reconcile import reconcile
 from evidence.store import ObjectStore, open_store
 from evidence.uploads.sweeper import sweep_expired_uploads
 
@@ -74,7 +75,7 @@ async def verify_ledger_complete(keys: KeyRing, *, published: Sequence[Checkpoin
     return 0 if audit.ok else 1
 
 
-async def run(name: str, settings: Settings, *, published: Sequence[CheckpointOut] = ()) -> int:
+async def run(name: str, settings: Settings, *, published: Sequence[CheckpointOut] = (), fix: bool = False) -> int:
     """Run one operational command; print a short report; 0 when all is well."""
     keys = load_key_ring(settings.effective_key_dir, retention_s=settings.key_retention_s)
     if name == "verify-ledger":
@@ -89,6 +90,10 @@ async def run(name: str, settings: Settings, *, published: Sequence[CheckpointOu
             objects = await verify_objects(store)
             print(msgspec.json.format(msgspec.json.encode(objects)).decode())
             return 0 if objects.ok else 1
+        if name == "reconcile":
+            reconciled = await reconcile(store, settings=settings, fix=fix)
+            print(msgspec.json.format(msgspec.json.encode(reconciled)).decode())
+            return 0 if reconciled.ok else 1
         if name == "sweep-uploads":
             swept = await sweep_expired_uploads(store, settings=settings)
             print(msgspec.json.format(msgspec.json.encode(swept)).decode())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import sqlite3
 import subprocess
@@ -30,6 +31,7 @@ COMMANDS = [
     "verify-ledger",
     "verify-objects",
     "sweep-uploads",
+    "reconcile",
     "sign-checkpoint",
     "create-agency",
     "create-user",
@@ -154,3 +156,20 @@ def test_check_and_ledger_commands(tmp_path):
     verify = _run(["verify-ledger"], tmp_path)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert '"ok": true' in verify.stdout
+
+
+def test_reconcile_command_reports_json(tmp_path):
+    """``fieldproof reconcile [--fix]`` prints its JSON report; a stray staged object is found,
+    then removed with --fix (tests/integration/evidence/test_reconcile.py covers every case)."""
+    assert _run(["migrate"], tmp_path).returncode == 0
+    stray = tmp_path / "objects" / "data" / "staging" / "tus" / "0b5a5f0e-5d7e-4b0c-9f5e-1c2d3e4f5a6b" / "file"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"stray")
+    found = _run(["reconcile"], tmp_path)
+    assert found.returncode == 1, found.stdout + found.stderr
+    report = json.loads(found.stdout)
+    assert [f["kind"] for f in report["objects_without_rows"]] == ["orphan-staged"]
+    fixed = _run(["reconcile", "--fix"], tmp_path)
+    assert json.loads(fixed.stdout)["objects_without_rows"][0]["outcome"] == "deleted"
+    assert not stray.exists()
+    assert _run(["reconcile"], tmp_path).returncode == 0

@@ -9,7 +9,6 @@ import asyncio
 import base64
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -27,7 +26,7 @@ from backend.core.keys import KeyRing
 from backend.core.settings import Settings
 from evidence import capture
 from evidence.schemas import CaptureContext, CaptureDeclaration
-from evidence.store import ObjectStore, open_store
+from evidence.store import ObjectStore
 from evidence.uploads.tables import Upload
 from tests import factories as make
 from tests.conftest import app_for
@@ -60,10 +59,10 @@ def app(request: pytest.FixtureRequest, settings: Settings, key_ring: KeyRing) -
 
 
 @pytest.fixture
-async def store(app: Litestar) -> AsyncIterator[ObjectStore]:
-    """A second handle on the app's store, to count what lies in it."""
-    provided = app.dependencies["store"].dependency()
-    yield provided
+def store(app: Litestar) -> ObjectStore:
+    """The app's own store, to count what lies in it."""
+    provided: ObjectStore = app.dependencies["store"].dependency()
+    return provided
 
 
 async def _objects(store: ObjectStore) -> tuple[list[str], list[str]]:
@@ -332,7 +331,7 @@ def test_datetime_text_rule_matches_the_instant_rule(moment: datetime) -> None:
 
 @given(hostile_text)
 def test_text_rule_refuses_exactly_the_forbidden_characters(text: str) -> None:
-    forbidden = any(ord(c) < 32 and c not in "\t\n\r" or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+    forbidden = any((ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF for c in text)
     if forbidden:
         with pytest.raises(InvalidText):
             check_text(text, field="t", multiline=True)
