@@ -47,13 +47,14 @@ def _token_hash(token: str) -> str:
 
 
 async def login(*, issuer: TokenIssuer, data: schemas.LoginIn, client_address: str, settings: Settings) -> schemas.TokenPair:
-    await throttle.check(username=data.username, client_address=client_address, settings=settings)
+    failures = await throttle.check(username=data.username, client_address=client_address, settings=settings)
     row = await fetch_one(_LoginRow, User.select(User.id, User.password_hash, User.active).where(User.username == data.username))
     ok = password_matches(row.password_hash if row else None, data.password) and row is not None and row.active
     if not ok or row is None:
         await throttle.record_failure(username=data.username, client_address=client_address)
         raise Unauthorized(BAD_LOGIN)
-    await throttle.forget(username=data.username, client_address=client_address)
+    if failures:
+        await throttle.forget(username=data.username, client_address=client_address)
     return await _new_pair(issuer, row.id, family=str(uuid.uuid4()), refresh_ttl_s=settings.refresh_token_ttl_s)
 
 

@@ -44,8 +44,9 @@ def backoff_s(failures: int, settings: Settings) -> int:
     return int(min(settings.login_backoff_max_s, settings.login_backoff_base_s * 2 ** min(over, 30)))
 
 
-async def check(*, username: str, client_address: str, settings: Settings) -> None:
-    """Raise LoginThrottled while this username and client must wait (before the password is checked)."""
+async def check(*, username: str, client_address: str, settings: Settings) -> int:
+    """Raise LoginThrottled while this username and client must wait (before the password is
+    checked); else answer how many recent failures the pair has."""
     now = clock.now()
     since = now - timedelta(seconds=settings.login_window_s)
     recent = await fetch_all(
@@ -68,6 +69,7 @@ async def check(*, username: str, client_address: str, settings: Settings) -> No
         raise LoginThrottled(
             "too many failed logins from this address; try again later", retry_after=settings.login_backoff_max_s
         )
+    return len(recent)
 
 
 async def record_failure(*, username: str, client_address: str) -> None:
