@@ -3,8 +3,9 @@
 The ledger is append-only (R-REC-7): rows are only ever inserted by
 ``backend.ledger.service.append_event``; migrations install database triggers that
 refuse UPDATE and DELETE of entries and checkpoints, and on PostgreSQL TRUNCATE of either
-table, and leave roles other than the owner only SELECT and INSERT on them. Composite index (case_id, seq) for the case timeline is created
-by the migration as well (Piccolo columns cannot declare composite indexes).
+table, and leave roles other than the owner only SELECT and INSERT on them. The composite
+index (case_id, seq) for the case timeline is created by a migration as well (Piccolo columns
+cannot declare composite indexes).
 """
 
 from __future__ import annotations
