@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -13,10 +13,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from backend.core.auth import Principal, TokenIssuer
 from backend.core.errors import DuplicateValue, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
-from backend.core.http.problems import domain_error_handler
 from backend.core.settings import Settings
 from backend.org import schemas, service, sessions
-from backend.org.throttle import LoginThrottled
 
 # Routes that check the caller's role (admin, some also supervisor); the rest from the service called.
 ROLE_CHECKED = (*SIGNED_IN, *WITH_INPUT, Forbidden)
@@ -24,13 +22,6 @@ ROLE_CHECKED = (*SIGNED_IN, *WITH_INPUT, Forbidden)
 
 def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def throttled_handler(request: Request[Any, Any, Any], exc: LoginThrottled) -> Response[Any]:
-    """The throttle's 429 with ``Retry-After`` (RFC 9110 §10.2.3) besides ``retry_after`` in the body."""
-    response = domain_error_handler(request, exc)
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
 
 
 class AuthController(Controller):
@@ -42,7 +33,6 @@ class AuthController(Controller):
         status_code=200,
         summary="Log in with username and password",
         responses=problems(WITH_INPUT, Unauthorized, TooManyRequests),
-        exception_handlers={LoginThrottled: throttled_handler},
     )
     async def login(
         self,

@@ -25,7 +25,7 @@ from backend.org.tables import LoginFailure
 
 
 class LoginThrottled(TooManyRequests):
-    """429 with ``retry_after`` (seconds): the HTTP room sends it as ``Retry-After`` too."""
+    """429 with ``retry_after`` (seconds), which backend/core/http/problems.py also sends as ``Retry-After``."""
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, retry_after=retry_after)
