@@ -68,3 +68,26 @@ def signature_valid(checkpoint: CheckpointOut, public_key: Ed25519PublicKey | No
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+async def published_checkpoints(*, after_seq: int, limit: int) -> list[CheckpointOut]:
+    """Checkpoints with ``seq > after_seq`` in sequence order, one per sequence number (the first signed).
+
+    What ``GET /public/v1/ledger/checkpoints`` publishes so that anyone can keep them (R-REC-7).
+    A page of ``limit`` rows may hold fewer checkpoints (repeated signatures of one head,
+    ``sign-checkpoint`` forces them); the caller pages on from the last seq returned.
+    """
+    rows = await fetch_all(
+        CheckpointOut,
+        Checkpoint.select()
+        .where(Checkpoint.seq > after_seq)
+        .order_by(Checkpoint.seq)
+        .order_by(Checkpoint.signed_at)
+        .limit(limit),
+    )
+    return list({row.seq: row for row in reversed(rows)}.values())[::-1]
+
+
+async def checkpoint_at(*, seq: int) -> CheckpointOut | None:
+    """The first checkpoint signed at exactly ``seq``, or None."""
+    return await fetch_one(CheckpointOut, Checkpoint.select().where(Checkpoint.seq == seq).order_by(Checkpoint.signed_at))

@@ -3,9 +3,15 @@
 Contents: ``files/`` (the original bytes), ``manifest.json`` (case context, every file's
 SHA-256/size/metadata), ``ledger.jsonl`` (the chain from the case's first entry to a
 signed checkpoint; other cases' entries appear only as hashes), ``checkpoint.json``,
-``public_keys.json`` and ``verify_export.py``. The export is ledgered, with the SHA-256
-of the manifest, *before* the first byte leaves; the checkpoint is signed after that
-entry, so the package proves its own manifest.
+``public_keys.json``, ``verify_export.py`` and ``README.txt``. The export is ledgered, with
+the SHA-256 of the manifest, *before* the first byte leaves; the checkpoint is signed after
+that entry, so the package proves its own manifest.
+
+Nothing inside a package can prove who made it: whoever rewrites files, manifest and ledger
+can sign a new checkpoint with a key of their own and put it in ``public_keys.json``. So the
+README tells the court to take the agency's key and a published checkpoint from the agency
+(``/public/v1/keys``, ``/public/v1/ledger/checkpoints/<seq>``, ``backend/api/public.py``) and
+to hand them to the verifier, which answers UNVERIFIED without them (R-REC-7).
 
 The ZIP is written by ``zipfile`` into a non-seekable sink (data descriptors, ZIP64) and
 drained after every block: memory stays bounded whatever the size of the case.
@@ -46,12 +52,42 @@ FORMAT = "fieldproof-export-v1"
 _BATCH = 2000
 _MEDIA_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/heic": ".heic", "video/mp4": ".mp4", "audio/mp4": ".m4a"}
 
-README = """Fieldproof evidence export
+README = """Fieldproof evidence export {export_id} (case {case_id})
 
-Verify it without the server:  python verify_export.py <this .zip or its folder>
-(Python 3.11+, plus the 'cryptography' package for the checkpoint signature.)
-manifest.json lists the files; ledger.jsonl is the custody chain ending at checkpoint.json,
-signed with a key in public_keys.json. Entries of other cases appear only as hashes.
+manifest.json lists the files; ledger.jsonl is the custody chain (seq {first_seq} to {seq}),
+ending at checkpoint.json, signed at {signed_at} with the agency's key id {key_id}.
+Entries of other cases appear only as hashes.
+
+How to verify it. Nothing inside this package can prove who made it: anyone who changes
+a file can rewrite the manifest and the ledger and sign them with a key of their own. So
+take the key and a checkpoint from the agency, NOT from this package:
+
+1. The agency's key. From the agency's Fieldproof server (its address as the agency
+   publishes it, not as written anywhere in this package), save
+       GET /public/v1/keys                      as keys.json
+   or take the key fingerprint the agency publishes: the SHA-256 of the raw 32-byte Ed25519
+   public key, 64 hex digits ('python verify_export.py --fingerprints keys.json' prints it).
+   A key the server has since retired may be listed by GET /public/v1/keys/archive.
+   Never use public_keys.json from this package as the trusted key.
+
+2. A published checkpoint. Save
+       GET /public/v1/ledger/checkpoints/{seq}     as checkpoint.json (outside this package)
+   The server publishes every checkpoint (GET /public/v1/ledger/checkpoints?after_seq=N,
+   GET /public/v1/ledger/checkpoints/latest); one kept earlier by you or anyone else, at a
+   seq from {first_seq_before} to {seq}, holds the agency to what its ledger said then.
+
+3. The verifier. verify_export.py in this package could have been swapped too: compare it
+   with, or use instead, a copy obtained independently (GET /public/v1/ledger/verifier, or
+   the Fieldproof source). The bundled copy's SHA-256 is {verifier_sha256}.
+
+4. Run (Python 3.11+ and the 'cryptography' package):
+       python verify_export.py --jwks keys.json --checkpoint checkpoint.json <this .zip or its folder>
+   or  python verify_export.py --key <fingerprint> --checkpoint checkpoint.json <this .zip or its folder>
+
+   OK (exit 0): every file, the chain, the manifest and the checkpoint hold under the agency's
+   key, and the chain passes through the published checkpoint; the trusted fingerprint is
+   printed. FAILED (exit 1): each problem on its own line. UNVERIFIED (exit 3): consistent,
+   but no trusted key was given, or no given checkpoint lies within this chain.
 """
 
 
@@ -199,6 +235,21 @@ class _Sink(io.RawIOBase):
         return data
 
 
+def readme(plan: ExportPlan) -> bytes:
+    """The package's README.txt: how a court verifies it without trusting the package (R-REC-7)."""
+    cp = plan.checkpoint
+    return README.format(
+        export_id=plan.export_id,
+        case_id=plan.case_id,
+        first_seq=plan.first_seq,
+        first_seq_before=plan.first_seq - 1,
+        seq=cp.seq,
+        signed_at=chain.format_time(cp.signed_at),
+        key_id=cp.key_id,
+        verifier_sha256=hashlib.sha256(VERIFIER.read_bytes()).hexdigest(),
+    ).encode("utf-8")
+
+
 def checkpoint_json(checkpoint: CheckpointOut) -> bytes:
     """The checkpoint with its time in exactly the form the signature covers."""
     document = msgspec.to_builtins(checkpoint)
@@ -235,7 +286,7 @@ async def stream_export(*, store: ObjectStore, plan: ExportPlan, keys: KeyRing) 
     sink = _Sink()
     with zipfile.ZipFile(sink, mode="w", allowZip64=True) as archive:
         small = {
-            "README.txt": README.encode("utf-8"),
+            "README.txt": readme(plan),
             "manifest.json": plan.manifest,
             "checkpoint.json": checkpoint_json(plan.checkpoint),
             "public_keys.json": json.dumps(keys.jwks(), indent=2).encode("utf-8"),

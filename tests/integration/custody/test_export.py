@@ -1,4 +1,7 @@
-"""Export packages: the standalone verifier says OK, and says exactly what fails after tampering."""
+"""Export packages: the standalone verifier says OK with the agency's key, and exactly what fails after tampering.
+
+Forged packages, published checkpoints and the public endpoint: ``test_export_trust.py``.
+"""
 
 from __future__ import annotations
 
@@ -30,10 +33,19 @@ async def _export(client: AsyncTestClient[Litestar], scene: Scene, who: str = "r
     return response.content
 
 
-def _verify(target: Path) -> subprocess.CompletedProcess[str]:
+async def agency_keys(client: AsyncTestClient[Litestar], folder: Path) -> Path:
+    """The agency's JWKS as a court fetches it, from the public endpoint (no login), outside the package."""
+    response = await client.get("/public/v1/keys")
+    assert response.status_code == 200
+    path = folder / "agency-keys.json"
+    path.write_bytes(response.content)
+    return path
+
+
+def _verify(target: Path, *args: object) -> subprocess.CompletedProcess[str]:
     """Run the package's own verifier as a court would: a fresh interpreter, no project code."""
     return subprocess.run(
-        [sys.executable, "-I", str(target / "verify_export.py")],
+        [sys.executable, "-I", str(target / "verify_export.py"), *map(str, args)],
         capture_output=True,
         text=True,
         cwd="/",
@@ -84,13 +96,18 @@ async def test_export_verifies_ok_standalone(client: AsyncTestClient[Litestar], 
         entry = next(e for e in manifest["evidence"] if e["id"] == str(item.id))
         assert (folder / entry["path"]).read_bytes() == scene.payloads[item.id]
         assert entry["sha256"] == item.sha256
-    result = _verify(folder)
+    keys = await agency_keys(client, tmp_path)
+    result = _verify(folder, "--jwks", keys)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("OK")
+    # Without the agency's key the package proves nothing (issue 15: this used to say OK).
+    alone = _verify(folder)
+    assert alone.returncode == 3, alone.stdout
+    assert alone.stdout.startswith("UNVERIFIED")
     # The same verifier also reads the .zip directly.
     (tmp_path / "pkg.zip").write_bytes(data)
     direct = subprocess.run(
-        [sys.executable, "-I", str(folder / "verify_export.py"), str(tmp_path / "pkg.zip")],
+        [sys.executable, "-I", str(folder / "verify_export.py"), str(tmp_path / "pkg.zip"), "--jwks", str(keys)],
         capture_output=True,
         text=True,
         check=False,
@@ -161,7 +178,7 @@ async def test_other_cases_entries_are_only_hashes(client: AsyncTestClient[Lites
     text = (folder / "ledger.jsonl").read_text()
     assert "elsewhere" not in text
     assert '"redacted":true' in text
-    assert _verify(folder).returncode == 0
+    assert _verify(folder, "--jwks", await agency_keys(client, tmp_path)).returncode == 0
 
 
 async def test_export_needs_a_reviewer_of_the_agency(client: AsyncTestClient[Litestar], scene: Scene) -> None:
