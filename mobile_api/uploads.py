@@ -26,6 +26,7 @@ from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, proble
 from backend.core.http.problems import send_problem
 from backend.core.settings import Settings
 from backend.field.cases import CaseArchived, authorize_capture
+from backend.field.device_status import DeviceRevoked
 from evidence.errors import DisallowedMediaType, HashMismatch, StoreUnavailableError
 from evidence.store import ObjectStore
 from evidence.uploads import creation, finishing, protocol, receiving
@@ -214,6 +215,7 @@ async def tus_options(settings: NamedDependency[Settings]) -> Response[None]:
         InvalidUploadMetadata,
         NotFound,
         CaseArchived,
+        DeviceRevoked,
         UploadTooLarge,
         OpenUploadLimit,
         UserUploadQuotaExceeded,
@@ -229,7 +231,9 @@ async def create_upload(
 ) -> Response[None]:
     length = protocol.parse_non_negative(request.headers.get("upload-length"), header="Upload-Length")
     declaration = declaration_from_metadata(protocol.parse_upload_metadata(request.headers.get("upload-metadata")))
-    context = await authorize_capture(principal=principal, case_id=declaration.case_id, action_id=declaration.action_id)
+    context = await authorize_capture(
+        principal=principal, case_id=declaration.case_id, action_id=declaration.action_id, device_id=declaration.device_id
+    )
     state = await creation.create_upload(
         principal=principal, length=length, declaration=declaration, context=context, settings=settings, store=store
     )
