@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
 from litestar import Litestar
+from litestar.di import Provide
 
 from backend.core import clock
 from backend.core.errors import DateTimeOutOfRange, InvalidText
@@ -33,6 +33,7 @@ from tests.conftest import app_for
 from tests.factories import GPS, MOBILE, OFFICE, PASSWORD
 from tests.integration.evidence import media_factory
 from tests.integration.evidence.helpers import chunks_of
+from tests.strategies import hostile_text, instants
 
 # The two date-times of the review: both parse, neither exists in UTC.
 LATE = "9999-12-31T23:59:59-14:00"
@@ -61,7 +62,9 @@ def app(request: pytest.FixtureRequest, settings: Settings, key_ring: KeyRing) -
 @pytest.fixture
 def store(app: Litestar) -> ObjectStore:
     """The app's own store, to count what lies in it."""
-    provided: ObjectStore = app.dependencies["store"].dependency()
+    provider = app.dependencies["store"]
+    assert isinstance(provider, Provide)
+    provided: ObjectStore = provider.dependency()
     return provided
 
 
@@ -142,6 +145,12 @@ async def test_deeply_nested_json_is_400(client: Any) -> None:
         _problem(response, 400, "json-too-deep")
 
 
+async def test_json_body_size_is_bounded(client: Any, settings: Settings) -> None:
+    body = b'{"username": "' + b"w" * settings.json_body_limit + b'", "password": "x"}'
+    response = await client.post("/api/v1/auth/login", content=body, headers={"Content-Type": "application/json"})
+    _problem(response, 413, "payload-too-large")
+
+
 async def test_json_only_as_application_json(client: Any) -> None:
     body = b'{"username": "wang", "password": "x"}'
     response = await client.post("/api/v1/auth/login", content=body, headers={"Content-Type": "text/plain"})
@@ -155,7 +164,7 @@ async def test_malformed_content_length_is_a_problem(app: Litestar) -> None:
     the app — a non-numeric or doubled Content-Length — is answered as a problem."""
     for lengths in ([b"12abc"], [b"5", b"7"], [b"-1"]):
         sent: list[dict[str, Any]] = []
-        scope = {
+        scope: Any = {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
@@ -298,18 +307,6 @@ async def test_capture_service_checks_before_storing(
 
 
 # --- hostile input, generated ---------------------------------------------------------------------
-
-_ZONES = st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-14)), timezone(timedelta(hours=8))])
-instants = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59), timezones=_ZONES)
-# NUL, C0/C1 controls, lone surrogates and ordinary text, mixed.
-hostile_text = st.text(
-    alphabet=st.one_of(
-        st.sampled_from(["\x00", "\x07", "\x1b", "\x7f", "\x85", "\ud800", "\udfff", "\n", "\t"]),
-        st.characters(codec="utf-8"),
-    ),
-    min_size=1,
-    max_size=40,
-)
 
 
 def _in_range(moment: datetime) -> bool:
