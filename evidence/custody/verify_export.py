@@ -1,40 +1,26 @@
 #!/usr/bin/env python3
 """Verify a Fieldproof evidence export package without trusting the server that made it, or the package.
 
-Usage:  python verify_export.py [PACKAGE] (--key FINGERPRINT | --jwks FILE) [--checkpoint FILE]
-        python verify_export.py --fingerprints JWKS_FILE
+    python verify_export.py [PACKAGE] (--key FINGERPRINT | --jwks FILE) [--checkpoint FILE]
+    python verify_export.py --fingerprints JWKS_FILE
 
-PACKAGE is the .zip or its unpacked folder (default: the folder holding this script).
-Needs only the Python standard library, plus the ``cryptography`` package for Ed25519.
+PACKAGE: the .zip or its folder (default: this script's folder). Standard library plus the
+``cryptography`` package. A package's own public_keys.json proves nothing: whoever rewrites
+files, manifest and ledger can sign a new checkpoint with a key of their own and put it there
+(R-REC-7). So the agency's key is an argument: ``--key``, the SHA-256 of the raw 32-byte
+Ed25519 public key in hex (repeatable), or ``--jwks``, the agency's ``GET /public/v1/keys``.
+``--checkpoint`` (repeatable): a checkpoint the agency published (``GET
+/public/v1/ledger/checkpoints/<seq>``, or a page of them); the chain must pass through it.
 
-Trust comes from outside the package (R-REC-7). A package carries its own public_keys.json,
-but anyone who rewrites files, manifest and ledger can sign a new checkpoint with a key of
-their own and put that key there. So the agency's key is an argument:
-
-* ``--key FINGERPRINT``: the SHA-256 of the raw 32-byte Ed25519 public key, 64 hex digits
-  (``--fingerprints keys.json`` prints it for every key of a JWKS); repeatable;
-* ``--jwks FILE``: the agency's JWKS, fetched from ``GET /public/v1/keys`` independently.
-
-``--checkpoint FILE`` (repeatable): a signed checkpoint the agency published
-(``GET /public/v1/ledger/checkpoints/<seq>`` or ``…/latest``, or a page of them); the export's
-chain must pass through it: the entry at its seq (or the first entry's prev_hash, one before)
-has its head hash. A checkpoint kept before the export holds the agency to its history.
-
-Outcomes, on the first line: ``OK`` (exit 0) when everything holds with a trusted key;
-``FAILED`` (exit 1) with every failure, one per line; ``UNVERIFIED`` (exit 3) when the package
-is consistent but no trusted key was given (its key comes only from the package) or no given
-checkpoint lies within its chain. Exit 2 is a command-line mistake. Checks:
-
-1. every file listed in manifest.json is inside the package (no ``..``, absolute path or
-   symbolic link) with the listed size and SHA-256;
-2. ledger.jsonl is one unbroken hash chain: for each full entry
-   entry_hash = SHA-256(prev_hash ‖ SHA-256(canonical JSON of the entry body)),
-   for each redacted entry (another case's event) the same with its given body_hash,
-   sequence numbers consecutive, each prev_hash equal to the previous entry_hash;
-3. the chain ends exactly at the head signed in checkpoint.json, signed by a trusted key;
-4. the ledger holds this export's own entry naming the SHA-256 of manifest.json, and
-   every evidence file's hash as the ledger recorded it at reception;
-5. the chain passes through every published checkpoint given that lies within it.
+First line: ``OK`` (exit 0), ``FAILED`` (exit 1, then every failure), ``UNVERIFIED`` (exit 3:
+consistent, but the key came only from the package, or no given checkpoint lies within the
+chain); exit 2 is a command-line mistake. Checks: (1) every file of manifest.json is inside the
+package (no ``..``, absolute path or symbolic link) with its size and SHA-256; (2) ledger.jsonl
+is one chain, entry_hash = SHA-256(prev_hash ‖ SHA-256(canonical JSON of the body)) (redacted
+entries of other cases give their body_hash), seqs consecutive; (3) it ends at the head of
+checkpoint.json, signed by a trusted key; (4) the ledger records this export with the SHA-256
+of manifest.json, and each file's hash at reception; (5) it passes through each published
+checkpoint given that lies within it.
 """
 
 from __future__ import annotations
@@ -228,16 +214,15 @@ def check_entry(entry: Any, expected_seq: int | None, prev_hash: str | None) -> 
 class Chain:
     """What the ledger pass learned: full entries, first and last link, hashes at chosen seqs."""
 
-    def __init__(self, watch: set[int]) -> None:
-        self.watch = watch
-        self.at: dict[int, str] = {}
+    def __init__(self) -> None:
+        self.at: dict[int, str] = {}  # entry_hash at the seqs of published checkpoints
         self.entries: list[dict[str, Any]] = []
         self.first: tuple[int, str] | None = None  # (seq, prev_hash) of the first entry
         self.last: tuple[int, str] | None = None  # (seq, entry_hash) of the last entry
 
 
 def check_ledger(package: Package, watch: set[int]) -> tuple[list[str], Chain]:
-    found = Chain(watch)
+    found = Chain()
     expected_seq: int | None = None
     for number, raw in enumerate(package.lines("ledger.jsonl"), start=1):
         if not raw.strip():
