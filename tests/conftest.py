@@ -232,10 +232,9 @@ def _pooled(engine: Any) -> Any:
     return databases.PooledEngine(engine.config) if isinstance(engine, PostgresEngine) else engine
 
 
-async def _keep_connections(keep: bool) -> None:
+def _pooled_engine() -> databases.PooledEngine | None:
     engine = db.current_engine()
-    if isinstance(engine, databases.PooledEngine):
-        await (engine.keep_connections() if keep else engine.release_connections())
+    return engine if isinstance(engine, databases.PooledEngine) else None
 
 
 @pytest.fixture
@@ -248,13 +247,17 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app over ASGI; it serves requests on a loop of its own, the test runs on another:
     both keep their PostgreSQL connections for the test (tests/databases.py: PooledEngine)."""
     async with AsyncTestClient(app) as test_client:
-        await _keep_connections(True)
-        test_client.blocking_portal.call(_keep_connections, True)
+        engine = _pooled_engine()  # the one to release, whatever a test binds meanwhile
+        if engine is None:
+            yield test_client
+            return
+        await engine.keep_connections()
+        test_client.blocking_portal.call(engine.keep_connections)
         try:
             yield test_client
         finally:
-            test_client.blocking_portal.call(_keep_connections, False)
-            await _keep_connections(False)
+            test_client.blocking_portal.call(engine.release_connections)
+            await engine.release_connections()
 
 
 # --- people -----------------------------------------------------------------------------
@@ -299,9 +302,12 @@ def bound_database(request: pytest.FixtureRequest, settings: Settings) -> None:
 @pytest.fixture
 async def database(bound_database: None) -> AsyncIterator[None]:
     """``bound_database``, the test's own PostgreSQL connections kept until it ends."""
-    await _keep_connections(True)
+    engine = _pooled_engine()
+    if engine is not None:
+        await engine.keep_connections()
     yield
-    await _keep_connections(False)
+    if engine is not None:
+        await engine.release_connections()
 
 
 @pytest.fixture
