@@ -19,7 +19,7 @@ from litestar.response import Response
 from backend import registry
 from backend.core import db
 from backend.core.auth import Principal, TokenIssuer
-from backend.core.errors import Unauthorized
+from backend.core.http.authentication import Authenticate, authentication_middleware_factory, request_principal
 from backend.core.http.caching import etag_middleware_factory
 from backend.core.http.idempotency import idempotency_middleware_factory
 from backend.core.http.input import input_policy_middleware
@@ -60,13 +60,16 @@ class MetricsController(PrometheusController):
     tags = ["operations"]
 
 
-def _principal_provider(issuer: TokenIssuer) -> Any:
+def _authenticator(issuer: TokenIssuer) -> Authenticate:
+    async def authenticate(token: str) -> Principal:
+        return await org_service.authenticate(issuer=issuer, token=token)
+
+    return authenticate
+
+
+def _principal_provider(authenticate: Authenticate) -> Any:
     async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("send Authorization: Bearer <access token>")
-        return await org_service.authenticate(issuer=issuer, token=token.strip())
+        return await request_principal(request, authenticate)
 
     return provide_principal
 
@@ -120,12 +123,14 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             "issuer": Provide(provide_issuer, sync_to_thread=False),
             "keys": Provide(provide_keys, sync_to_thread=False),
             "store": Provide(provide_store, sync_to_thread=False),
-            "principal": Provide(_principal_provider(issuer)),
+            "principal": Provide(_principal_provider(_authenticator(issuer))),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             request_id_middleware,
             prometheus.middleware,
+            # Authentication before validation on every route taking a principal (issue 15).
+            authentication_middleware_factory(_authenticator(issuer)),
             # One input policy for every route (issue 15): before idempotency stores an answer.
             input_policy_middleware,
             idempotency_middleware_factory(issuer, path_prefix="/api/mobile/"),

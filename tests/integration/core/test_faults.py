@@ -44,18 +44,19 @@ async def restore_engine() -> AsyncIterator[None]:
         db.bind(previous, all_tables())
 
 
-ROUTES = [
-    ("POST", "/api/v1/auth/login", {"json": {"username": "officer", "password": "secret-password"}}, False),
-    ("GET", "/api/mobile/v1/me", {}, True),
-    ("GET", "/api/v1/units", {}, True),
-    ("GET", "/api/v1/cases", {}, True),
+LOGIN = {"username": "officer", "password": "secret-password"}
+ROUTES: list[tuple[str, str, dict[str, str] | None, bool]] = [
+    ("POST", "/api/v1/auth/login", LOGIN, False),
+    ("GET", "/api/mobile/v1/me", None, True),
+    ("GET", "/api/v1/units", None, True),
+    ("GET", "/api/v1/cases", None, True),
 ]
 
 
 async def _assert_unavailable(client: AsyncTestClient[Litestar], token: str) -> None:
-    for method, path, extra, signed_in in ROUTES:
+    for method, path, body, signed_in in ROUTES:
         headers = {"Authorization": f"Bearer {token}"} if signed_in else {}
-        response = await client.request(method, path, headers=headers, **extra)
+        response = await client.request(method, path, headers=headers, json=body)
         assert response.status_code == 503, (path, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.headers["retry-after"] == str(db.RETRY_AFTER_S)
@@ -63,7 +64,7 @@ async def _assert_unavailable(client: AsyncTestClient[Litestar], token: str) -> 
         assert body["type"] == "/problems/database-unavailable"
         assert body["title"] == "数据库暂不可用，请稍后重试"
         assert body["retry_after"] == db.RETRY_AFTER_S
-    english = await client.post("/api/v1/auth/login", json=ROUTES[0][2]["json"], headers={"Accept-Language": "en"})
+    english = await client.post("/api/v1/auth/login", json=LOGIN, headers={"Accept-Language": "en"})
     assert english.json()["title"] == "The database is unavailable; retry shortly"
     ready = await client.get("/ready")
     assert ready.status_code == 503
@@ -73,7 +74,9 @@ async def _assert_unavailable(client: AsyncTestClient[Litestar], token: str) -> 
 # Piccolo's engine asks the server for its version when it is made, and warns if it cannot.
 @pytest.mark.filterwarnings("ignore:.*Unable to fetch server version")
 @pytest.mark.parametrize("pool_max", [0, 4])
-async def test_postgresql_not_answering_gives_503_with_retry_after(tmp_path: Path, key_ring, restore_engine, pool_max):
+async def test_postgresql_not_answering_gives_503_with_retry_after(
+    tmp_path: Path, key_ring: KeyRing, restore_engine: None, pool_max: int
+) -> None:
     """The app starts although the server refuses connections (an empty pool that connects
     on first use) and answers 503 on login, a phone route and office routes."""
     settings = Settings(
@@ -88,7 +91,7 @@ async def test_postgresql_not_answering_gives_503_with_retry_after(tmp_path: Pat
         await _assert_unavailable(client, _token(settings, key_ring))
 
 
-async def test_sqlite_unable_to_open_gives_503(tmp_path: Path, key_ring, restore_engine):
+async def test_sqlite_unable_to_open_gives_503(tmp_path: Path, key_ring: KeyRing, restore_engine: None) -> None:
     folder = tmp_path / "not-a-database-file"
     folder.mkdir()  # SQLite cannot open a folder: "unable to open database file"
     settings = Settings(
@@ -102,12 +105,11 @@ async def test_sqlite_unable_to_open_gives_503(tmp_path: Path, key_ring, restore
         await _assert_unavailable(client, _token(settings, key_ring))
 
 
-def test_only_unavailability_is_classified_as_such():
+def test_only_unavailability_is_classified_as_such() -> None:
     """A failing disk or object store is no database outage; a locked SQLite file is."""
     assert db.is_unavailable(sqlite3.OperationalError("database is locked"))
     assert not db.is_unavailable(sqlite3.OperationalError("no such table: x"))
     assert not db.is_unavailable(ConnectionRefusedError(111, "raised outside the database driver"))
-    try:
-        raise RuntimeError("wrapped") from sqlite3.OperationalError("unable to open database file")
-    except RuntimeError as exc:
-        assert db.is_unavailable(exc)
+    wrapped = RuntimeError("wrapped")
+    wrapped.__cause__ = sqlite3.OperationalError("unable to open database file")
+    assert db.is_unavailable(wrapped)

@@ -47,10 +47,12 @@ async def test_idempotency_key_reused_speaks_the_requested_language(idempotent_c
     assert english.json()["title"] == "Idempotency-Key reused"
 
 
-async def test_tus_version_problem_speaks_the_requested_language(client):
-    # Answered by the tus header middleware before the route (and its login) runs.
-    chinese = await client.post(UPLOADS, headers={"Upload-Length": "10"})
-    english = await client.post(UPLOADS, headers={"Upload-Length": "10", "Accept-Language": "en-GB,en;q=0.9"})
+async def test_tus_version_problem_speaks_the_requested_language(client, make_person, auth_headers):
+    # Answered by the tus header middleware before the route runs (after authentication,
+    # which comes first on every route: issue 15, defect 12).
+    signed_in = await auth_headers(await make_person(roles=["officer"]))
+    chinese = await client.post(UPLOADS, headers={"Upload-Length": "10"} | signed_in)
+    english = await client.post(UPLOADS, headers={"Upload-Length": "10", "Accept-Language": "en-GB,en;q=0.9"} | signed_in)
 
     for response in (chinese, english):
         assert response.status_code == 412

@@ -1,0 +1,96 @@
+"""Authentication before anything else a route checks (issue 15, defect 12).
+
+Litestar parses a route's parameters and body before it resolves its dependencies, so an
+anonymous request used to learn which parameters were missing (400) instead of hearing 401.
+Every route whose handler takes the ``principal`` dependency (directly or through another
+dependency) is authenticated here, by an app middleware that runs once the route is known
+and before the input policy, idempotency, tus header checks and parameter parsing. The
+principal is kept in the request scope, and the ``principal`` dependency returns it, so a
+request is authenticated once. Routes without a principal (login, refresh, public pages,
+health) are untouched.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from litestar import Request
+from litestar.enums import ScopeType
+from litestar.handlers import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from backend.core.auth import Principal
+from backend.core.errors import Unauthorized
+from backend.core.http.problems import as_problem, send_problem
+
+PRINCIPAL = "principal"
+_SCOPE_KEY = "fieldproof.principal"
+
+Authenticate = Callable[[str], Awaitable[Principal]]
+
+_needs: dict[int, bool] = {}
+
+
+def bearer_token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <access token>")
+    return token.strip()
+
+
+def needs_principal(handler: BaseRouteHandler) -> bool:
+    """Whether the handler, or a dependency it takes (at any depth), takes ``principal``."""
+    known = _needs.get(id(handler))
+    if known is None:
+        known = _needs[id(handler)] = _takes_principal(handler)
+    return known
+
+
+def _takes_principal(handler: BaseRouteHandler) -> bool:
+    providers = handler.resolve_dependencies()
+    pending = list(handler.parsed_fn_signature.parameters)
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name == PRINCIPAL:
+            return True
+        if name in seen or name not in providers:
+            continue
+        seen.add(name)
+        pending.extend(inspect.signature(providers[name].dependency).parameters)
+    return False
+
+
+def authentication_middleware_factory(authenticate: Authenticate) -> Callable[[ASGIApp], ASGIApp]:
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            handler = scope.get("route_handler")
+            if scope["type"] != ScopeType.HTTP or handler is None or not needs_principal(handler):
+                await app(scope, receive, send)
+                return
+            authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            try:
+                principal = await authenticate(bearer_token(authorization))
+            except Exception as exc:
+                problem = as_problem(exc)  # 401, or 503 when the database does not answer
+                if problem is None:
+                    raise
+                await send_problem(scope, send, problem)
+                return
+            cast("dict[str, Any]", scope)[_SCOPE_KEY] = principal
+            await app(scope, receive, send)
+
+        return middleware
+
+    return factory
+
+
+async def request_principal(request: Request[Any, Any, Any], authenticate: Authenticate) -> Principal:
+    """The ``principal`` dependency: the one the middleware authenticated, else (a route
+    the middleware did not see, e.g. in a test app without it) authenticated now."""
+    known = cast("dict[str, Any]", request.scope).get(_SCOPE_KEY)
+    if isinstance(known, Principal):
+        return known
+    return await authenticate(bearer_token(request.headers.get("authorization")))
