@@ -21,12 +21,18 @@ from litestar.openapi.spec import Example
 
 from backend.core.errors import (
     DatabaseUnavailable,
+    DateTimeOutOfRange,
     IdempotencyKeyReused,
     InvalidInput,
+    InvalidText,
+    JSONTooDeep,
+    MalformedRequest,
+    PayloadTooLarge,
     ProblemError,
     RequestInProgress,
     RequestNotValid,
     Unauthorized,
+    UnsupportedMediaType,
 )
 from backend.core.http.problems import PROBLEM_JSON
 
@@ -57,15 +63,23 @@ class Problem(msgspec.Struct, kw_only=True):
     ] = None
 
 
-EVERY_ROUTE: tuple[type[ProblemError], ...] = (DatabaseUnavailable,)
-"""Any route may meet a database that does not answer (``backend.core.http.problems``);
-``problems`` adds these to every route's responses."""
+EVERY_ROUTE: tuple[type[ProblemError], ...] = (DatabaseUnavailable, InvalidText, MalformedRequest)
+"""Any route may meet a database that does not answer (``backend.core.http.problems``), and the
+input policy (``backend.core.http.input``) checks every request's query, path, headers and
+framing; ``problems`` adds these to every route's responses."""
 
 SIGNED_IN: tuple[type[ProblemError], ...] = (Unauthorized,)
 """Every route behind the ``principal`` dependency (missing, expired or revoked token)."""
 
-WITH_INPUT: tuple[type[ProblemError], ...] = (RequestNotValid,)
-"""Every route with parameters or a body (the framework's validation)."""
+WITH_INPUT: tuple[type[ProblemError], ...] = (
+    RequestNotValid,
+    DateTimeOutOfRange,
+    JSONTooDeep,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+)
+"""Every route with parameters or a body (the framework's validation and the input policy's
+rules for JSON bodies: depth, size, media type, date-time range)."""
 
 PHONE_WRITE: tuple[type[ProblemError], ...] = (InvalidInput, IdempotencyKeyReused, RequestInProgress)
 """Every POST/PUT/PATCH/DELETE under /api/mobile/ (``backend.core.http.idempotency``)."""
