@@ -15,6 +15,7 @@ from evidence.store import open_store
 from evidence.uploads.sweeper import sweep_expired_uploads
 from evidence.uploads.tables import Upload
 from tests import factories as make
+from tests.conftest import MakePerson
 from tests.integration.uploads.conftest import Tus, login, pdf_bytes
 
 KiB = 1024
@@ -31,7 +32,7 @@ def upload_settings(request: pytest.FixtureRequest, settings: Settings) -> Setti
 PER_USER = {"tus_user_quota": MiB, "tus_staging_quota": 4 * MiB, "tus_idle_expiry_s": 1800}
 
 
-async def _colleague(tus: Tus, make_person) -> Tus:
+async def _colleague(tus: Tus, make_person: MakePerson) -> Tus:
     other = await make_person(roles=["officer"])
     case = await make.case(other)
     return Tus(client=tus.client, auth=await login(tus.client, other), case_id=case.id)
