@@ -33,7 +33,7 @@ imports: install
 	$(BIN)/lint-imports
 
 pytest: install
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10
 
 # The edit-test loop: unit and integration tests without the slow ones (real server
 # processes, objects of hundreds of MB); `make test` runs everything.

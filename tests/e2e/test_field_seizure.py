@@ -15,8 +15,8 @@ from backend.core import clock
 from backend.ledger.tables import LedgerRow
 from certificates import transitions as certificate_transitions
 from tests.factories import MOBILE, OFFICE, check_in, declare, field_team, open_case, plan_action
-from tests.integration.enforcement.field_helpers import problem, stamp, upload_video
 from tests.integration.evidence.media_factory import mp4
+from tests.integration.field.field_helpers import problem, stamp, upload_video
 
 
 def _tag(at: datetime) -> str:

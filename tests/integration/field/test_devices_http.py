@@ -19,8 +19,8 @@ from backend.field.tables import CaptureManifest, CheckIn, ManifestEntry
 from evidence.tables import EvidenceItem
 from evidence.uploads.tables import Upload
 from tests.factories import GPS, MOBILE, OFFICE, Field, field_team, open_case, plan_action
-from tests.integration.enforcement.field_helpers import problem
 from tests.integration.evidence.media_factory import jpeg
+from tests.integration.field.field_helpers import problem
 
 
 def b64(data: bytes) -> str:

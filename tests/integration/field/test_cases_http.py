@@ -8,7 +8,7 @@ import pytest
 
 from backend.field.tables import Case, CaseStage
 from tests.factories import OFFICE, case_body, field_team, open_case
-from tests.integration.enforcement.field_helpers import problem
+from tests.integration.field.field_helpers import problem
 
 
 @pytest.fixture

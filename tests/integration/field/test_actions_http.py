@@ -10,7 +10,7 @@ import pytest
 from backend.core import clock
 from backend.field.tables import CheckIn, RecusalDeclaration, RecusalRequest
 from tests.factories import GPS, MOBILE, OFFICE, Field, bearer, check_in, declare, field_team, open_case, person, plan_action
-from tests.integration.enforcement.field_helpers import problem, stamp
+from tests.integration.field.field_helpers import problem, stamp
 
 
 @pytest.fixture
