@@ -13,6 +13,7 @@ health) are untouched.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -30,7 +31,9 @@ _SCOPE_KEY = "fieldproof.principal"
 
 Authenticate = Callable[[str], Awaitable[Principal]]
 
-_needs: dict[int, bool] = {}
+# Keyed by the handler itself, weakly: an id() would be reused by a handler of a later app
+# once an earlier app is collected, and hand it the earlier handler's answer.
+_needs: weakref.WeakKeyDictionary[BaseRouteHandler, bool] = weakref.WeakKeyDictionary()
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -42,9 +45,9 @@ def bearer_token(authorization: str | None) -> str:
 
 def needs_principal(handler: BaseRouteHandler) -> bool:
     """Whether the handler, or a dependency it takes (at any depth), takes ``principal``."""
-    known = _needs.get(id(handler))
+    known = _needs.get(handler)
     if known is None:
-        known = _needs[id(handler)] = _takes_principal(handler)
+        known = _needs[handler] = _takes_principal(handler)
     return known
 
 
