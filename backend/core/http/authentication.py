@@ -13,7 +13,6 @@ health) are untouched.
 from __future__ import annotations
 
 import inspect
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -31,9 +30,10 @@ _SCOPE_KEY = "fieldproof.principal"
 
 Authenticate = Callable[[str], Awaitable[Principal]]
 
-# Keyed by the handler itself, weakly: an id() would be reused by a handler of a later app
-# once an earlier app is collected, and hand it the earlier handler's answer.
-_needs: weakref.WeakKeyDictionary[BaseRouteHandler, bool] = weakref.WeakKeyDictionary()
+# The answer is kept on the handler itself (its ``opt`` mapping): an id()-keyed cache handed a
+# later app's handler an earlier one's answer once the earlier app was collected, and not every
+# handler (Litestar's own OPTIONS ones) can be weakly referenced.
+_NEEDS_KEY = "fieldproof.needs_principal"
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -45,10 +45,10 @@ def bearer_token(authorization: str | None) -> str:
 
 def needs_principal(handler: BaseRouteHandler) -> bool:
     """Whether the handler, or a dependency it takes (at any depth), takes ``principal``."""
-    known = _needs.get(handler)
+    known = handler.opt.get(_NEEDS_KEY)
     if known is None:
-        known = _needs[handler] = _takes_principal(handler)
-    return known
+        known = handler.opt[_NEEDS_KEY] = _takes_principal(handler)
+    return bool(known)
 
 
 def _takes_principal(handler: BaseRouteHandler) -> bool:
