@@ -23,7 +23,7 @@ from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.core.http.problems import problem
 from backend.core.keys import KeyRing
 from backend.field import actions, gaps, recusal, stages
-from backend.field import cases as enforcement
+from backend.field import cases as field_cases
 from backend.ledger import verify
 from backend.ledger.schemas import LedgerReport
 from evidence import holds, records
@@ -50,7 +50,7 @@ class LinkIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
 async def _reviewer_case(principal: Principal, case_id: UUID) -> dict[str, Any]:
     """The case as context, if it is the caller's agency's and the caller reviews; else 404."""
-    case = await enforcement.get_case(principal=principal, case_id=case_id)
+    case = await field_cases.get_case(principal=principal, case_id=case_id)
     if not principal.has(*REVIEWERS):
         raise NotFound(f"case {case_id} not found")
     return dict(msgspec.to_builtins(case))
@@ -73,7 +73,7 @@ async def _export_context(principal: Principal, case_id: UUID) -> dict[str, Any]
 
 def _assignment_check(principal: Principal) -> retrieval.AssignmentCheck:
     async def is_assigned(case_id: UUID) -> bool:
-        return principal.user_id in await enforcement.active_officer_ids(case_id=case_id)
+        return principal.user_id in await field_cases.active_officer_ids(case_id=case_id)
 
     return is_assigned
 

@@ -13,7 +13,7 @@ import pytest
 
 from backend.core import db
 from backend.core.settings import Settings
-from backend.field import cases as enforcement
+from backend.field import cases as field_cases
 from backend.ledger.tables import LedgerRow
 from evidence import capture
 from evidence.schemas import CaptureDeclaration, EvidenceOut
@@ -62,7 +62,7 @@ async def _chunks(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
 
 async def attach(store: ObjectStore, settings: Settings, officer: Any, case_id: Any, data: bytes) -> EvidenceOut:
     """Attach bytes through the real capture path (authorize_capture → receive_direct)."""
-    context = await enforcement.authorize_capture(principal=officer.principal, case_id=case_id, action_id=None)
+    context = await field_cases.authorize_capture(principal=officer.principal, case_id=case_id, action_id=None)
     declared = CaptureDeclaration(
         sha256=hashlib.sha256(data).hexdigest(), kind="document", captured_at=datetime.now(UTC), device_id="device-1"
     )
