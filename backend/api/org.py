@@ -12,16 +12,13 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.auth import Principal, TokenIssuer
 from backend.core.errors import DuplicateValue, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from backend.core.http.authentication import client_address
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.core.settings import Settings
 from backend.org import schemas, service, sessions
 
 # Routes that check the caller's role (admin, some also supervisor); the rest from the service called.
 ROLE_CHECKED = (*SIGNED_IN, *WITH_INPUT, Forbidden)
-
-
-def client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 class AuthController(Controller):

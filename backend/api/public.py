@@ -17,6 +17,7 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Response
 
 from backend.core.errors import NotFound, TooManyRequests
+from backend.core.http.authentication import client_address
 from backend.core.http.openapi import WITH_INPUT, problems
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
@@ -127,8 +128,9 @@ class PublicController(Controller):
         settings: NamedDependency[Settings],
         token: Annotated[str, QueryParameter(min_length=1)],
     ) -> Response[schemas.PublicVerification]:
-        address = request.client.host if request.client else "unknown"
-        if not await ratelimit.allow(scope="verify", key=address, limit=settings.public_verify_per_minute, window_s=60):
+        if not await ratelimit.allow(
+            scope="verify", key=client_address(request), limit=settings.public_verify_per_minute, window_s=60
+        ):
             raise TooManyRequests("too many verifications from this address; try again in a minute", retry_after=60)
         if len(token) > MAX_TOKEN_LENGTH:
             result = await credentials.verify_public(keys=keys, token="")

@@ -90,10 +90,22 @@ def authentication_middleware_factory(authenticate: Authenticate) -> Callable[[A
     return factory
 
 
+def authenticated(scope: Scope) -> Principal | None:
+    """The principal this middleware authenticated for the request, if it did."""
+    known = cast("dict[str, Any]", scope).get(_SCOPE_KEY)
+    return known if isinstance(known, Principal) else None
+
+
 async def request_principal(request: Request[Any, Any, Any], authenticate: Authenticate) -> Principal:
     """The ``principal`` dependency: the one the middleware authenticated, else (a route
     the middleware did not see, e.g. in a test app without it) authenticated now."""
-    known = cast("dict[str, Any]", request.scope).get(_SCOPE_KEY)
-    if isinstance(known, Principal):
+    known = authenticated(request.scope)
+    if known is not None:
         return known
     return await authenticate(bearer_token(request.headers.get("authorization")))
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The client's address as the ASGI server reports it (behind a reverse proxy, configure
+    the server's forwarded-headers trust, or every caller shares the proxy's address)."""
+    return request.client.host if request.client else "unknown"

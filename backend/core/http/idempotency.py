@@ -23,6 +23,7 @@ from backend.core import clock
 from backend.core.auth import TokenIssuer
 from backend.core.db import is_unique_violation
 from backend.core.errors import IdempotencyKeyReused, InvalidInput, ProblemError, RequestInProgress
+from backend.core.http.authentication import authenticated, bearer_token
 from backend.core.http.problems import send_problem
 from backend.core.rows import fetch_one, json_text
 from backend.core.tables import IdempotentRequest
@@ -98,7 +99,7 @@ def idempotency_middleware_factory(issuer: TokenIssuer, *, path_prefix: str) -> 
                 return
             headers = dict(scope["headers"])
             key = headers.get(b"idempotency-key", b"").decode("latin-1").strip()
-            user = _user_of(issuer, headers.get(b"authorization", b"").decode("latin-1"))
+            user = _user_of(scope, issuer, headers.get(b"authorization", b"").decode("latin-1"))
             if not key or user is None:
                 await app(scope, receive, send)
                 return
@@ -109,12 +110,14 @@ def idempotency_middleware_factory(issuer: TokenIssuer, *, path_prefix: str) -> 
     return middleware_factory
 
 
-def _user_of(issuer: TokenIssuer, authorization: str) -> str | None:
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
+def _user_of(scope: Scope, issuer: TokenIssuer, authorization: str) -> str | None:
+    # The authentication middleware runs first (backend/app.py) and has already verified the
+    # token of every route that takes a principal: reuse it rather than verify it again.
+    principal = authenticated(scope)
+    if principal is not None:
+        return str(principal.user_id)
     try:
-        return str(issuer.verify(token.strip()).user_id)
+        return str(issuer.verify(bearer_token(authorization)).user_id)
     except ProblemError:
         return None  # the route itself answers 401
 
