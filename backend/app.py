@@ -78,6 +78,8 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
     configure_logging(settings.log_level)
     keys = keys or load_key_ring(settings.effective_key_dir, retention_s=settings.key_retention_s)
     issuer = TokenIssuer(keys, issuer=settings.issuer, audience=settings.audience, ttl_s=settings.access_token_ttl_s)
+    # One authenticator for the middleware (before validation) and the ``principal`` dependency.
+    authenticate = _authenticator(issuer)
     engine = db.make_engine(settings.effective_database_url)
     db.bind(engine, registry.all_tables())
     store = open_store(settings)
@@ -123,14 +125,14 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             "issuer": Provide(provide_issuer, sync_to_thread=False),
             "keys": Provide(provide_keys, sync_to_thread=False),
             "store": Provide(provide_store, sync_to_thread=False),
-            "principal": Provide(_principal_provider(_authenticator(issuer))),
+            "principal": Provide(_principal_provider(authenticate)),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             request_id_middleware,
             prometheus.middleware,
             # Authentication before validation on every route taking a principal (issue 15).
-            authentication_middleware_factory(_authenticator(issuer)),
+            authentication_middleware_factory(authenticate),
             # One input policy for every route (issue 15): before idempotency stores an answer.
             input_policy_middleware,
             idempotency_middleware_factory(issuer, path_prefix="/api/mobile/"),
