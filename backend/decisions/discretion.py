@@ -241,11 +241,18 @@ def require_reason(found: schemas.Deviation, reason: str) -> None:
 # --- major-decision matching (R-LEGAL-3) ------------------------------------------------------
 
 
+class CatalogPenalty(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str
+    threshold_fen: int | None = None
+
+
 class CatalogRule(msgspec.Struct, frozen=True, kw_only=True):
+    """An entry of the agency's catalog: listed penalty kinds, each from its own threshold,
+    narrowed to ``item_codes`` when it lists any (both listed: both must hold)."""
+
     id: UUID | None
     category: str
-    threshold_fen: int | None
-    penalty_kinds: tuple[str, ...] = ()
+    penalties: tuple[CatalogPenalty, ...] = ()
     item_codes: tuple[str, ...] = ()
 
 
@@ -270,18 +277,20 @@ def major_matches(
 
 
 def _rule_reason(rule: CatalogRule, item_code: str, penalties: Sequence[schemas.PenaltyIn]) -> str:
-    amounts = {p.kind: p.amount_fen or 0 for p in penalties}
-    if rule.category == "large_fine" and rule.threshold_fen is not None and amounts.get("fine", -1) >= rule.threshold_fen:
-        return f"fine {amounts['fine']} fen ≥ the agency threshold {rule.threshold_fen} fen"
-    if rule.category == "large_confiscation" and rule.threshold_fen is not None:
-        for kind in ("confiscate_gains", "confiscate_property"):
-            if amounts.get(kind, -1) >= rule.threshold_fen:
-                return f"{kind} {amounts[kind]} fen ≥ the agency threshold {rule.threshold_fen} fen"
-    hit = sorted(set(rule.penalty_kinds) & set(amounts))
-    if hit:
-        return f"penalty kind {', '.join(hit)} is in the agency catalog"
-    if item_code in rule.item_codes:
+    """R-LEGAL-3 as the agency defined the entry: a listed kind at or above its own threshold."""
+    if rule.item_codes and item_code not in rule.item_codes:
+        return ""
+    on_item = f" (violation item {item_code})" if rule.item_codes else ""
+    if not rule.penalties:
         return f"violation item {item_code} is in the agency catalog"
+    imposed = {p.kind: p.amount_fen or 0 for p in penalties}
+    for listed in rule.penalties:
+        if listed.kind not in imposed:
+            continue
+        if listed.threshold_fen is None:
+            return f"penalty kind {listed.kind} is in the agency catalog{on_item}"
+        if imposed[listed.kind] >= listed.threshold_fen:
+            return f"{listed.kind} {imposed[listed.kind]} fen ≥ the agency threshold {listed.threshold_fen} fen{on_item}"
     return ""
 
 

@@ -45,8 +45,7 @@ _CATALOG_COLUMNS = (
     MajorCatalogEntry.id,
     MajorCatalogEntry.agency.as_alias("agency_id"),
     MajorCatalogEntry.category,
-    MajorCatalogEntry.threshold_fen,
-    MajorCatalogEntry.penalty_kinds,
+    MajorCatalogEntry.penalties,
     MajorCatalogEntry.item_codes,
     MajorCatalogEntry.description,
     MajorCatalogEntry.legal_basis,
@@ -161,12 +160,28 @@ async def usable_benchmark(*, agency_id: UUID, benchmark_id: UUID) -> standards_
 # --- major-decision catalog (R-LEGAL-3) -----------------------------------------------------
 
 
+# The amount kinds an entry of these categories is about (责任制 Art.20 (1), (2)).
+_CATEGORY_KINDS = {"large_fine": {"fine"}, "large_confiscation": {"confiscate_gains", "confiscate_property"}}
+
+
 def _check_catalog_entry(data: standards_schemas.CatalogEntryIn) -> None:
-    if data.category in ("large_fine", "large_confiscation") and not data.threshold_fen:
-        # "较大" is the agency's figure: the text sets none, so it must be stated.
-        raise InvalidInput(f"{data.category} needs the agency's threshold_fen", field="threshold_fen")
-    if data.category == "other" and not (data.penalty_kinds or data.item_codes):
-        raise InvalidInput("an 'other' entry needs penalty_kinds or item_codes", field="item_codes")
+    """R-LEGAL-3: each penalty kind carries its own threshold, so no entry catches what the
+    agency did not list (an OR of 'fine' and a threshold made every fine major)."""
+    if not (data.penalties or data.item_codes):
+        raise InvalidInput("an entry needs penalties or item_codes", field="penalties")
+    kinds = [p.kind for p in data.penalties]
+    if len(set(kinds)) != len(kinds):
+        raise InvalidInput("each penalty kind may appear once in an entry", field="penalties")
+    own = _CATEGORY_KINDS.get(data.category)
+    if own is not None and not (kinds and set(kinds) <= own):
+        raise InvalidInput(f"a {data.category} entry lists only {', '.join(sorted(own))}, with thresholds", field="penalties")
+    for index, penalty in enumerate(data.penalties):
+        field = f"penalties[{index}].threshold_fen"
+        if penalty.kind in discretion.AMOUNT_KINDS and penalty.threshold_fen is None:
+            # "较大" is the agency's figure: the text sets none, so it must be stated (0: any amount).
+            raise InvalidInput(f"{penalty.kind} needs the agency's threshold_fen (0 for any amount)", field=field)
+        if penalty.kind not in discretion.AMOUNT_KINDS and penalty.threshold_fen is not None:
+            raise InvalidInput(f"{penalty.kind} has no amount, so no threshold", field=field)
 
 
 async def add_catalog_entry(*, principal: Principal, data: standards_schemas.CatalogEntryIn) -> standards_schemas.CatalogEntryOut:
@@ -178,8 +193,7 @@ async def add_catalog_entry(*, principal: Principal, data: standards_schemas.Cat
             id=entry_id,
             agency=principal.agency_id,
             category=data.category,
-            threshold_fen=data.threshold_fen,
-            penalty_kinds=list(data.penalty_kinds),
+            penalties=msgspec.to_builtins(data.penalties),
             item_codes=list(data.item_codes),
             description=data.description,
             legal_basis=data.legal_basis,
@@ -217,8 +231,7 @@ async def catalog_rules(*, agency_id: UUID) -> list[discretion.CatalogRule]:
         discretion.CatalogRule(
             id=entry.id,
             category=entry.category,
-            threshold_fen=entry.threshold_fen,
-            penalty_kinds=tuple(entry.penalty_kinds),
+            penalties=tuple(discretion.CatalogPenalty(kind=p.kind, threshold_fen=p.threshold_fen) for p in entry.penalties),
             item_codes=tuple(entry.item_codes),
         )
         for entry in await list_catalog(agency_id=agency_id)

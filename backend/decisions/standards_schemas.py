@@ -73,10 +73,20 @@ class BenchmarkSummary(msgspec.Struct, kw_only=True):
 # --- major-decision catalog (R-LEGAL-3) -----------------------------------------------------
 
 
-class CatalogEntryIn(Strict, kw_only=True):
-    category: CatalogCategory
+class CatalogPenalty(Strict, kw_only=True):
+    """A penalty kind the entry makes major: an amount kind (fine, confiscation) from its own
+    threshold on (0: any amount), a kind without amount whenever it is imposed."""
+
+    kind: PenaltyKind
     threshold_fen: Fen | None = None
-    penalty_kinds: Annotated[list[PenaltyKind], Meta(max_length=12)] = []
+
+
+class CatalogEntryIn(Strict, kw_only=True):
+    """An entry matches a draft that imposes one of ``penalties`` (at or above its threshold);
+    ``item_codes`` narrows it to those violation items, or alone makes them major."""
+
+    category: CatalogCategory
+    penalties: Annotated[list[CatalogPenalty], Meta(max_length=12)] = []
     item_codes: Annotated[list[Code], Meta(max_length=200)] = []
     description: OptionalText = ""
     legal_basis: OptionalText = ""
@@ -86,8 +96,7 @@ class CatalogEntryOut(msgspec.Struct, kw_only=True):
     id: UUID
     agency_id: UUID
     category: str
-    threshold_fen: int | None
-    penalty_kinds: list[str]
+    penalties: list[CatalogPenalty]
     item_codes: list[str]
     description: str
     legal_basis: str

@@ -54,8 +54,10 @@ class MajorCatalogEntry(Table, tablename="dec_major_catalog_entry"):
     id = UUID(primary_key=True)
     agency = ForeignKey(Agency, on_delete=OnDelete.restrict)
     category = Varchar(length=40)
-    threshold_fen = BigInt(null=True, default=None)
-    penalty_kinds = JSON(default=[])
+    # The penalty kinds the entry makes major, each with its own threshold where it has an
+    # amount: [{"kind": "fine", "threshold_fen": 10000000}]; item_codes narrows the entry
+    # to those violation items. Both listed: both must hold (R-LEGAL-3, as the agency set it).
+    penalties = JSON(default=[])
     item_codes = JSON(default=[])
     description = Text(default="")
     legal_basis = Text(default="")

@@ -217,7 +217,11 @@ def make_office(client: AsyncTestClient[Litestar], make_agency: Any, make_person
         benchmark_id = created.json()["id"]
         published = await client.post(f"/api/v1/benchmarks/{benchmark_id}/publish", headers=headers["zhou"])
         assert published.status_code == 200, published.text
-        entry = {"category": "large_fine", "threshold_fen": threshold_yuan * YUAN, "legal_basis": "责任制 Art.20(1)"}
+        entry = {
+            "category": "large_fine",
+            "penalties": [{"kind": "fine", "threshold_fen": threshold_yuan * YUAN}],
+            "legal_basis": "责任制 Art.20(1)",
+        }
         assert (await client.post("/api/v1/major-catalog", json=entry, headers=headers["zhou"])).status_code == 201
         case_id = (await make.case(people["wang"], people["li"], **CASE_IN_REVIEW)).id
         receipt_id = await upload_receipt(client, headers["wang"], case_id)

@@ -69,11 +69,17 @@ async def test_catalog_needs_the_agency_threshold_for_large_fines(client: Any, a
     _, headers = admin
     refused = await client.post("/api/v1/major-catalog", json={"category": "large_fine"}, headers=headers)
     assert refused.status_code == 422
-    assert refused.json()["field"] == "threshold_fen"
-    entry = await client.post(
-        "/api/v1/major-catalog", json={"category": "large_fine", "threshold_fen": 10_000_000}, headers=headers
-    )
+    assert refused.json()["field"] == "penalties"
+    no_figure = {"category": "large_fine", "penalties": [{"kind": "fine"}]}
+    refused = await client.post("/api/v1/major-catalog", json=no_figure, headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "penalties[0].threshold_fen"
+    not_a_fine = {"category": "large_fine", "penalties": [{"kind": "licence_suspension"}]}
+    assert (await client.post("/api/v1/major-catalog", json=not_a_fine, headers=headers)).status_code == 422
+    body = {"category": "large_fine", "penalties": [{"kind": "fine", "threshold_fen": 10_000_000}]}
+    entry = await client.post("/api/v1/major-catalog", json=body, headers=headers)
     assert entry.status_code == 201
+    assert entry.json()["penalties"] == [{"kind": "fine", "threshold_fen": 10_000_000}]
     retired = await client.post(f"/api/v1/major-catalog/{entry.json()['id']}/retire", headers=headers)
     assert retired.json()["active"] is False
     assert (await client.get("/api/v1/major-catalog", headers=headers)).json() == []

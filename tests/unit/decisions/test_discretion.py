@@ -145,16 +145,43 @@ def test_proposed_range_stays_inside_its_tier(amount: int, adjust: list[str], fa
     assert discretion.deviation([fine(amount)], proposal).deviates is not inside
 
 
+def catalog(category: str, *penalties: tuple[str, int | None], items: tuple[str, ...] = ()) -> discretion.CatalogRule:
+    listed = tuple(discretion.CatalogPenalty(kind=kind, threshold_fen=threshold) for kind, threshold in penalties)
+    return discretion.CatalogRule(id=uuid.uuid4(), category=category, penalties=listed, item_codes=items)
+
+
 @pytest.mark.requirement("R-LEGAL-3")
 def test_major_matching_by_threshold_kind_and_item() -> None:
-    rule = discretion.CatalogRule(id=uuid.uuid4(), category="large_fine", threshold_fen=100_000 * YUAN)
+    rule = catalog("large_fine", ("fine", 100_000 * YUAN))
     assert discretion.major_matches([rule], item_code="x", penalties=[fine(200_000)])[0].category == "large_fine"
     assert discretion.major_matches([rule], item_code="x", penalties=[fine(100_000)])
     assert not discretion.major_matches([rule], item_code="x", penalties=[fine(99_999)])
     revocation = discretion.major_matches([], item_code="x", penalties=[schemas.PenaltyIn(kind="licence_revocation")])
     assert revocation[0].category == "licence_downgrade_revocation"
-    other = discretion.CatalogRule(id=None, category="other", threshold_fen=None, item_codes=("x",))
+    other = catalog("other", items=("x",))
     assert discretion.major_matches([other], item_code="x", penalties=[])
+    assert not discretion.major_matches([other], item_code="y", penalties=[fine(999_999)])
+
+
+@pytest.mark.requirement("R-LEGAL-3")
+def test_a_catalog_threshold_holds_per_penalty_kind_not_or_ed_with_the_kind() -> None:
+    """Issue 14 Found 10: an entry with a threshold that lists 'fine' made every fine major."""
+    large_fines = catalog("large_fine", ("fine", 100_000 * YUAN))
+    assert not discretion.major_matches([large_fines], item_code="x", penalties=[fine(5_000)])
+    # Each kind its own figure: a small fine with a large confiscation is major by the confiscation.
+    both = catalog("large_confiscation", ("confiscate_gains", 50_000 * YUAN), ("confiscate_property", 80_000 * YUAN))
+    gains = schemas.PenaltyIn(kind="confiscate_gains", amount_fen=60_000 * YUAN)
+    property_ = schemas.PenaltyIn(kind="confiscate_property", amount_fen=60_000 * YUAN)
+    assert discretion.major_matches([both, large_fines], item_code="x", penalties=[fine(5_000), gains])[0].category == (
+        "large_confiscation"
+    )
+    assert not discretion.major_matches([both, large_fines], item_code="x", penalties=[fine(5_000), property_])
+    # A kind without amount matches whenever imposed; items narrow an entry (both must hold).
+    suspension = catalog("other", ("licence_suspension", None), items=("x",))
+    suspended = [schemas.PenaltyIn(kind="licence_suspension")]
+    assert discretion.major_matches([suspension], item_code="x", penalties=suspended)
+    assert not discretion.major_matches([suspension], item_code="y", penalties=suspended)
+    assert not discretion.major_matches([suspension], item_code="x", penalties=[fine(999_999)])
 
 
 @pytest.mark.requirement("R-LEGAL-4")
