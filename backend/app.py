@@ -17,6 +17,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import Response
 
 from backend import registry
+from backend.api.names import fill_names
 from backend.core import db
 from backend.core.auth import Principal, TokenIssuer
 from backend.core.http.authentication import Authenticate, authentication_middleware_factory, request_principal
@@ -128,6 +129,8 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             "principal": Provide(_principal_provider(authenticate)),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # Names and roles beside every person id of an answer, one query per answer (issue 14).
+        after_request=fill_names,
         middleware=[
             request_id_middleware,
             prometheus.middleware,

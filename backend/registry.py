@@ -20,6 +20,8 @@ import backend.api.decisions as office_decisions
 import backend.api.field as office_field
 import backend.api.org as office_org
 import backend.api.public as public_api
+import backend.api.queues as office_queues
+import backend.api.retrieval as office_retrieval
 import backend.core.tables as core_tables
 import backend.decisions.tables as decision_tables
 import backend.field.tables as field_tables
@@ -51,6 +53,8 @@ ROUTE_MODULES: list[ModuleType] = [
     office_field,
     office_custody,
     office_decisions,
+    office_queues,
+    office_retrieval,
     public_api,
     mobile_certificates,
     mobile_field,

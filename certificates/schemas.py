@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -126,6 +126,7 @@ class CardRecoveryOut(msgspec.Struct, kw_only=True):
 
 
 class CertificateEventOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("actor_id",)
     seq: int
     action: str
     from_status: str
@@ -137,9 +138,12 @@ class CertificateEventOut(msgspec.Struct, kw_only=True):
     actor_agency_id: UUID | None
     details: dict[str, Any]
     at: datetime
+    actor_name: str | None = None
+    actor_role: str | None = None
 
 
 class CertificateOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("holder_id",)
     id: UUID
     number: str
     holder_id: UUID
@@ -156,6 +160,7 @@ class CertificateOut(msgspec.Struct, kw_only=True):
     status: str
     suspended_until: datetime | None
     verifies_now: bool
+    holder_role: str | None = None
 
 
 class CertificateDetail(CertificateOut, kw_only=True):

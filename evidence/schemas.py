@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -80,6 +80,7 @@ class MediaInfo(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class EvidenceOut(msgspec.Struct, frozen=True, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("uploader_id",)
     id: UUID
     agency_id: UUID
     case_id: UUID
@@ -120,6 +121,8 @@ class EvidenceOut(msgspec.Struct, frozen=True, kw_only=True):
     def media_started_at(self) -> datetime:
         """Best start time for coverage: the media's own clock, else the device's."""
         return self.media_captured_at or self.device_captured_at
+    uploader_name: str | None = None
+    uploader_role: str | None = None
 
 
 class CaptureResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -72,6 +72,8 @@ TITLES_ZH: dict[str, str] = {
     "calendar-missing": "缺少该年度法定节假日安排",
     "device-revoked": "设备已被注销",
     "manifest-signature-invalid": "采集清单签名无效",
+    # field integrity (issue 14: check-in before capture, entrustment authority, rules of the field)
+    "not-checked-in": "未在本次执法行动中签到成功，不得采集证据",
     # tus resumable uploads (evidence/uploads/errors.py)
     "invalid-tus-header": "tus 请求头缺失或格式错误",
     "invalid-upload-metadata": "上传元数据缺少字段或格式错误",

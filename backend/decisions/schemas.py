@@ -6,7 +6,7 @@ The standing-rules endpoints' bodies are in ``standards_schemas.py``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -156,6 +156,7 @@ class MajorMatch(msgspec.Struct, kw_only=True):
 
 
 class ReviewOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("reviewer_id",)
     id: UUID
     decision_id: UUID
     version: int
@@ -165,6 +166,8 @@ class ReviewOut(msgspec.Struct, kw_only=True):
     opinion: str
     reviewed_at: datetime
     current: bool
+    reviewer_name: str | None = None
+    reviewer_role: str | None = None
 
 
 class NoticeOut(msgspec.Struct, kw_only=True):
@@ -189,6 +192,7 @@ class NoticeOut(msgspec.Struct, kw_only=True):
 
 
 class DecisionOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("approver_id",)
     id: UUID
     case_id: UUID
     agency_id: UUID
@@ -214,6 +218,8 @@ class DecisionOut(msgspec.Struct, kw_only=True):
     restriction_reason: str
     created_at: datetime
     updated_at: datetime
+    approver_name: str | None = None
+    approver_role: str | None = None
 
 
 class DraftView(msgspec.Struct, kw_only=True):
@@ -274,6 +280,7 @@ class DeclarationIn(Strict, kw_only=True):
 
 
 class DeclarationOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
     id: UUID
     case_id: UUID
     user_id: UUID
@@ -282,6 +289,8 @@ class DeclarationOut(msgspec.Struct, kw_only=True):
     ground: str
     statement: str
     declared_at: datetime
+    user_name: str | None = None
+    user_role: str | None = None
 
 
 class DiscussionIn(Strict, kw_only=True):
@@ -292,6 +301,7 @@ class DiscussionIn(Strict, kw_only=True):
 
 
 class DiscussionOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("participant_ids",)
     id: UUID
     decision_id: UUID
     held_at: datetime
@@ -299,6 +309,8 @@ class DiscussionOut(msgspec.Struct, kw_only=True):
     minutes: str
     outcome: str
     recorded_at: datetime
+    participant_names: list[str | None] | None = None
+    participant_roles: list[str | None] | None = None
 
 
 class HearingIn(Strict, kw_only=True):
@@ -309,6 +321,7 @@ class HearingIn(Strict, kw_only=True):
 
 
 class HearingOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("host_id",)
     id: UUID
     decision_id: UUID
     host_id: UUID
@@ -316,6 +329,8 @@ class HearingOut(msgspec.Struct, kw_only=True):
     minutes: str
     record_evidence_id: UUID | None
     separation_warnings: list[str]
+    host_name: str | None = None
+    host_role: str | None = None
 
 
 class ReviewBundle(msgspec.Struct, kw_only=True):

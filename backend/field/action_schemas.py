@@ -4,7 +4,7 @@ sessions, video coverage and gap reasons (office API and phone API)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -43,12 +43,16 @@ class CoercionReasonIn(Strict, kw_only=True):
 
 
 class ParticipantOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
     user_id: UUID
     removed: bool
     removed_reason: str
+    user_name: str | None = None
+    user_role: str | None = None
 
 
 class TransitionOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("by_user_id",)
     from_state: str
     to_state: str
     server_time: datetime
@@ -57,6 +61,8 @@ class TransitionOut(msgspec.Struct, kw_only=True):
     skew_flagged: bool
     location: GeoPoint | None
     by_user_id: UUID
+    by_user_name: str | None = None
+    by_user_role: str | None = None
 
 
 class ActionOut(msgspec.Struct, kw_only=True):
@@ -92,6 +98,7 @@ class CheckInIn(Strict, kw_only=True):
 
 
 class CheckInOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
     id: UUID
     action_id: UUID
     user_id: UUID
@@ -103,6 +110,8 @@ class CheckInOut(msgspec.Struct, kw_only=True):
     skew_s: float
     skew_flagged: bool
     location: GeoPoint
+    user_name: str | None = None
+    user_role: str | None = None
 
 
 # --- recording sessions -----------------------------------------------------------------
@@ -120,6 +129,7 @@ class RecordingCloseIn(Strict, kw_only=True):
 
 
 class RecordingSessionOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
     id: UUID
     action_id: UUID
     user_id: UUID
@@ -127,6 +137,8 @@ class RecordingSessionOut(msgspec.Struct, kw_only=True):
     opened_at: datetime
     closed_at: datetime | None
     flag: str
+    user_name: str | None = None
+    user_role: str | None = None
 
 
 # --- coverage ---------------------------------------------------------------------------
@@ -169,6 +181,7 @@ class GapReasonIn(Strict, kw_only=True):
 
 
 class GapReasonOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("recorded_by", "approved_by")
     id: UUID
     action_id: UUID
     gap_start: datetime
@@ -177,3 +190,7 @@ class GapReasonOut(msgspec.Struct, kw_only=True):
     recorded_by: UUID
     approved_by: UUID | None
     approved_at: datetime | None
+    recorded_by_name: str | None = None
+    recorded_by_role: str | None = None
+    approved_by_name: str | None = None
+    approved_by_role: str | None = None

@@ -19,7 +19,7 @@ import msgspec
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
-from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
 from backend.field import schemas
 from backend.field.device_status import ensure_not_revoked
@@ -45,6 +45,11 @@ class AgencyNotConfirmed(Conflict):
 class MatterOutsidePowers(InvalidInput):
     slug = "matter-outside-powers"
     title = "The matter is outside the agency's powers and duties"
+
+
+class NotCheckedIn(Forbidden):
+    slug = "not-checked-in"
+    title = "You have no successful check-in on this action"
 
 
 class SeparationOfFunctions(Conflict):
@@ -290,8 +295,9 @@ async def authorize_capture(
 
     Another agency's case, or an officer not assigned to it, is NotFound; an archived case is
     a Conflict (R-REC-6). For an action, the officer must be a participant not removed by a
-    recusal; the certificate snapshot of their latest allowed check-in is referenced. A
-    revoked registered device is refused (``backend.field.device_status``).
+    recusal with a successful check-in on it (else 403 ``not-checked-in``); the certificate
+    snapshot of their latest allowed check-in is referenced. A revoked registered device is
+    refused (``backend.field.device_status``), here and again when a tus upload completes.
     """
     row = await case_row(principal=principal, case_id=case_id)
     if principal.user_id not in await active_officer_ids(case_id=case_id):
@@ -309,7 +315,12 @@ async def authorize_capture(
             .limit(1)
             .output(as_list=True)
         )
-        check_in_id = check_ins[0] if check_ins else None
+        if not check_ins:
+            # Evidence during an action comes only from a participant whose certificate was
+            # verified there (R-CERT-4): a refused check-in (e.g. a suspended certificate)
+            # leaves nothing to attach evidence under (issue 14, found #3).
+            raise NotCheckedIn(f"you have no successful check-in on action {action_id}; check in before capturing")
+        check_in_id = check_ins[0]
     return _capture_context(principal, row, action_id, check_in_id)
 
 

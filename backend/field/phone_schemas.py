@@ -4,7 +4,7 @@ checklist and `me` screens."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -24,12 +24,15 @@ class DeviceIn(Strict, kw_only=True):
 
 
 class DeviceOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
     id: UUID
     user_id: UUID
     label: str
     public_key: str
     registered_at: datetime
     revoked_at: datetime | None
+    user_name: str | None = None
+    user_role: str | None = None
 
 
 class ManifestEntryIn(Strict, kw_only=True):
@@ -80,6 +83,7 @@ class ManifestOut(msgspec.Struct, kw_only=True):
 
 
 class ChecklistOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("checked_in_user_ids", "recusals_missing_user_ids")
     action: ActionOut
     case_reference: str
     ready_to_start: bool
@@ -93,6 +97,10 @@ class ChecklistOut(msgspec.Struct, kw_only=True):
     coverage: CoverageReportOut | None
     pending_uploads: int
     manifest_flags: list[str]
+    checked_in_user_names: list[str | None] | None = None
+    checked_in_user_roles: list[str | None] | None = None
+    recusals_missing_user_names: list[str | None] | None = None
+    recusals_missing_user_roles: list[str | None] | None = None
 
 
 class MeOut(msgspec.Struct, kw_only=True):

@@ -5,7 +5,7 @@ types, cases (officers, records, stages) and recusal. Action bodies are in
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -67,6 +67,7 @@ class CaseIn(Strict, kw_only=True):
 
 
 class CaseOfficerOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
     id: UUID
     user_id: UUID
     role: str
@@ -74,6 +75,8 @@ class CaseOfficerOut(msgspec.Struct, kw_only=True):
     removed: bool
     removed_reason: str
     assigned_at: datetime
+    user_name: str | None = None
+    user_role: str | None = None
 
 
 class CaseOut(msgspec.Struct, kw_only=True):
@@ -132,6 +135,7 @@ class RecusalIn(Strict, kw_only=True):
 
 
 class RecusalOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
     id: UUID
     case_id: UUID
     action_id: UUID | None
@@ -141,6 +145,8 @@ class RecusalOut(msgspec.Struct, kw_only=True):
     statement: str
     server_time: datetime
     device_time: datetime | None
+    user_name: str | None = None
+    user_role: str | None = None
 
 
 class RecusalRequestIn(Strict, kw_only=True):
@@ -158,6 +164,7 @@ class RecusalDecisionIn(Strict, kw_only=True):
 
 
 class RecusalRequestOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("target_user_id", "decided_by")
     id: UUID
     case_id: UUID
     target_user_id: UUID
@@ -170,3 +177,7 @@ class RecusalRequestOut(msgspec.Struct, kw_only=True):
     decision_reasons: str
     decided_at: datetime | None
     created_at: datetime
+    target_user_name: str | None = None
+    target_user_role: str | None = None
+    decided_by_name: str | None = None
+    decided_by_role: str | None = None

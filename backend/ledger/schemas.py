@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import msgspec
@@ -14,6 +14,7 @@ from backend.ledger.chain import StoredEntry
 class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True):
     """One ledger entry as the API shows it: a ``chain.StoredEntry`` with its details decoded."""
 
+    PEOPLE: ClassVar[tuple[str, ...]] = ("actor_id",)
     seq: int
     recorded_at: datetime
     event: str
@@ -30,6 +31,8 @@ class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def of(cls, stored: StoredEntry) -> LedgerEntry:
         return cls(**{**msgspec.structs.asdict(stored), "details": msgspec.json.decode(stored.details)})
+    actor_name: str | None = None
+    actor_role: str | None = None
 
 
 class CheckpointOut(msgspec.Struct, frozen=True, kw_only=True):
