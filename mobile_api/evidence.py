@@ -22,7 +22,7 @@ from backend.core.auth import Principal
 from backend.core.errors import BadRequest, InvalidInput, NotFound
 from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
 from backend.core.settings import Settings
-from backend.field.cases import CaseArchived, authorize_capture
+from backend.field.cases import CaseArchived, NotCheckedIn, authorize_capture
 from backend.field.device_status import DeviceRevoked
 from evidence import capture, records
 from evidence.errors import DisallowedMediaType, HashMismatch, StoreUnavailableError, UploadTooLarge
@@ -74,6 +74,7 @@ def _declaration(values: dict[str, Any]) -> CaptureDeclaration:
         CAPTURE,
         PHONE_WRITE,
         CaseArchived,
+        NotCheckedIn,
         DeviceRevoked,
         ClientDisconnectedError,
         UploadTooLarge,

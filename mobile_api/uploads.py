@@ -25,8 +25,8 @@ from backend.core.errors import NotFound, ProblemError
 from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
 from backend.core.http.problems import send_problem
 from backend.core.settings import Settings
-from backend.field.cases import CaseArchived, authorize_capture
-from backend.field.device_status import DeviceRevoked
+from backend.field.cases import CaseArchived, NotCheckedIn, authorize_capture
+from backend.field.device_status import DeviceRevoked, ensure_not_revoked
 from evidence.errors import DisallowedMediaType, HashMismatch, StoreUnavailableError
 from evidence.store import ObjectStore
 from evidence.uploads import creation, finishing, protocol, receiving
@@ -52,7 +52,7 @@ from evidence.uploads.errors import (
     UserUploadQuotaExceeded,
 )
 from evidence.uploads.locks import lease_left_s
-from evidence.uploads.schemas import UploadState, declaration_from_metadata
+from evidence.uploads.schemas import UploadDeclaration, UploadState, declaration_from_metadata
 from evidence.uploads.state import get_upload
 
 COLLECTION = "/api/mobile/v1/uploads"
@@ -86,6 +86,13 @@ CHUNK = (
     StoreUnavailableError,
 )
 TERMINATE = (UploadFinished, UploadLocked)
+# The chunk that completes an upload: a phone revoked since creation is refused then too.
+FINISH = (DeviceRevoked,)
+
+
+async def _device_still_allowed(declaration: UploadDeclaration) -> None:
+    """Admission at completion: the device an admin revoked meanwhile hands over no evidence."""
+    await ensure_not_revoked(declaration.device_id)
 
 
 def _empty(status: int, headers: dict[str, str] | None = None) -> Response[None]:
@@ -215,6 +222,7 @@ async def tus_options(settings: NamedDependency[Settings]) -> Response[None]:
         InvalidUploadMetadata,
         NotFound,
         CaseArchived,
+        NotCheckedIn,
         DeviceRevoked,
         UploadTooLarge,
         OpenUploadLimit,
@@ -250,7 +258,12 @@ async def _first_chunk(
     try:
         chunk = _chunk_request(request, state.id, offset=0)
         return await receiving.append_chunk(
-            principal=principal, request=chunk, body=_body(request), settings=settings, store=store
+            principal=principal,
+            request=chunk,
+            body=_body(request),
+            settings=settings,
+            store=store,
+            admit=_device_still_allowed,
         )
     except (ProblemError, receiving.StreamInterrupted):
         return await get_upload(principal=principal, upload_id=state.id)
@@ -283,7 +296,7 @@ async def _head(principal: Principal, upload_id: UUID) -> Response[None]:
     tags=TAGS,
     request_max_body_size=None,  # the service enforces settings.tus_chunk_limit while streaming
     middleware=[tus_headers_middleware],
-    responses=problems(UPLOAD, PHONE_WRITE, CHUNK),
+    responses=problems(UPLOAD, PHONE_WRITE, CHUNK, FINISH),
 )
 async def append_chunk(
     request: Request[Any, Any, Any],
@@ -301,7 +314,12 @@ async def _patch(
     chunk = _chunk_request(request, upload_id)
     try:
         state = await receiving.append_chunk(
-            principal=principal, request=chunk, body=_body(request), settings=settings, store=store
+            principal=principal,
+            request=chunk,
+            body=_body(request),
+            settings=settings,
+            store=store,
+            admit=_device_still_allowed,
         )
     except receiving.StreamInterrupted:
         return _empty(400)  # nobody is listening; the checksummed chunk was discarded
@@ -330,7 +348,7 @@ async def terminate_upload(
     tags=TAGS,
     request_max_body_size=None,
     middleware=[tus_headers_middleware],
-    responses=problems(UPLOAD, PHONE_WRITE, CHUNK, TERMINATE, MethodOverrideInvalid),
+    responses=problems(UPLOAD, PHONE_WRITE, CHUNK, FINISH, TERMINATE, MethodOverrideInvalid),
 )
 async def method_override(
     request: Request[Any, Any, Any],

@@ -4,6 +4,7 @@ or terminated by its owner; and the removal of its staged bytes in every case.""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import msgspec
@@ -20,7 +21,7 @@ from evidence.store import ObjectInfo, ObjectMissingError, ObjectStore, PendingO
 from evidence.uploads import hashstate
 from evidence.uploads.errors import HashStateUnavailable, UploadFinished, UploadGone, UploadNotFound
 from evidence.uploads.locks import acquire_lock, keep_lock, release_lock
-from evidence.uploads.schemas import UploadState
+from evidence.uploads.schemas import UploadDeclaration, UploadState
 from evidence.uploads.state import TailPiece, UploadRow, head_bytes, owned, read_upload, restore_hash, state_of
 from evidence.uploads.tables import Upload
 
@@ -36,11 +37,26 @@ class _Staged(msgspec.Struct, kw_only=True):
 
 # --- completion -------------------------------------------------------------------------
 
+# What the caller checks once more before bytes become evidence (the field room refuses a
+# device revoked since the upload was created); a refusal rejects the upload.
+AdmitCompletion = Callable[[UploadDeclaration], Awaitable[None]]
+
 
 async def complete_upload(
-    *, row: UploadRow, store: ObjectStore, hasher: hashstate.Sha256 | None, settings: Settings
+    *,
+    row: UploadRow,
+    store: ObjectStore,
+    hasher: hashstate.Sha256 | None,
+    settings: Settings,
+    admit: AdmitCompletion | None = None,
 ) -> UploadRow:
     """All bytes durable: seal the staged object, verify the declared SHA-256, hand over."""
+    if admit is not None:
+        try:
+            await admit(row.metadata)
+        except ProblemError as exc:
+            await _reject(row=row, store=store, reason=exc.slug)
+            raise
     key = row.staging_key
     if not is_staging(key):
         return await _complete_at_key(row=row, store=store, hasher=hasher, settings=settings)

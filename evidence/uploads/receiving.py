@@ -32,7 +32,7 @@ from evidence.uploads.errors import (
     UploadLengthExceeded,
     UploadLocked,
 )
-from evidence.uploads.finishing import clean_staged, complete_upload
+from evidence.uploads.finishing import AdmitCompletion, clean_staged, complete_upload
 from evidence.uploads.locks import keep_lock, lock_owned, release_lock
 from evidence.uploads.protocol import ChunkChecksum
 from evidence.uploads.schemas import UploadState
@@ -57,9 +57,16 @@ class ChunkRequest(msgspec.Struct, kw_only=True):
 
 
 async def append_chunk(
-    *, principal: Principal, request: ChunkRequest, body: AsyncIterable[bytes], settings: Settings, store: ObjectStore
+    *,
+    principal: Principal,
+    request: ChunkRequest,
+    body: AsyncIterable[bytes],
+    settings: Settings,
+    store: ObjectStore,
+    admit: AdmitCompletion | None = None,
 ) -> UploadState:
-    """PATCH: append the body at ``offset``; complete the upload when its last byte arrives.
+    """PATCH: append the body at ``offset``; complete the upload when its last byte arrives
+    (after ``admit`` accepts it: a refusal rejects the upload and its staged bytes).
 
     Two queries on the happy path (take the lock returning the row; commit releasing it):
     the per-PATCH overhead counts when a 1 GB video arrives in 8 MiB chunks.
@@ -77,7 +84,7 @@ async def append_chunk(
             row = await _write_chunk(row=row, request=request, body=body, settings=settings, store=store, token=token)
         if row.status == "completing":  # just completed, or a completion that failed before is retried
             async with keep_lock(request.upload_id, token):  # sealing receives no bytes to renew it
-                row = await complete_upload(row=row, store=store, hasher=restore_hash(row), settings=settings)
+                row = await complete_upload(row=row, store=store, hasher=restore_hash(row), settings=settings, admit=admit)
     finally:
         if row.lock_token == token:  # the commit of an unfinished upload already released it
             await release_lock(request.upload_id, token)

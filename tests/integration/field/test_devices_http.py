@@ -77,7 +77,7 @@ def _entry(data: bytes, name: str, **extra: Any) -> dict[str, Any]:
 @pytest.mark.requirement("R-REC-5")
 async def test_signed_manifest_is_matched_against_uploads(f):
     case = await open_case(f)
-    action = await plan_action(f, case["id"], kind="inspection", participants=("wang", "li"))
+    action = await plan_action(f, case["id"], kind="inspection", participants=("wang", "li"), checked_in=("wang",))
     aid = action["id"]
     key, device_id = await _register(f)
     photo, lost = jpeg(color="red"), jpeg(color="green")

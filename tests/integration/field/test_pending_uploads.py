@@ -23,7 +23,7 @@ def _metadata(**pairs: str) -> str:
 @pytest.mark.requirement("R-REC-4")
 async def test_open_resumable_upload_counts_as_pending_for_its_action(f):
     case = await open_case(f)
-    action = await plan_action(f, case["id"], kind="impound", participants=("wang", "li"))
+    action = await plan_action(f, case["id"], kind="impound", participants=("wang", "li"), checked_in=("li",))
     other = await plan_action(f, case["id"], kind="inspection", participants=("wang", "li"))
     before = (await f.client.get(f"{MOBILE}/actions/{action['id']}", headers=f.h("wang"))).json()
     assert before["pending_uploads"] == 0
