@@ -78,7 +78,9 @@ async def test_a_device_revoked_during_a_tus_upload_hands_in_no_evidence(f):
     case = await open_case(f)
     device_id = str(uuid.uuid4())
     key = Ed25519PrivateKey.generate()
-    registered = await f.client.post(f"{MOBILE}/devices", json={"id": device_id, "public_key": _raw_public(key)}, headers=f.h("li"))
+    registered = await f.client.post(
+        f"{MOBILE}/devices", json={"id": device_id, "public_key": _raw_public(key)}, headers=f.h("li")
+    )
     assert registered.status_code == 201, registered.text
     photo = jpeg(color="red")
     values = {
