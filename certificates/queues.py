@@ -8,7 +8,8 @@ which issues and renews certificates for every agency, sees them all.
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from typing import ClassVar
 from uuid import UUID
 
@@ -32,7 +33,7 @@ class ExpiringCertificate(msgspec.Struct, kw_only=True):
     agency_name: str
     domains: list[str]
     valid_until: datetime
-    days_left: int
+    days_left: int  # started days until validity ends (2.5 days left: 3)
     holder_name: str | None = None
     holder_role: str | None = None
 
@@ -61,7 +62,7 @@ async def certificates_expiring(*, principal: Principal, limit: int, offset: int
             agency_name=c.agency_name,
             domains=c.domains,
             valid_until=c.valid_until,
-            days_left=max(0, (c.valid_until - now).days),
+            days_left=max(0, math.ceil((c.valid_until - now) / timedelta(days=1))),
         )
         for c in page.items
     ]

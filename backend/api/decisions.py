@@ -30,10 +30,9 @@ from backend.decisions import (
     standards_schemas,
 )
 from backend.decisions.case_facts import RecusalMissing
+from backend.decisions.conditions import DecisionIssueBlocked, DecisionReviewBlocked
 from backend.decisions.deadlines import CalendarMissing
 from backend.decisions.discretion import BenchmarkTiersInsufficient, DeviationReasonRequired, PenaltyOutsideLaw
-from backend.decisions.hearings import HearingPending
-from backend.decisions.issuing import AnswerPeriodRunning, ApproverIsReviewer, LegalReviewRequired
 from backend.decisions.notices import NoticeNotServed
 from backend.decisions.records import CaseStageConflict, DecisionAlreadyIssued, DraftChanged
 from backend.decisions.reviewers import LegalQualificationMissing, NotALegalReviewer
@@ -237,11 +236,9 @@ class DecisionController(Controller):
 
     @post(
         "/decisions/{decision_id:uuid}/reviews",
-        summary="Record a legal review of the exact draft (R-LEGAL-4)",
+        summary="Record a legal review of the exact draft (R-LEGAL-4); 409 lists every missing condition",
         status_code=201,
-        responses=problems(
-            DECISION_CHANGE, DraftChanged, NotALegalReviewer, LegalQualificationMissing, RecusalMissing, SeparationOfFunctions
-        ),
+        responses=problems(DECISION_CHANGE, DraftChanged, NotALegalReviewer, LegalQualificationMissing, DecisionReviewBlocked),
     )
     async def review(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.ReviewIn]
@@ -266,20 +263,13 @@ class DecisionController(Controller):
 
     @post(
         "/decisions/{decision_id:uuid}/issue",
-        summary="Issue the decision (approver, R-LEGAL-6)",
+        summary="Issue the decision (approver, R-LEGAL-6); 409 lists every missing condition",
         status_code=200,
         responses=problems(
             DECISION_CHANGE,
             DraftChanged,
             DuplicateValue,
-            LegalReviewRequired,
-            NoticeNotServed,
-            AnswerPeriodRunning,
-            HearingPending,
-            ApproverIsReviewer,
-            RecusalMissing,
-            SeparationOfFunctions,
-            CaseStageConflict,
+            DecisionIssueBlocked,
             CaseArchived,
             StageRecordMissing,
         ),

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from backend.core.access import declared
+from backend.core.access import Part, agency_parts, allows, declared, rule
 from backend.core.auth import Principal
 from backend.core.errors import Forbidden
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
@@ -27,11 +28,52 @@ from certificates import queues as certificate_queues
 QUEUE = (*SIGNED_IN, *WITH_INPUT, Forbidden)
 Limit = Annotated[int, Parameter(ge=1, le=200, description="items per page")]
 Offset = Annotated[int, Parameter(ge=0, description="items to skip (the order is stable)")]
+# Anyone signed in may ask what waits for them; each count needs that queue's own rule.
+QUEUE_SUMMARY = rule("queue.summary", Part.SIGNED_IN, writes=False)
+
+
+class QueueSummary(msgspec.Struct, kw_only=True):
+    """How many items wait in each queue; null for a queue the caller's roles do not read."""
+
+    gap_reasons: int | None
+    recusal_requests: int | None
+    coverage_incomplete: int | None
+    reviews: int | None
+    certificates_expiring: int | None
 
 
 class QueueController(Controller):
     path = "/api/v1/queues"
     tags = ["work queues"]
+
+    @get(
+        "/",
+        summary="How many items wait in each of the caller's queues",
+        responses=problems((*SIGNED_IN, *WITH_INPUT)),
+        opt=declared(QUEUE_SUMMARY),
+    )
+    async def summary(self, principal: NamedDependency[Principal], settings: NamedDependency[Settings]) -> QueueSummary:
+        parts = agency_parts(principal)
+        first = Paging(limit=1)
+        return QueueSummary(
+            gap_reasons=(await field_queues.gap_reasons_to_approve(principal=principal, paging=first)).total
+            if allows(field_queues.GAP_REASON_QUEUE, parts)
+            else None,
+            recusal_requests=(await field_queues.recusal_requests_to_decide(principal=principal, paging=first)).total
+            if allows(field_queues.RECUSAL_QUEUE, parts)
+            else None,
+            coverage_incomplete=(
+                await field_queues.actions_with_incomplete_coverage(principal=principal, paging=first, settings=settings)
+            ).total
+            if allows(field_queues.COVERAGE_QUEUE, parts)
+            else None,
+            reviews=(await decision_queues.drafts_waiting_for_review(principal=principal, paging=first)).total
+            if allows(decision_queues.REVIEW_QUEUE, parts)
+            else None,
+            certificates_expiring=(await certificate_queues.certificates_expiring(principal=principal, limit=1, offset=0)).total
+            if allows(certificate_queues.EXPIRING_QUEUE, parts)
+            else None,
+        )
 
     @get(
         "/gap-reasons",

@@ -15,6 +15,7 @@ import msgspec
 from backend.core.auth import Principal
 from backend.core.errors import Conflict
 from backend.core.rows import fetch_all
+from backend.decisions import conditions
 from backend.decisions.tables import DecisionDeclaration
 from backend.field import cases as field
 from backend.field import recusal, stages
@@ -86,10 +87,20 @@ async def recusal_problem(*, case_id: UUID, user_id: UUID) -> str:
     return f"user {user_id} is blocked: {blocked}" if blocked else ""
 
 
+async def declaration_conditions(*, case_id: UUID, user_ids: Iterable[UUID], as_what: str) -> list[conditions.Missing]:
+    """One ``recusal-missing`` item per person who has not declared or is blocked (R-RCS-2..5)."""
+    found: list[conditions.Missing] = []
+    for user_id in sorted(set(user_ids)):
+        problem = await recusal_problem(case_id=case_id, user_id=user_id)
+        if problem:
+            found.append(conditions.of(RecusalMissing, f"{as_what}: {problem}", user_id=user_id))
+    return found
+
+
 async def require_declared(*, case_id: UUID, user_ids: Iterable[UUID], as_what: str) -> None:
-    problems = [p for p in [await recusal_problem(case_id=case_id, user_id=u) for u in sorted(set(user_ids))] if p]
+    problems = await declaration_conditions(case_id=case_id, user_ids=user_ids, as_what=as_what)
     if problems:
-        raise RecusalMissing(f"{as_what}: " + "; ".join(problems))
+        raise RecusalMissing("; ".join(p.detail for p in problems))
 
 
 async def move_to_service_and_execution(*, principal: Principal, case_id: UUID, decision_no: str) -> None:

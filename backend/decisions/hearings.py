@@ -65,6 +65,6 @@ async def record_hearing(*, principal: Principal, decision_id: UUID, data: schem
     )  # fmt: skip
 
 
-async def ensure_hearing_held(decision_id: UUID, notice: schemas.NoticeOut) -> None:
-    if notice.hearing_requested and not await Hearing.count().where(Hearing.decision == decision_id):
-        raise HearingPending("the party asked for a hearing; record it before the decision is issued")
+async def hearing_pending(decision_id: UUID, notice: schemas.NoticeOut) -> bool:
+    """The party asked for a hearing on the served notice and none is recorded."""
+    return notice.hearing_requested and not await Hearing.count().where(Hearing.decision == decision_id)

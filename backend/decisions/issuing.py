@@ -1,7 +1,8 @@
-"""Issuing a decision (R-DISC-7/8/9, R-LEGAL-4/6): only the exact draft, after the notice
-was served and its answer period passed or was waived, after any hearing the party asked
-for, with a passed legal review when the decision is major, by an approver who did not
-review it; the case then moves to service & execution.
+"""Issuing a decision (R-DISC-7/8/9, R-LEGAL-4/6): only the exact draft, after a notice of
+what it rests on was served (a new one when the draft got heavier since) and its answer
+period passed or was waived, after any hearing the party asked for, with a passed legal
+review when the decision is major, by an approver who did not review it; the case then
+moves to service & execution. A refusal lists every missing condition at once.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, InvalidInput
-from backend.decisions import case_facts, discretion, review, schemas, separation, standards
+from backend.decisions import case_facts, conditions, discretion, review, schemas, separation, standards
 from backend.decisions.drafts import get_decision
-from backend.decisions.hearings import ensure_hearing_held
-from backend.decisions.notices import NoticeNotServed, latest_notice
+from backend.decisions.hearings import HearingPending, hearing_pending
+from backend.decisions.notices import NoticeNotServed, NoticeOutdated, heavier_since, latest_notice
 from backend.decisions.records import (
     CaseStageConflict,
     DecisionRow,
@@ -26,6 +27,7 @@ from backend.decisions.records import (
     record_role,
 )
 from backend.decisions.tables import Decision
+from backend.field.cases import SeparationOfFunctions
 from backend.ledger.service import append_case_event
 
 
@@ -44,45 +46,80 @@ class ApproverIsReviewer(Conflict):
     title = "The approver must be a different person from the legal reviewer"
 
 
-async def _ensure_notice_complete(row: DecisionRow) -> None:
-    """R-DISC-7: served, and the answer period passed or waived in writing."""
+async def _notice_conditions(row: DecisionRow) -> list[conditions.Missing]:
+    """R-DISC-7: a notice telling the party what this draft rests on, served, the answer
+    period passed or waived in writing, and any hearing the party asked for held."""
     notice = await latest_notice(row.id)
-    if notice is None or notice.served_at is None:
-        raise NoticeNotServed("the written notice of facts, reasons and basis must be served before the decision is issued")
-    await ensure_hearing_held(row.id, notice)
-    if notice.waived_at is None and notice.answer_deadline is not None:
-        deadline = notice.answer_deadline
-        if clock.now() <= deadline:
-            raise AnswerPeriodRunning(
-                f"the party may answer until {deadline.isoformat()}; issue after it or record a written waiver",
-                answer_deadline=deadline.isoformat(),
-            )
+    if notice is None:
+        detail = "the written notice of facts, reasons and basis has not been generated and served"
+        return [conditions.of(NoticeNotServed, detail)]
+    heavier = await heavier_since(row, notice)
+    if heavier:
+        detail = (
+            f"the draft changed since the notice (version {notice.based_on_version}, now {row.version}): "
+            + "; ".join(heavier)
+            + ": generate and serve a new notice"
+        )
+        return [conditions.of(NoticeOutdated, detail, changes=heavier)]
+    if notice.served_at is None:
+        return [conditions.of(NoticeNotServed, "the written notice has been generated but its service is not recorded")]
+    missing: list[conditions.Missing] = []
+    if await hearing_pending(row.id, notice):
+        missing.append(conditions.of(HearingPending, "the party asked for a hearing; record it before the decision is issued"))
+    deadline = notice.answer_deadline
+    if notice.waived_at is None and deadline is not None and clock.now() <= deadline:
+        detail = f"the party may answer until {deadline.isoformat()}; issue after it or record a written waiver"
+        missing.append(conditions.of(AnswerPeriodRunning, detail, answer_deadline=deadline))
+    return missing
 
 
-def _ensure_review_gate(row: DecisionRow, reviews: list[schemas.ReviewOut], matches: list[schemas.MajorMatch]) -> None:
+def _review_conditions(
+    row: DecisionRow, reviews: list[schemas.ReviewOut], matches: list[schemas.MajorMatch]
+) -> list[conditions.Missing]:
     """R-LEGAL-4: a major decision needs a passed review of exactly this draft (version + SHA-256)."""
     current = [r for r in reviews if r.current]
     latest = current[-1] if current else None
     if latest is not None and latest.outcome != "passed":
-        raise LegalReviewRequired(
-            f"the legal review of this draft is '{latest.outcome}': {latest.opinion}", current_sha256=row.draft_sha256
-        )
+        detail = f"the legal review of this draft is '{latest.outcome}': {latest.opinion}"
+        return [conditions.of(LegalReviewRequired, detail, current_sha256=row.draft_sha256)]
     if not matches or latest is not None:
-        return
+        return []
     why = "; ".join(m.reason for m in matches)
     passed_before = [r for r in reviews if r.outcome == "passed"]
     if passed_before:
         old = passed_before[-1]
-        raise LegalReviewRequired(
+        detail = (
             f"this is a major decision ({why}); the passed review covered draft version {old.version} ({old.draft_sha256}), "
-            f"but the draft changed since (now version {row.version}, {row.draft_sha256}): that review no longer counts",
-            current_sha256=row.draft_sha256,
-            reviewed_sha256=old.draft_sha256,
+            f"but the draft changed since (now version {row.version}, {row.draft_sha256}): that review no longer counts"
         )
-    raise LegalReviewRequired(
-        f"this is a major decision ({why}); it needs a passed legal review of draft version {row.version} ({row.draft_sha256})",
-        current_sha256=row.draft_sha256,
-    )
+        return [conditions.of(LegalReviewRequired, detail, current_sha256=row.draft_sha256, reviewed_sha256=old.draft_sha256)]
+    needed = f"a passed legal review of draft version {row.version} ({row.draft_sha256})"
+    detail = f"this is a major decision ({why}); it needs {needed}"
+    return [conditions.of(LegalReviewRequired, detail, current_sha256=row.draft_sha256)]
+
+
+async def issue_conditions(
+    *, principal: Principal, row: DecisionRow, case: case_facts.CaseFacts
+) -> tuple[list[conditions.Missing], list[str]]:
+    """Everything still missing before the caller may issue this draft, and the separation
+    warnings an agency in ``warn`` mode records (issue 14, Found 12: all at once)."""
+    missing: list[conditions.Missing] = []
+    if case.stage != "review_decision":
+        detail = f"case {case.reference} is in {case.stage}; decisions are issued in review_decision"
+        missing.append(conditions.of(CaseStageConflict, detail))
+    missing += await _notice_conditions(row)
+    reviews = await review.reviews(row)
+    missing += _review_conditions(row, reviews, await _major_now(row))
+    if principal.user_id in {r.reviewer_id for r in reviews}:
+        # R-LEGAL-6: approver and reviewer are recorded, and must be, separately.
+        missing.append(conditions.of(ApproverIsReviewer, "the approver reviewed this decision; another person must approve it"))
+    warnings: list[str] = []
+    try:
+        warnings = await separation.of_caller(principal=principal, case=case, function="decision", decision_id=row.id)
+    except SeparationOfFunctions as refused:
+        missing.append(conditions.caught(refused))
+    missing += await case_facts.declaration_conditions(case_id=case.id, user_ids=[principal.user_id], as_what="the approver")
+    return missing, warnings
 
 
 def _check_disclosure(data: schemas.IssueIn) -> None:
@@ -99,16 +136,8 @@ async def issue_decision(*, principal: Principal, decision_id: UUID, data: schem
         raise DraftChanged(f"the draft is now version {row.version} ({row.draft_sha256})", current_sha256=row.draft_sha256)
     _check_disclosure(data)
     case = await case_facts.read(principal=principal, case_id=row.case_id)
-    if case.stage != "review_decision":
-        raise CaseStageConflict(f"case {case.reference} is in {case.stage}; decisions are issued in review_decision")
-    await _ensure_notice_complete(row)
-    reviews = await review.reviews(row)
-    _ensure_review_gate(row, reviews, await _major_now(row))
-    if principal.user_id in {r.reviewer_id for r in reviews}:
-        # R-LEGAL-6: approver and reviewer are recorded, and must be, separately.
-        raise ApproverIsReviewer("the approver reviewed this decision; another person must approve it")
-    warnings = await separation.of_caller(principal=principal, case=case, function="decision", decision_id=decision_id)
-    await case_facts.require_declared(case_id=case.id, user_ids=[principal.user_id], as_what="the approver")
+    missing, warnings = await issue_conditions(principal=principal, row=row, case=case)
+    conditions.refuse_if_any(conditions.DecisionIssueBlocked, "the decision cannot be issued", missing)
     await _issue(principal, row, data, warnings)
     return await get_decision(principal=principal, decision_id=decision_id)
 

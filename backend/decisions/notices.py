@@ -14,8 +14,8 @@ from backend.core.auth import Principal
 from backend.core.db import write_transaction
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.rows import fetch_one
-from backend.decisions import deadlines, schemas, standards, standards_schemas
-from backend.decisions.records import current_draft, decision_row, ensure_open
+from backend.decisions import deadlines, discretion, notice_changes, schemas, standards, standards_schemas
+from backend.decisions.records import DecisionRow, current_draft, decision_row, draft_at, ensure_open
 from backend.decisions.tables import WrittenNotice
 from backend.ledger.service import append_case_event
 from evidence.tables import EvidenceItem
@@ -49,6 +49,11 @@ class NoticeNotServed(Conflict):
     title = "The written notice has not been served"
 
 
+class NoticeOutdated(Conflict):
+    slug = "notice-outdated"
+    title = "The draft got heavier since the written notice: a new notice is needed"
+
+
 async def _notice(notice_id: UUID) -> schemas.NoticeOut:
     notice = await fetch_one(schemas.NoticeOut, WrittenNotice.select(*_NOTICE_COLUMNS).where(WrittenNotice.id == notice_id))
     assert notice is not None
@@ -62,6 +67,17 @@ async def latest_notice(decision_id: UUID) -> schemas.NoticeOut | None:
         .order_by(WrittenNotice.generated_at, ascending=False)
     )
     return await fetch_one(schemas.NoticeOut, query)
+
+
+async def heavier_since(row: DecisionRow, notice: schemas.NoticeOut) -> list[str]:
+    """R-DISC-7: what in the current draft the party was not told (empty: the notice holds)."""
+    if notice.based_on_version == row.version:
+        return []
+    notified = await draft_at(row.id, notice.based_on_version)
+    current = await current_draft(row)
+    benchmark = await standards.get_benchmark(agency_id=row.agency_id, benchmark_id=current.benchmark_id)
+    item = discretion.find_item(benchmark.items, current.item_code)
+    return notice_changes.heavier_changes(notified, current, item)
 
 
 def _longest_period(periods: list[standards_schemas.AnswerPeriodOut], kinds: list[str]) -> standards_schemas.AnswerPeriodOut:

@@ -101,8 +101,13 @@ async def decision_row(*, principal: Principal, decision_id: UUID) -> DecisionRo
 
 
 async def current_draft(row: DecisionRow) -> schemas.DraftIn:
+    return await draft_at(row.id, row.version)
+
+
+async def draft_at(decision_id: UUID, version_no: int) -> schemas.DraftIn:
+    """The draft as it stood at one version (the notice names the version it told the party)."""
     query = DecisionVersion.select(DecisionVersion.content).where(
-        (DecisionVersion.decision == row.id) & (DecisionVersion.version == row.version)
+        (DecisionVersion.decision == decision_id) & (DecisionVersion.version == version_no)
     )
     version = await fetch_one(_Version, query)
     assert version is not None

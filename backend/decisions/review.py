@@ -15,10 +15,11 @@ from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import write_transaction
 from backend.core.rows import fetch_all, fetch_one
-from backend.decisions import case_facts, discussions, drafts, reviewers, schemas, separation
-from backend.decisions.notices import latest_notice
+from backend.decisions import bundle, case_facts, conditions, discussions, drafts, reviewers, schemas, separation
+from backend.decisions.notices import heavier_since, latest_notice
 from backend.decisions.records import DecisionRow, DraftChanged, decision_row, ensure_open, record_role
 from backend.decisions.tables import Decision, DecisionRole, LegalReview
+from backend.field.cases import SeparationOfFunctions
 from backend.ledger.service import append_case_event
 
 _STATUS_AFTER_REVIEW = {"passed": "review_passed", "not_passed": "review_failed", "returned": "returned"}
@@ -66,6 +67,29 @@ async def list_reviews(*, principal: Principal, decision_id: UUID) -> list[schem
     return await reviews(await decision_row(principal=principal, decision_id=decision_id))
 
 
+async def review_conditions(
+    *, principal: Principal, row: DecisionRow, case: case_facts.CaseFacts, outcome: str
+) -> tuple[list[conditions.Missing], list[str]]:
+    """Everything missing before the caller's review may be recorded (all at once), and the
+    separation warnings an agency in ``warn`` mode records."""
+    missing: list[conditions.Missing] = []
+    warnings: list[str] = []
+    try:
+        warnings = await separation.of_caller(principal=principal, case=case, function="review", decision_id=row.id)
+    except SeparationOfFunctions as refused:
+        missing.append(conditions.caught(refused))
+    # R-RCS-3: the reviewer declares too.
+    reviewer = [principal.user_id]
+    missing += await case_facts.declaration_conditions(case_id=case.id, user_ids=reviewer, as_what="the legal reviewer")
+    if outcome == "passed":
+        # R-RCS-5: no pass while a handler or discussion member lacks a declaration or is blocked.
+        members = (case.handler_ids | await discussions.member_ids(row.id)) - {principal.user_id}
+        missing += await case_facts.declaration_conditions(
+            case_id=case.id, user_ids=members, as_what="the case handlers and discussion members"
+        )
+    return missing, warnings
+
+
 async def review_decision(*, principal: Principal, decision_id: UUID, data: schemas.ReviewIn) -> schemas.ReviewOut:
     """Record one review of exactly the draft version the reviewer saw; never changed afterwards."""
     await reviewers.ensure_may_review(principal=principal)
@@ -77,12 +101,8 @@ async def review_decision(*, principal: Principal, decision_id: UUID, data: sche
             current_sha256=row.draft_sha256,
         )
     case = await case_facts.read(principal=principal, case_id=row.case_id)
-    warnings = await separation.of_caller(principal=principal, case=case, function="review", decision_id=decision_id)
-    # R-RCS-3: the reviewer declares too; R-RCS-5: no pass while a handler lacks one or is blocked.
-    await case_facts.require_declared(case_id=case.id, user_ids=[principal.user_id], as_what="the legal reviewer")
-    if data.outcome == "passed":
-        members = case.handler_ids | await discussions.member_ids(decision_id)
-        await case_facts.require_declared(case_id=case.id, user_ids=members, as_what="the case handlers and discussion members")
+    missing, warnings = await review_conditions(principal=principal, row=row, case=case, outcome=data.outcome)
+    conditions.refuse_if_any(conditions.DecisionReviewBlocked, "the legal review cannot be recorded", missing)
     review_id = uuid.uuid4()
     async with write_transaction():
         await LegalReview.insert(
@@ -116,12 +136,14 @@ async def review_decision(*, principal: Principal, decision_id: UUID, data: sche
 
 
 async def review_bundle(*, principal: Principal, decision_id: UUID) -> schemas.ReviewBundle:
-    """R-LEGAL-5: draft, tier and justification, notice, reviews, declarations, in one view."""
     principal.require("legal_reviewer", "supervisor", "admin")
     row = await decision_row(principal=principal, decision_id=decision_id)
+    """R-LEGAL-5: draft, tier and justification, notice, reviews, declarations, evidence with
+    hash status and the actions' audio-video coverage, in one view."""
     view = await drafts.get_decision(principal=principal, decision_id=decision_id)
     case = await case_facts.read(principal=principal, case_id=row.case_id)
     notice = await latest_notice(decision_id)
+    outdated_by = await heavier_since(row, notice) if notice is not None else []
     query = DecisionRole.select().where(DecisionRole.decision == decision_id).order_by(DecisionRole.assigned_at)
     roles = await fetch_all(_Role, query)
     # R-RCS-5: declarations of everyone who handled, discussed, reviewed or approved it.
@@ -130,9 +152,12 @@ async def review_bundle(*, principal: Principal, decision_id: UUID) -> schemas.R
     return schemas.ReviewBundle(
         decision=view.decision,
         notice=notice,
+        notice_outdated_by=outdated_by,
         reviews=await reviews(row),
         comparable=view.comparable,
         discussions=await discussions.discussions(decision_id),
         roles=[{"user_id": str(r.user), "role": r.role, "assigned_at": r.assigned_at.isoformat()} for r in roles],
         case={"id": str(case.id), "reference": case.reference, "stage": case.stage, "declarations": declarations},
+        evidence=await bundle.evidence_hash_statuses(case_id=case.id),
+        coverage=await bundle.action_coverage(case_id=case.id),
     )

@@ -12,6 +12,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from backend.field.action_schemas import CoverageReportOut
+
 Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Text = Annotated[str, Meta(min_length=1, max_length=4000)]
@@ -333,16 +335,50 @@ class HearingOut(msgspec.Struct, kw_only=True):
     host_role: str | None = None
 
 
+class EvidenceHashStatus(msgspec.Struct, kw_only=True):
+    """R-LEGAL-5: one evidence item of the case and whether its bytes match its SHA-256:
+    ``verified`` (on arrival, or by the latest re-hash), ``mismatch`` or ``not_checked``."""
+
+    evidence_id: UUID
+    action_id: UUID | None
+    kind: str
+    sha256: str
+    size: int
+    captured_at: datetime
+    received_at: datetime
+    hash_status: Literal["verified", "mismatch", "not_checked"]
+    checked_by: Literal["arrival", "re_hash"] | None = None
+    checked_at: datetime | None = None
+    problems: list[str] = []
+
+
+class ActionCoverage(msgspec.Struct, kw_only=True):
+    """R-LEGAL-5 / R-REC-4: an action of the case and its stored audio-video coverage reports
+    (oldest first; the last is current). ``coverage`` sums it up: ``complete``, ``incomplete``,
+    ``no_report`` (audio-video required, nothing reported yet) or ``not_required``."""
+
+    action_id: UUID
+    kind: str
+    state: str
+    requires_av: bool
+    coverage: Literal["complete", "incomplete", "no_report", "not_required"]
+    reports: list[CoverageReportOut]
+
+
 class ReviewBundle(msgspec.Struct, kw_only=True):
     """R-LEGAL-5: what the legal reviewer sees for one exact draft version."""
 
     decision: DecisionOut
     notice: NoticeOut | None
+    # R-DISC-7: what the current draft adds to what the notice told the party (empty: it holds).
+    notice_outdated_by: list[str]
     reviews: list[ReviewOut]
     comparable: list[ComparableDecision]
     roles: list[dict[str, str]]
     discussions: list[DiscussionOut]
     case: dict[str, object]
+    evidence: list[EvidenceHashStatus]
+    coverage: list[ActionCoverage]
 
 
 class PublicDecision(msgspec.Struct, kw_only=True):

@@ -161,3 +161,20 @@ async def test_queues_are_for_their_roles_and_never_show_another_agency(f, clien
     assert (await f.client.get(f"{QUEUES}/gap-reasons")).status_code == 401
     bad = await f.client.get(f"{QUEUES}/gap-reasons", params={"limit": 0}, headers=f.h("liu"))
     assert bad.status_code == 400, bad.text
+
+
+async def test_summary_counts_each_queue_the_callers_roles_read(f):
+    _, action = await _started(f)
+    await _gap_reason(f, "wang", action["id"], "信号中断")
+    supervisor = (await f.client.get(QUEUES, headers=f.h("liu"))).json()
+    assert supervisor == {
+        "gap_reasons": 1,
+        "recusal_requests": 0,
+        "coverage_incomplete": 0,
+        "reviews": None,
+        "certificates_expiring": None,
+    }
+    admin = (await f.client.get(QUEUES, headers=f.h("zhou"))).json()
+    assert (admin["gap_reasons"], admin["recusal_requests"], admin["certificates_expiring"]) == (None, 0, 0)
+    officer = (await f.client.get(QUEUES, headers=f.h("wang"))).json()
+    assert set(officer.values()) == {None}
