@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
-from litestar import Litestar, Request, get
+from litestar import Litestar, MediaType, Request, get
 from litestar.config.compression import CompressionConfig
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
@@ -24,6 +24,7 @@ from backend.core.http.authentication import Authenticate, authentication_middle
 from backend.core.http.caching import etag_middleware_factory
 from backend.core.http.idempotency import idempotency_middleware_factory
 from backend.core.http.input import input_policy_middleware
+from backend.core.http.openapi import StrictStructSchemaPlugin, finish_openapi
 from backend.core.http.problems import EXCEPTION_HANDLERS
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.observability import configure_logging, request_id_middleware
@@ -59,6 +60,12 @@ class MetricsController(PrometheusController):
     """Prometheus text exposition at /metrics."""
 
     tags = ["operations"]
+
+    # Documented as what it sends (text/plain exposition), not Litestar's default JSON.
+    @get(media_type=MediaType.TEXT, summary="Prometheus metrics (text exposition format)")
+    async def get(self) -> Response[Any]:
+        answer: Response[Any] = await PrometheusController.get.fn(self)
+        return answer
 
 
 def _authenticator(issuer: TokenIssuer) -> Authenticate:
@@ -114,7 +121,7 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
     def provide_store() -> ObjectStore:
         return store
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             ready,
@@ -129,6 +136,8 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             "principal": Provide(_principal_provider(authenticate)),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # Request bodies documented as strictly as the decoder reads them (unknown members, list items).
+        plugins=[StrictStructSchemaPlugin()],
         # Names and roles beside every person id of an answer, one query per answer (issue 14).
         after_request=fill_names,
         middleware=[
@@ -158,6 +167,8 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
         ),
         debug=False,
     )
+    # The OpenAPI document goes through finish_document (answers without a body).
+    return finish_openapi(app)
 
 
 __all__ = ["create_app"]

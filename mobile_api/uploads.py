@@ -9,19 +9,20 @@ parameter validation would not give.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any, Literal, cast
 from uuid import UUID
 
 from litestar import Request, Response, delete, head, patch, post, route
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod, ScopeType
 from litestar.exceptions import InternalServerException
-from litestar.params import FromPath
+from litestar.params import FromPath, HeaderParameter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.errors import NotFound, ProblemError
+from backend.core.http.authentication import PROBLEM_HEADERS
 from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
 from backend.core.http.problems import send_problem
 from backend.core.settings import Settings
@@ -371,3 +372,14 @@ async def method_override(
 
 
 ROUTES: list[Any] = [tus_options, create_upload, upload_offset, append_chunk, terminate_upload, method_override]
+
+# Every tus route but OPTIONS: Tus-Resumable is a documented, required header (the middleware
+# refuses any other value with 412 before the route runs), and the 401 that authentication
+# answers before that middleware carries it too, as every tus answer must.
+for _handler in ROUTES[1:]:
+    _handler.parameters = {
+        "tus_resumable": HeaderParameter(
+            annotation=Literal["1.0.0"], name="Tus-Resumable", required=True, description="The tus protocol version"
+        )
+    }
+    _handler.opt[PROBLEM_HEADERS] = {"Tus-Resumable": protocol.TUS_VERSION}

@@ -1,7 +1,8 @@
 """Problem titles in the officer's language (zh-CN by default, en available).
 
-The ``type`` slug and field names never change with language; only the human ``title``
-does. Details are written by the services in English and carried as they are.
+The ``type`` slug and field names never change with language; only the human ``title`` and
+``detail`` do. Details are written by the services in English; their zh-CN form comes from the
+catalogue of templates in ``backend/core/details_zh.py`` (``backend.core.details``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ TITLES_ZH: dict[str, str] = {
     "forbidden": "无权操作",
     "not-found": "未找到",
     "method-not-allowed": "不支持该方法",
+    "precondition-failed": "前提条件不满足",
+    "http-error": "HTTP 请求错误",
     "conflict": "与当前状态冲突",
     "duplicate": "已存在",
     "illegal-transition": "不允许的状态变更",

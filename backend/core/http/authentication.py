@@ -35,6 +35,10 @@ Authenticate = Callable[[str], Awaitable[Principal]]
 # handler (Litestar's own OPTIONS ones) can be weakly referenced.
 _NEEDS_KEY = "fieldproof.needs_principal"
 
+PROBLEM_HEADERS = "fieldproof.problem_headers"
+"""A handler's ``opt`` key: headers every answer of the route carries, so the 401 (or 503) this
+middleware answers before the route's own middleware runs carries them too (tus: Tus-Resumable)."""
+
 
 def bearer_token(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
@@ -80,7 +84,9 @@ def authentication_middleware_factory(authenticate: Authenticate) -> Callable[[A
                 problem = as_problem(exc)  # 401, or 503 when the database does not answer
                 if problem is None:
                     raise
-                await send_problem(scope, send, problem)
+                extra = handler.opt.get(PROBLEM_HEADERS) or {}
+                headers = [(name.lower().encode(), value.encode()) for name, value in extra.items()]
+                await send_problem(scope, send, problem, headers=headers)
                 return
             cast("dict[str, Any]", scope)[_SCOPE_KEY] = principal
             await app(scope, receive, send)

@@ -3,8 +3,9 @@
 Every problem document comes from ``problem_document``: the exception handlers below, the
 ASGI middlewares that answer before any route runs (``send_problem``: Idempotency-Key,
 tus version) and the routes that return a problem with extra headers (``problem``). The
-``title`` follows the request's Accept-Language (zh-CN by default, en available, named in
-Content-Language); the ``type`` slug never changes. A problem carrying ``retry_after``
+``title`` and ``detail`` follow the request's Accept-Language (zh-CN by default, en available,
+named in Content-Language; details from the catalogue of ``backend.core.details``); the
+``type`` slug never changes. A problem carrying ``retry_after``
 (seconds) also sends ``Retry-After``; a database that cannot be reached is answered as
 ``DatabaseUnavailable`` (503), never as an internal error.
 """
@@ -24,6 +25,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Scope, Send
 
 from backend.core import db
+from backend.core.details import localised_detail
 from backend.core.errors import DatabaseUnavailable, ProblemError, RequestNotValid
 from backend.core.language import EN, localised_title, preferred_language
 
@@ -48,15 +50,31 @@ _HTTP_SLUGS = {
 
 
 def problem_document(status: int, slug: str, title: str, detail: str, *, language: str, **extra: Any) -> dict[str, Any]:
-    """The problem body: ``title`` in ``language``, members whose value is None left out."""
+    """The problem body: ``title`` and ``detail`` in ``language`` (the details of listed
+    conditions too, e.g. ``missing``), members whose value is None left out."""
+    heading = localised_title(slug, title, language)
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
-        "title": localised_title(slug, title, language),
+        "title": heading,
         "status": status,
-        "detail": detail,
+        "detail": localised_detail(detail, language, title=heading),
     }
-    body.update({k: v for k, v in extra.items() if v is not None})
+    body.update({k: _localised_items(v, language, heading) for k, v in extra.items() if v is not None})
     return body
+
+
+def _localised_items(value: Any, language: str, heading: str) -> Any:
+    """A member listing conditions (dicts or Structs with a ``detail``): each detail localised."""
+    if language == EN or not isinstance(value, list):
+        return value
+    items: list[Any] = []
+    for item in value:
+        if isinstance(item, dict) and isinstance(item.get("detail"), str):
+            item = {**item, "detail": localised_detail(item["detail"], language, title=heading)}
+        elif isinstance(item, msgspec.Struct) and isinstance(getattr(item, "detail", None), str):
+            item = msgspec.structs.replace(item, detail=localised_detail(item.detail, language, title=heading))  # type: ignore[attr-defined]
+        items.append(item)
+    return items
 
 
 def problem(
