@@ -1,7 +1,7 @@
 """The supervisor's work queues of the field workflow (issue 14, point 5).
 
 - gap reasons to approve (R-REC-4): recorded, not approved, not the caller's own (the one who
-  wrote a reason cannot approve it);
+  wrote a reason cannot approve it), of an action not yet closed;
 - recusal requests to decide (R-RCS-4): pending, not against the caller (no one decides a
   request against themselves);
 - actions whose audio-video coverage is incomplete (R-REC-2/4): ended actions that must be
@@ -77,7 +77,11 @@ class _GapReasonRow(msgspec.Struct, kw_only=True):
 def _gap_reasons_waiting(principal: Principal) -> Any:
     reason = CoverageGapReason
     return (
-        (reason.action.agency == principal.agency_id) & reason.approved_at.is_null() & (reason.recorded_by != principal.user_id)
+        (reason.action.agency == principal.agency_id)
+        & reason.approved_at.is_null()
+        & (reason.recorded_by != principal.user_id)
+        # A closed action's reasons block nothing any more (closing checked them, R-REC-4).
+        & (reason.action.state != "closed")
     )
 
 

@@ -178,3 +178,15 @@ async def test_summary_counts_each_queue_the_callers_roles_read(f):
     assert (admin["gap_reasons"], admin["recusal_requests"], admin["certificates_expiring"]) == (None, 0, 0)
     officer = (await f.client.get(QUEUES, headers=f.h("wang"))).json()
     assert set(officer.values()) == {None}
+
+
+async def test_a_closed_actions_reasons_leave_the_queue(f):
+    """An inspection need not be recorded end to end: it closes with an unapproved reason,
+    which then blocks nothing and waits for no one."""
+    _, action = await _started(f)
+    await _gap_reason(f, "wang", action["id"], "信号中断")
+    assert (await f.client.get(f"{QUEUES}/gap-reasons", headers=f.h("liu"))).json()["total"] == 1
+    for step in ("end", "close"):
+        done = await f.client.post(f"{MOBILE}/actions/{action['id']}/{step}", json=stamp(), headers=f.h("wang"))
+        assert done.status_code == 200, done.text
+    assert (await f.client.get(f"{QUEUES}/gap-reasons", headers=f.h("liu"))).json()["total"] == 0
