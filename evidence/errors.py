@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from backend.core.errors import InvalidInput, PayloadTooLarge, ProblemError, UnsupportedMediaType
 
@@ -22,7 +22,19 @@ class UploadTooLarge(PayloadTooLarge):
     title = "Too large for a direct upload"
 
 
+# Seconds a client waits before retrying when the object store fails (a restarting MinIO is
+# back within seconds; the upload keeps its durable offset meanwhile).
+STORE_RETRY_AFTER_S = 5
+
+
 class StoreUnavailableError(ProblemError):
+    """The object store failed or is unreachable; nothing became evidence. Retry after
+    ``retry_after`` seconds (also sent as Retry-After), like a database outage (issue 15.6)."""
+
     status: ClassVar[int] = 503
     slug: ClassVar[str] = "object-store-unavailable"
     title: ClassVar[str] = "The evidence store is unavailable; retry later"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        extra.setdefault("retry_after", STORE_RETRY_AFTER_S)
+        super().__init__(detail, **extra)

@@ -20,6 +20,7 @@ from evidence.hashing import content_key
 from evidence.schemas import StagedObject
 from evidence.store import (
     ObjectExistsError,
+    ObjectInfo,
     ObjectMissingError,
     ObjectStore,
     PendingObject,
@@ -37,11 +38,14 @@ async def store_once(
     try:
         if isinstance(staged, PendingObject):
             return await _complete_pending(store=store, pending=staged, settings=settings, received_at=received_at)
-        if await store.stat(dst) is not None:
+        found = await store.stat(dst)
+        if found is not None:
+            await _seal_found(store=store, key=dst, settings=settings, received_at=received_at, info=found)
             return True
         try:
             await store.copy(staged.key, dst)
         except ObjectExistsError:
+            await _seal_found(store=store, key=dst, settings=settings, received_at=received_at)
             return True  # a concurrent identical upload won the race: same bytes
         await seal(store=store, key=dst, settings=settings, received_at=received_at)
     except StoreError as exc:
@@ -61,7 +65,10 @@ async def _complete_pending(*, store: ObjectStore, pending: PendingObject, setti
     try:
         await store.complete_multipart(pending.key, pending.upload_id, pending.parts, sha256=pending.sha256)
     except ObjectExistsError:
-        return True  # identical bytes were sealed first (the store aborted this upload)
+        # Identical bytes were written first (the store aborted this upload) — by another
+        # capture, or by this one before the store went away and before it was sealed.
+        await _seal_found(store=store, key=pending.key, settings=settings, received_at=received_at)
+        return True
     except ObjectMissingError:
         # The upload is gone: an earlier attempt completed it and stopped before its record
         # (a tus completion retried after a crash). The object must be there, whole.
@@ -82,6 +89,24 @@ async def seal(*, store: ObjectStore, key: str, settings: Settings, received_at:
     # (default bucket retention is not applied to multipart completions).
     if settings.evidence_retention_days > 0:
         await store.set_retention(key, received_at + timedelta(days=settings.evidence_retention_days))
+
+
+async def _seal_found(
+    *, store: ObjectStore, key: str, settings: Settings, received_at: datetime, info: ObjectInfo | None = None
+) -> None:
+    """Bytes already under their key are retained at least as long as this capture needs.
+
+    A completion the store failed between writing and sealing is retried (issue 15.6) and finds
+    its object written but unretained; an object another capture stored may be retained for a
+    shorter time than this one's record needs. Retention only ever grows (COMPLIANCE).
+    """
+    if settings.evidence_retention_days <= 0:
+        return
+    until = received_at + timedelta(days=settings.evidence_retention_days)
+    info = info or await store.stat(key)
+    if info is not None and info.retain_until is not None and info.retain_until >= until - timedelta(seconds=1):
+        return
+    await store.set_retention(key, until)
 
 
 async def store_thumbnail(

@@ -72,7 +72,7 @@ async def complete_upload(
         staged = StagedObject(key=key, sha256=sha256, size=size)
         evidence_id = await _finalize(row=row, store=store, staged=staged, settings=settings)
     except ProblemError as exc:
-        await _reject(row=row, store=store, reason=exc.slug)
+        await _reject_refused(row=row, store=store, error=exc)
         raise
     return await _completed(row=row, store=store, evidence_id=evidence_id, size=size)
 
@@ -96,7 +96,7 @@ async def _complete_at_key(
     try:
         evidence_id = await _finalize(row=row, store=store, staged=pending, settings=settings)
     except ProblemError as exc:
-        await _reject(row=row, store=store, reason=exc.slug)
+        await _reject_refused(row=row, store=store, error=exc)
         raise
     return await _completed(row=row, store=store, evidence_id=evidence_id, size=pending.size)
 
@@ -164,6 +164,14 @@ async def retry_completion(*, upload_id: UUID, store: ObjectStore, settings: Set
 
 
 # --- rejection and termination ----------------------------------------------------------
+
+
+async def _reject_refused(*, row: UploadRow, store: ObjectStore, error: ProblemError) -> None:
+    """A refusal of the bytes (hash, type: 4xx) ends the upload; an outage (503, e.g. the store
+    went away while sealing) does not: the upload stays ``completing`` and the same PATCH, the
+    sweeper or ``reconcile --fix`` finishes it once the store is back (issue 15.6)."""
+    if error.status < 500:
+        await _reject(row=row, store=store, reason=error.slug)
 
 
 async def _reject(*, row: UploadRow, store: ObjectStore, reason: str) -> None:

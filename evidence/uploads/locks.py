@@ -22,7 +22,7 @@ from uuid import UUID
 
 import msgspec
 
-from backend.core import clock
+from backend.core import clock, db
 from backend.core.auth import Principal
 from backend.core.rows import fetch_one
 from evidence.uploads.errors import UploadLocked
@@ -117,6 +117,33 @@ async def keep_lock(upload_id: UUID, token: str) -> AsyncIterator[None]:
 
 
 async def release_lock(upload_id: UUID, token: str) -> None:
+    """Give the lock back. When the database is away (the request failed for that very reason)
+    the release is retried in the background until it lands or the lease lapses, so the phone's
+    retry after recovery is not answered 423 for the rest of the lease (issue 15.6); the
+    request's own outcome is what the client gets."""
+    try:
+        await _release(upload_id, token)
+    except Exception as exc:
+        if not db.is_unavailable(exc):
+            raise
+        task = asyncio.create_task(_release_later(upload_id, token), context=contextvars.Context())
+        _pending_releases.add(task)
+        task.add_done_callback(_pending_releases.discard)
+
+
+_pending_releases: set[asyncio.Task[None]] = set()  # strong references until each is done
+RELEASE_RETRY_S = 0.5
+
+
+async def _release(upload_id: UUID, token: str) -> None:
     await Upload.update({Upload.lock_token: None, Upload.lock_expires_at: None}).where(
         (Upload.id == upload_id) & (Upload.lock_token == token)
     )
+
+
+async def _release_later(upload_id: UUID, token: str) -> None:
+    for _ in range(int(LOCK_LEASE_S / RELEASE_RETRY_S)):
+        await asyncio.sleep(RELEASE_RETRY_S)
+        with contextlib.suppress(Exception):  # still away: try again; the lease lapses anyway
+            await _release(upload_id, token)
+            return

@@ -85,6 +85,10 @@ async def append_chunk(
         if row.status == "completing":  # just completed, or a completion that failed before is retried
             async with keep_lock(request.upload_id, token):  # sealing receives no bytes to renew it
                 row = await complete_upload(row=row, store=store, hasher=restore_hash(row), settings=settings, admit=admit)
+    except StoreError as exc:
+        # The offset moved only for acknowledged bytes: a retryable 503, resumed from HEAD (issue 15.6).
+        log.warning("upload.store_failed", upload_id=str(request.upload_id), error=str(exc))
+        raise StoreUnavailableError(f"the evidence store failed ({exc}); HEAD the upload and resume") from exc
     finally:
         if row.lock_token == token:  # the commit of an unfinished upload already released it
             await release_lock(request.upload_id, token)
