@@ -10,12 +10,13 @@ from uuid import UUID
 import msgspec
 
 from backend.core import clock
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
 from backend.org.tables import Entrustment, User
-from certificates import history, reading, schemas
+from certificates import history, reading, rules, schemas
 from certificates.tables import Certificate
 
 
@@ -78,7 +79,7 @@ async def _agency_domains(holder: _Holder) -> set[str]:
 
 async def issue(*, principal: Principal, data: schemas.CertificateIn) -> schemas.CertificateDetail:
     """Issue a certificate to a user of the caller's agency (the Justice Bureau: any agency)."""
-    principal.require("admin")
+    authorize(agency_parts(principal), rules.ISSUE)
     check_exam(data.exam)
     check_validity(data.valid_from, data.valid_until)
     holder = await _holder_agency(principal, data.holder_id)

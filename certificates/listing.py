@@ -7,17 +7,18 @@ from typing import Any
 from uuid import UUID
 
 from backend.core import clock
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal
 from backend.core.db import is_postgres
 from backend.core.rows import fetch_all
-from certificates import reading, schemas
+from certificates import reading, rules, schemas
 from certificates.reading import CertificateRow
 from certificates.tables import Certificate
 
 
 async def list_certificates(*, principal: Principal, query: schemas.CertificateQuery) -> schemas.CertificatePage:
     """Admin listing, scoped to the caller's agency (the Justice Bureau sees every agency)."""
-    principal.require("admin")
+    authorize(agency_parts(principal), rules.LIST)
     now = clock.now()
     where: Any = Certificate.id.is_not_null()
     if not principal.is_justice_bureau:

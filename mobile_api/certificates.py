@@ -10,12 +10,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Response
 
+from backend.core.access import declared
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.core.keys import KeyRing
 from backend.core.settings import Settings
-from certificates import credentials, listing, qr, schemas
+from certificates import credentials, listing, qr, rules, schemas
 from certificates.credentials import CertificateExpired, CertificateNotValid, CertificateRevoked, CertificateSuspended
 
 # A credential is signed only for a certificate that verifies now (409 names why not).
@@ -41,11 +42,16 @@ class CertificateMobileController(Controller):
     path = "/api/mobile/v1/certificates"
     tags = ["mobile", "certificates"]
 
-    @get("/", summary="My certificates and whether they verify now", responses=problems(SIGNED_IN))
+    @get("/", summary="My certificates and whether they verify now", responses=problems(SIGNED_IN), opt=declared(rules.MINE))
     async def mine(self, principal: NamedDependency[Principal]) -> schemas.MyCertificates:
         return await listing.certificate_status_for_user(user_id=principal.user_id)
 
-    @get("/{certificate_id:uuid}/credential", summary="A signed credential token (≤ 24 h)", responses=problems(CREDENTIAL))
+    @get(
+        "/{certificate_id:uuid}/credential",
+        summary="A signed credential token (≤ 24 h)",
+        responses=problems(CREDENTIAL),
+        opt=declared(rules.CREDENTIAL),
+    )
     async def credential(
         self,
         request: Request[Any, Any, Any],
@@ -62,6 +68,7 @@ class CertificateMobileController(Controller):
         summary="The credential as a QR code (PNG)",
         media_type="image/png",
         responses=problems(CREDENTIAL),
+        opt=declared(rules.CREDENTIAL),
     )
     async def qr_png(
         self,
@@ -79,6 +86,7 @@ class CertificateMobileController(Controller):
         summary="The credential as a QR code (SVG)",
         media_type="image/svg+xml",
         responses=problems(CREDENTIAL),
+        opt=declared(rules.CREDENTIAL),
     )
     async def qr_svg(
         self,

@@ -18,13 +18,14 @@ from litestar.di import NamedDependency
 from litestar.exceptions import InternalServerException
 from litestar.params import FromPath, FromQuery
 
+from backend.core.access import declared
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, InvalidInput, NotFound
 from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
 from backend.core.settings import Settings
 from backend.field.cases import CaseArchived, NotCheckedIn, authorize_capture
 from backend.field.device_status import DeviceRevoked
-from evidence import capture, records
+from evidence import capture, records, rules
 from evidence.errors import DisallowedMediaType, HashMismatch, StoreUnavailableError, UploadTooLarge
 from evidence.schemas import CaptureAnswer, CaptureDeclaration, EvidenceKind, EvidenceOut
 from evidence.store import ObjectStore
@@ -82,6 +83,7 @@ def _declaration(values: dict[str, Any]) -> CaptureDeclaration:
         HashMismatch,
         StoreUnavailableError,
     ),
+    opt=declared(rules.CAPTURE),
 )
 async def upload_evidence(
     request: Request[Any, Any, Any],
@@ -143,6 +145,7 @@ async def upload_evidence(
     summary="One evidence record of the caller's agency",
     tags=TAGS,
     responses=problems(CAPTURE),
+    opt=declared(rules.READ),
 )
 async def get_evidence(principal: NamedDependency[Principal], evidence_id: FromPath[UUID]) -> EvidenceOut:
     return await records.get_evidence(agency_id=principal.agency_id, evidence_id=evidence_id)

@@ -13,6 +13,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from backend.core.access import declared
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, DuplicateValue, IllegalTransition, NotFound
 from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
@@ -28,15 +29,17 @@ from backend.field import (
     phone_schemas,
     recording,
     recusal,
+    rules,
     schemas,
     transitions,
 )
-from backend.field.actions import NotAssigned
 from backend.field.cases import CaseArchived
 from backend.field.check_in import CheckInRefused
 from backend.field.device_status import DeviceRevoked
 from backend.field.devices import ManifestSignatureInvalid
+from backend.field.entrusted import DomainNotCovered
 from backend.field.recusal import RecusalAlreadyDeclared
+from backend.field.rules import NotAssigned
 from backend.field.transitions import ActionStartBlocked, VideoCoverageIncomplete
 
 # An action outside the caller's agency is 404; writing to one needs a participant (403).
@@ -48,11 +51,21 @@ class FieldPhoneController(Controller):
     path = "/api/mobile/v1"
     tags = ["mobile: field"]
 
-    @get("/me", summary="The officer, certificate status and today's actions", responses=problems(SIGNED_IN, NotFound))
+    @get(
+        "/me",
+        summary="The officer, certificate status and today's actions",
+        responses=problems(SIGNED_IN, NotFound),
+        opt=declared(rules.ME),
+    )
     async def me(self, principal: NamedDependency[Principal]) -> phone_schemas.MeOut:
         return await phone.me(principal=principal)
 
-    @get("/actions/{action_id:uuid}", summary="Action checklist: what is still required", responses=problems(ACTION_READ))
+    @get(
+        "/actions/{action_id:uuid}",
+        summary="Action checklist: what is still required",
+        responses=problems(ACTION_READ),
+        opt=declared(rules.PHONE_READ),
+    )
     async def checklist(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
     ) -> phone_schemas.ChecklistOut:
@@ -62,7 +75,8 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/check-ins",
         summary="Check in: verifies the certificate and stores the signed snapshot (R-CERT-4)",
         status_code=201,
-        responses=problems(ACTION_WRITE, Conflict, IllegalTransition, CheckInRefused, DeviceRevoked),
+        responses=problems(ACTION_WRITE, Conflict, IllegalTransition, CheckInRefused, DeviceRevoked, DomainNotCovered),
+        opt=declared(rules.ACTION_ON_SITE),
     )
     async def check_in(
         self,
@@ -79,6 +93,7 @@ class FieldPhoneController(Controller):
         summary="Declare no conflict, or a conflict on one of the three grounds (R-RCS)",
         status_code=201,
         responses=problems(ACTION_WRITE, Conflict, DuplicateValue, RecusalAlreadyDeclared),
+        opt=declared(rules.ACTION_ON_SITE),
     )
     async def declare_recusal(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[schemas.RecusalIn]
@@ -92,6 +107,7 @@ class FieldPhoneController(Controller):
         summary="Open a recording session from this device (R-REC-3)",
         status_code=201,
         responses=problems(ACTION_WRITE, Conflict, IllegalTransition),
+        opt=declared(rules.ACTION_ON_SITE),
     )
     async def open_recording(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[action_schemas.RecordingSessionIn]
@@ -103,6 +119,7 @@ class FieldPhoneController(Controller):
         summary="Close a recording session",
         status_code=200,
         responses=problems(ACTION_READ, PHONE_WRITE),
+        opt=declared(rules.RECORDING_CLOSE),
     )
     async def close_recording(
         self,
@@ -118,6 +135,7 @@ class FieldPhoneController(Controller):
         summary="Start the action (409 lists what is missing)",
         status_code=200,
         responses=problems(ACTION_WRITE, IllegalTransition, ActionStartBlocked, CaseArchived),
+        opt=declared(rules.ACTION_ON_SITE),
     )
     async def start(
         self,
@@ -133,6 +151,7 @@ class FieldPhoneController(Controller):
         summary="End the on-site action",
         status_code=200,
         responses=problems(ACTION_WRITE, IllegalTransition),
+        opt=declared(rules.ACTION_ON_SITE),
     )
     async def end(
         self,
@@ -148,6 +167,7 @@ class FieldPhoneController(Controller):
         summary="Close the action (409 video-coverage-incomplete lists unexplained gaps)",
         status_code=200,
         responses=problems(ACTION_WRITE, IllegalTransition, VideoCoverageIncomplete),
+        opt=declared(rules.ACTION_CLOSE),
     )
     async def close(
         self,
@@ -158,7 +178,12 @@ class FieldPhoneController(Controller):
     ) -> action_schemas.ActionOut:
         return await transitions.close_action(principal=principal, action_id=action_id, data=data, settings=settings)
 
-    @get("/actions/{action_id:uuid}/coverage", summary="Video coverage of the action (R-REC-4)", responses=problems(ACTION_READ))
+    @get(
+        "/actions/{action_id:uuid}/coverage",
+        summary="Video coverage of the action (R-REC-4)",
+        responses=problems(ACTION_READ),
+        opt=declared(rules.ACTION_READ),
+    )
     async def coverage(
         self, principal: NamedDependency[Principal], settings: NamedDependency[Settings], action_id: FromPath[UUID]
     ) -> action_schemas.CoverageReportOut:
@@ -169,6 +194,7 @@ class FieldPhoneController(Controller):
         summary="Record why the recording has a gap (a supervisor approves it)",
         status_code=201,
         responses=problems(ACTION_WRITE, Conflict, IllegalTransition),
+        opt=declared(rules.GAP_REASON),
     )
     async def gap_reason(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], data: JSONBody[action_schemas.GapReasonIn]
@@ -180,6 +206,7 @@ class FieldPhoneController(Controller):
         summary="Submit an offline capture manifest signed with the device key (R-REC-5)",
         status_code=201,
         responses=problems(ACTION_WRITE, Conflict, DeviceRevoked, ManifestSignatureInvalid),
+        opt=declared(rules.ACTION_ON_SITE),
     )
     async def manifest(
         self,
@@ -194,6 +221,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/manifests/{manifest_id:uuid}",
         summary="Manifest with per-file match status",
         responses=problems(ACTION_READ),
+        opt=declared(rules.PHONE_READ),
     )
     async def get_manifest(
         self, principal: NamedDependency[Principal], action_id: FromPath[UUID], manifest_id: FromPath[UUID]
@@ -205,13 +233,14 @@ class FieldPhoneController(Controller):
         summary="Register this phone's Ed25519 key",
         status_code=201,
         responses=problems(SIGNED_IN, WITH_INPUT, PHONE_WRITE, Conflict, DuplicateValue, DeviceRevoked),
+        opt=declared(rules.DEVICE_REGISTER),
     )
     async def register_device(
         self, principal: NamedDependency[Principal], data: JSONBody[phone_schemas.DeviceIn]
     ) -> phone_schemas.DeviceOut:
         return await devices.register_device(principal=principal, data=data)
 
-    @get("/devices", summary="My registered devices", responses=problems(SIGNED_IN))
+    @get("/devices", summary="My registered devices", responses=problems(SIGNED_IN), opt=declared(rules.DEVICE_MINE))
     async def my_devices(self, principal: NamedDependency[Principal]) -> list[phone_schemas.DeviceOut]:
         return await devices.list_devices(principal=principal, user_id=principal.user_id)
 

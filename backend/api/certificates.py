@@ -13,10 +13,11 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from backend.core.access import declared
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, DuplicateValue, Forbidden, IllegalTransition, InvalidInput, NotFound
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
-from certificates import cards, issuing, listing, reading, schemas, transitions
+from certificates import cards, issuing, listing, reading, rules, schemas, transitions
 from certificates.issuing import ExamNotPassed
 
 # A certificate outside the caller's reach is 404 (also on status changes: issue #4).
@@ -33,13 +34,19 @@ class CertificateOfficeController(Controller):
         summary="Issue a certificate (needs a passed exam, R-CERT-1)",
         status_code=201,
         responses=problems(CERTIFICATE, Forbidden, InvalidInput, DuplicateValue, ExamNotPassed),
+        opt=declared(rules.ISSUE),
     )
     async def issue(
         self, principal: NamedDependency[Principal], data: JSONBody[schemas.CertificateIn]
     ) -> schemas.CertificateDetail:
         return await issuing.issue(principal=principal, data=data)
 
-    @get("/", summary="List and search certificates of the caller's agency", responses=problems(SIGNED_IN, WITH_INPUT, Forbidden))
+    @get(
+        "/",
+        summary="List and search certificates of the caller's agency",
+        responses=problems(SIGNED_IN, WITH_INPUT, Forbidden),
+        opt=declared(rules.LIST),
+    )
     async def list_certificates(
         self,
         principal: NamedDependency[Principal],
@@ -60,7 +67,12 @@ class CertificateOfficeController(Controller):
         )
         return await listing.list_certificates(principal=principal, query=query)
 
-    @get("/{certificate_id:uuid}", summary="One certificate with its history", responses=problems(CERTIFICATE))
+    @get(
+        "/{certificate_id:uuid}",
+        summary="One certificate with its history",
+        responses=problems(CERTIFICATE),
+        opt=declared(rules.READ),
+    )
     async def get_certificate(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID]
     ) -> schemas.CertificateDetail:
@@ -71,6 +83,7 @@ class CertificateOfficeController(Controller):
         summary="Suspend (暂扣)",
         status_code=200,
         responses=problems(STATUS_CHANGE, InvalidInput),
+        opt=declared(rules.MANAGE),
     )
     async def suspend(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.SuspendIn]
@@ -82,13 +95,20 @@ class CertificateOfficeController(Controller):
         summary="Reinstate a suspended certificate",
         status_code=200,
         responses=problems(STATUS_CHANGE),
+        opt=declared(rules.MANAGE),
     )
     async def reinstate(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.ReinstateIn]
     ) -> schemas.CertificateDetail:
         return await transitions.reinstate(principal=principal, certificate_id=certificate_id, data=data)
 
-    @post("/{certificate_id:uuid}/revoke", summary="Revoke (注销, terminal)", status_code=200, responses=problems(STATUS_CHANGE))
+    @post(
+        "/{certificate_id:uuid}/revoke",
+        summary="Revoke (注销, terminal)",
+        status_code=200,
+        responses=problems(STATUS_CHANGE),
+        opt=declared(rules.MANAGE),
+    )
     async def revoke(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.RevokeIn]
     ) -> schemas.CertificateDetail:
@@ -99,6 +119,7 @@ class CertificateOfficeController(Controller):
         summary="Renew: new validity, same holder",
         status_code=200,
         responses=problems(STATUS_CHANGE, InvalidInput, ExamNotPassed),
+        opt=declared(rules.MANAGE),
     )
     async def renew(
         self, principal: NamedDependency[Principal], certificate_id: FromPath[UUID], data: JSONBody[schemas.RenewIn]
@@ -110,6 +131,7 @@ class CertificateOfficeController(Controller):
         summary="Record card recovery, hand-over to the Justice Bureau, or its disposition (R-CERT-3)",
         status_code=200,
         responses=problems(CERTIFICATE, IllegalTransition),
+        opt=declared(rules.MANAGE),
     )
     async def card_step(
         self,

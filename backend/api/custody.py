@@ -14,9 +14,10 @@ import msgspec
 from litestar import Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter, QueryParameter
 from litestar.response import Stream
 
+from backend.core.access import Rule, agency_parts, authorize, declared
 from backend.core.auth import Principal
 from backend.core.errors import Forbidden, InvalidInput, NotFound
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
@@ -27,7 +28,7 @@ from backend.field import cases as field_cases
 from backend.ledger import verify
 from backend.ledger.schemas import LedgerReport
 from evidence import holds, records
-from evidence.custody import export, objects, retrieval, review
+from evidence.custody import export, objects, retrieval, review, rules
 from evidence.custody.ranges import RangeNotSatisfiable
 from evidence.custody.retrieval import PresignedLinkUnavailable
 from evidence.custody.schemas import ExportIn, HoldIn, TimelinePage, VerificationRunOut
@@ -39,7 +40,6 @@ TAGS = ["custody"]
 # A case or object outside the caller's agency, or a caller who does not review, is 404.
 CASE_REVIEW = (*SIGNED_IN, *WITH_INPUT, NotFound)
 RETRIEVAL = (*CASE_REVIEW, InvalidInput)  # purpose required (R-REC-7)
-REVIEWERS = ("supervisor", "legal_reviewer")
 
 
 class LinkIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -48,11 +48,9 @@ class LinkIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     expires_s: Annotated[int, msgspec.Meta(ge=1, le=retrieval.MAX_LINK_TTL_S)] = retrieval.MAX_LINK_TTL_S
 
 
-async def _reviewer_case(principal: Principal, case_id: UUID) -> dict[str, Any]:
-    """The case as context, if it is the caller's agency's and the caller reviews; else 404."""
-    case = await field_cases.get_case(principal=principal, case_id=case_id)
-    if not principal.has(*REVIEWERS):
-        raise NotFound(f"case {case_id} not found")
+async def _reviewer_case(principal: Principal, case_id: UUID, rule: Rule, purpose: str | None = None) -> dict[str, Any]:
+    """The case as context, if the caller holds a part in it that ``rule`` admits (else 404 / 403)."""
+    case = await field_cases.get_case(principal=principal, case_id=case_id, rule=rule, purpose=purpose)
     return dict(msgspec.to_builtins(case))
 
 
@@ -60,7 +58,7 @@ async def _export_context(principal: Principal, case_id: UUID) -> dict[str, Any]
     """Manifest context (R-REC-4, R-RCS): the case, its actions with participants and transitions,
     recusal declarations, stored coverage reports and case records. Check-ins with their
     certificate snapshots travel as full ledger entries in the package's ledger.jsonl."""
-    context = await _reviewer_case(principal, case_id)
+    context = await _reviewer_case(principal, case_id, rules.EXPORT)
     found = await actions.list_actions(principal=principal, case_id=case_id)
     context["actions"] = msgspec.to_builtins(found)
     context["coverage_reports"] = {
@@ -91,14 +89,16 @@ def _purpose(value: str | None) -> str:
     summary="Case timeline: the custody ledger of the case (R-REC-8)",
     tags=TAGS,
     responses=problems(CASE_REVIEW, InvalidInput),
+    opt=declared(rules.REVIEW),
 )
 async def case_timeline(
     principal: NamedDependency[Principal],
     case_id: FromPath[UUID],
     cursor: FromQuery[str | None] = None,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    purpose: Annotated[str | None, QueryParameter(max_length=500)] = None,
 ) -> TimelinePage:
-    await _reviewer_case(principal, case_id)
+    await _reviewer_case(principal, case_id, rules.REVIEW, purpose)
     return await review.case_timeline(viewer=principal, case_id=case_id, cursor=cursor, limit=limit)
 
 
@@ -107,10 +107,15 @@ async def case_timeline(
     summary="Evidence-chain report: hash, capture, certificate, verification and accesses per item",
     tags=TAGS,
     responses=problems(CASE_REVIEW),
+    opt=declared(rules.REVIEW),
 )
-async def evidence_chain(principal: NamedDependency[Principal], case_id: FromPath[UUID]) -> review.ChainReport:
-    await _reviewer_case(principal, case_id)
-    return await review.evidence_chain_report(viewer=principal, case_id=case_id)
+async def evidence_chain(
+    principal: NamedDependency[Principal],
+    case_id: FromPath[UUID],
+    purpose: Annotated[str | None, QueryParameter(max_length=500)] = None,
+) -> review.ChainReport:
+    case = await _reviewer_case(principal, case_id, rules.REVIEW, purpose)
+    return await review.evidence_chain_report(viewer=principal, case_id=case_id, owner_agency_id=UUID(case["agency_id"]))
 
 
 @post(
@@ -119,9 +124,10 @@ async def evidence_chain(principal: NamedDependency[Principal], case_id: FromPat
     tags=TAGS,
     status_code=200,
     responses=problems(SIGNED_IN, Forbidden),
+    opt=declared(rules.VERIFY_LEDGER),
 )
 async def verify_ledger(principal: NamedDependency[Principal], keys: NamedDependency[KeyRing]) -> LedgerReport:
-    principal.require(*REVIEWERS)
+    authorize(agency_parts(principal), rules.VERIFY_LEDGER)
     return await verify.verify_ledger(keys=keys)
 
 
@@ -131,11 +137,12 @@ async def verify_ledger(principal: NamedDependency[Principal], keys: NamedDepend
     tags=TAGS,
     status_code=202,
     responses=problems(CASE_REVIEW),
+    opt=declared(rules.VERIFY_OBJECTS),
 )
 async def start_verification(
     principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], case_id: FromPath[UUID]
 ) -> Response[VerificationRunOut]:
-    await _reviewer_case(principal, case_id)
+    await _reviewer_case(principal, case_id, rules.VERIFY_OBJECTS)
     run = await objects.start_case_run(principal=principal, case_id=case_id)
     return Response(
         run,
@@ -150,9 +157,10 @@ async def start_verification(
     summary="Progress and findings of a verification run",
     tags=TAGS,
     responses=problems(CASE_REVIEW, Forbidden),
+    opt=declared(rules.READ_VERIFICATION),
 )
 async def get_verification(principal: NamedDependency[Principal], run_id: FromPath[UUID]) -> VerificationRunOut:
-    principal.require(*REVIEWERS)
+    authorize(agency_parts(principal), rules.READ_VERIFICATION)
     return await objects.get_run(principal=principal, run_id=run_id)
 
 
@@ -166,6 +174,7 @@ async def get_verification(principal: NamedDependency[Principal], run_id: FromPa
     ),
     tags=TAGS,
     responses=problems(RETRIEVAL, RangeNotSatisfiable),
+    opt=declared(rules.RETRIEVE),
 )
 async def evidence_content(
     principal: NamedDependency[Principal],
@@ -199,6 +208,7 @@ async def evidence_content(
     tags=TAGS,
     status_code=201,
     responses=problems(RETRIEVAL, PresignedLinkUnavailable),
+    opt=declared(rules.RETRIEVE),
 )
 async def evidence_link(
     principal: NamedDependency[Principal],
@@ -222,6 +232,7 @@ async def evidence_link(
     tags=TAGS,
     status_code=200,
     responses=problems(RETRIEVAL),
+    opt=declared(rules.EXPORT),
 )
 async def export_case(
     principal: NamedDependency[Principal],
@@ -247,7 +258,7 @@ async def export_case(
 
 
 async def _hold(principal: Principal, store: ObjectStore, case_id: UUID, *, on: bool, reason: str) -> list[EvidenceOut]:
-    await _reviewer_case(principal, case_id)
+    await _reviewer_case(principal, case_id, rules.LEGAL_HOLD)
     items = await records.list_for_case(agency_id=principal.agency_id, case_id=case_id)
     for item in items:
         await holds.set_legal_hold(
@@ -262,6 +273,7 @@ async def _hold(principal: Principal, store: ObjectStore, case_id: UUID, *, on: 
     tags=TAGS,
     status_code=200,
     responses=problems(CASE_REVIEW, StoreUnavailableError),
+    opt=declared(rules.LEGAL_HOLD),
 )
 async def place_hold(
     principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], case_id: FromPath[UUID], data: JSONBody[HoldIn]
@@ -275,6 +287,7 @@ async def place_hold(
     tags=TAGS,
     status_code=200,
     responses=problems(CASE_REVIEW, StoreUnavailableError),
+    opt=declared(rules.LEGAL_HOLD),
 )
 async def release_hold(
     principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], case_id: FromPath[UUID], data: JSONBody[HoldIn]

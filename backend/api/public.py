@@ -16,6 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Response
 
+from backend.core.access import PUBLIC, declared
 from backend.core.errors import NotFound, TooManyRequests
 from backend.core.http.authentication import client_address
 from backend.core.http.openapi import WITH_INPUT, problems
@@ -62,11 +63,11 @@ class PublicController(Controller):
     path = "/public/v1"
     tags = ["public"]
 
-    @get("/keys", summary="JWKS: the current and recent public signing keys")
+    @get("/keys", summary="JWKS: the current and recent public signing keys", opt=declared(PUBLIC))
     async def keys(self, keys: NamedDependency[KeyRing]) -> Response[dict[str, list[dict[str, str]]]]:
         return Response(keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
-    @get("/keys/archive", summary="Every public key that ever signed a check-in snapshot")
+    @get("/keys/archive", summary="Every public key that ever signed a check-in snapshot", opt=declared(PUBLIC))
     async def archived_keys(self) -> dict[str, list[dict[str, str]]]:
         return await signing.archived_keys()
 
@@ -74,6 +75,7 @@ class PublicController(Controller):
         "/ledger/checkpoints",
         summary="Signed ledger checkpoints in sequence order, one per head (keep them)",
         responses=problems(WITH_INPUT),
+        opt=declared(PUBLIC),
     )
     async def checkpoints(
         self,
@@ -86,7 +88,12 @@ class PublicController(Controller):
         more = page[-1].seq if page and len(rows) == limit else None
         return Response(CheckpointPage(checkpoints=page, next_after_seq=more), headers={"Cache-Control": "public, max-age=60"})
 
-    @get("/ledger/checkpoints/latest", summary="The newest signed ledger checkpoint", responses=problems(NotFound))
+    @get(
+        "/ledger/checkpoints/latest",
+        summary="The newest signed ledger checkpoint",
+        responses=problems(NotFound),
+        opt=declared(PUBLIC),
+    )
     async def latest_checkpoint(self) -> Response[PublishedCheckpoint]:
         latest = await checkpoint.latest_checkpoint()
         if latest is None:
@@ -97,6 +104,7 @@ class PublicController(Controller):
         "/ledger/checkpoints/{seq:int}",
         summary="The signed ledger checkpoint at one sequence number (e.g. an export's head)",
         responses=problems(WITH_INPUT, NotFound),
+        opt=declared(PUBLIC),
     )
     async def checkpoint_at(self, seq: Annotated[int, PathParameter(ge=0, le=MAX_SEQ)]) -> Response[PublishedCheckpoint]:
         found = await checkpoint.checkpoint_at(seq=seq)
@@ -109,6 +117,7 @@ class PublicController(Controller):
         "/ledger/verifier",
         summary="The export verifier (verify_export.py), to check or replace a package's copy",
         media_type="text/x-python; charset=utf-8",
+        opt=declared(PUBLIC),
     )
     async def verifier(self) -> Response[bytes]:
         return Response(
@@ -120,6 +129,7 @@ class PublicController(Controller):
         "/certificates/verify",
         summary="Verify a certificate credential: its CURRENT status",
         responses=problems(WITH_INPUT, TooManyRequests),
+        opt=declared(PUBLIC),
     )
     async def verify(
         self,

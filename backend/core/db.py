@@ -19,6 +19,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
 from backend.core.errors import DuplicateValue
+from backend.core.sqlite_pool import PooledSQLiteEngine, use_wal
 
 _engine: Engine[Any] | None = None
 log = structlog.get_logger("fieldproof.db")
@@ -33,7 +34,9 @@ def make_engine(url: str) -> Engine[Any]:
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :]).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(path), timeout=30)
+        # WAL and kept connections: issue 16 (backend/core/sqlite_pool.py says why).
+        use_wal(str(path), timeout=30)
+        return PooledSQLiteEngine(path=str(path), timeout=30)
     parsed = urlparse(url)
     config: dict[str, Any] = {
         "host": parsed.hostname or "127.0.0.1",
@@ -150,7 +153,11 @@ def _raised_in_driver(trace: TracebackType | None) -> bool:
 
 async def start_pool(engine: Engine[Any], *, max_size: int) -> None:
     """The PostgreSQL pool; if the server does not answer at start, an empty pool that
-    connects on first use, so the API starts and answers 503 until the database is back."""
+    connects on first use, so the API starts and answers 503 until the database is back.
+    On SQLite: kept connections while the app runs (backend/core/sqlite_pool.py)."""
+    if isinstance(engine, PooledSQLiteEngine):
+        await engine.start_pool(max_size=max(1, max_size))
+        return
     if isinstance(engine, PostgresEngine) and max_size > 0:
         try:
             await engine.start_connection_pool(min_size=1, max_size=max_size)
@@ -162,5 +169,7 @@ async def start_pool(engine: Engine[Any], *, max_size: int) -> None:
 
 
 async def close_pool(engine: Engine[Any]) -> None:
+    if isinstance(engine, PooledSQLiteEngine):
+        await engine.close_pool()
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()

@@ -17,21 +17,19 @@ import msgspec
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
-from backend.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
+from backend.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
-from backend.field import action_schemas
+from backend.field import action_schemas, rules
 from backend.field.cases import active_officer_ids, ensure_not_archived
+from backend.field.entrusted import ensure_entrusted_act
 from backend.field.recusal import blocked_reason
-from backend.field.rows import ActionRow, CaseRow
+from backend.field.relations import action_for, case_for
+from backend.field.rows import ActionRow
+from backend.field.rules import NotAssigned
 from backend.field.schemas import GeoPoint
-from backend.field.tables import Action, ActionParticipant, ActionTransition, Case, CaseOfficer
+from backend.field.tables import Action, ActionParticipant, ActionTransition, CaseOfficer
 from backend.ledger.service import append_case_event
 from backend.org import service as org_service
-
-
-class NotAssigned(Forbidden):
-    slug = "not-assigned"
-    title = "You are not assigned to this case or action"
 
 
 class _ParticipantRow(msgspec.Struct, kw_only=True, rename={"user_id": "user"}):
@@ -102,14 +100,16 @@ async def action_out(row: ActionRow) -> action_schemas.ActionOut:
     )
 
 
-async def get_action(*, principal: Principal, action_id: UUID) -> action_schemas.ActionOut:
-    return await action_out(await action_row(principal=principal, action_id=action_id))
+async def get_action(*, principal: Principal, action_id: UUID, purpose: str | None = None) -> action_schemas.ActionOut:
+    _, row = await action_for(principal=principal, action_id=action_id, rule=rules.ACTION_READ, purpose=purpose)
+    return await action_out(row)
 
 
-async def list_actions(*, principal: Principal, case_id: UUID) -> list[action_schemas.ActionOut]:
+async def list_actions(*, principal: Principal, case_id: UUID, purpose: str | None = None) -> list[action_schemas.ActionOut]:
+    case = await case_for(principal=principal, case_id=case_id, rule=rules.CASE_READ, purpose=purpose)
     rows = await fetch_all(
         ActionRow,
-        Action.select().where((Action.case == case_id) & (Action.agency == principal.agency_id)).order_by(Action.planned_at),
+        Action.select().where((Action.case == case.id) & (Action.agency == case.agency_id)).order_by(Action.planned_at),
     )
     return [await action_out(r) for r in rows]
 
@@ -168,10 +168,9 @@ async def ensure_participant(*, principal: Principal, action: ActionRow) -> None
 
 
 async def create_action(*, principal: Principal, data: action_schemas.ActionIn) -> action_schemas.ActionOut:
-    case = await fetch_one(CaseRow, Case.select().where((Case.id == data.case_id) & (Case.agency == principal.agency_id)))
-    if case is None:
-        raise NotFound(f"case {data.case_id} not found", field="case_id")
+    case = await case_for(principal=principal, case_id=data.case_id, rule=rules.ACTION_PLAN)
     ensure_not_archived(case)
+    await ensure_entrusted_act(entrustment_id=case.entrustment_id, action_kind=data.kind, at=data.planned_at, field="kind")
     agency = await org_service.get_agency(agency_id=principal.agency_id)
     if agency.subject_status != "confirmed":
         raise Conflict(f"agency {agency.code} is not a confirmed enforcement subject (R-AGY-1)")
@@ -226,8 +225,7 @@ async def _check_participants(*, case_id: UUID, user_ids: Sequence[UUID]) -> Non
 async def add_participant(
     *, principal: Principal, action_id: UUID, data: action_schemas.ParticipantIn
 ) -> action_schemas.ActionOut:
-    principal.require("supervisor", "admin", "officer")
-    action = await action_row(principal=principal, action_id=action_id)
+    _, action = await action_for(principal=principal, action_id=action_id, rule=rules.ACTION_ADD_PARTICIPANT)
     ensure_state(action, {"planned", "in_progress"}, "add a participant")
     await _check_participants(case_id=action.case_id, user_ids=[data.user_id])
     if data.user_id in await active_participants(action_id):

@@ -17,16 +17,18 @@ from uuid import UUID
 import msgspec
 
 from backend.core import clock
+from backend.core.access import Rule, agency_parts, authorize
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
-from backend.field import schemas
+from backend.field import declarations, rules, schemas
 from backend.field.device_status import ensure_not_revoked
 from backend.field.recusal import blocked_reason
+from backend.field.relations import case_for
 from backend.field.rows import CaseRow
 from backend.field.tables import Action, ActionParticipant, Case, CaseOfficer, CaseStage, CheckIn
-from backend.ledger.service import append_case_event
+from backend.ledger.service import append_case_event, append_event
 from backend.org import service as org_service
 from backend.org.schemas import AgencyOut
 from evidence.schemas import CaptureContext
@@ -113,15 +115,41 @@ async def _case_out(row: CaseRow, *, warnings: list[str] | None = None) -> schem
     return msgspec.convert(fields, schemas.CaseOut)
 
 
-async def get_case(*, principal: Principal, case_id: UUID) -> schemas.CaseOut:
-    return await _case_out(await case_row(principal=principal, case_id=case_id))
+async def get_case(
+    *, principal: Principal, case_id: UUID, rule: Rule = rules.CASE_READ, purpose: str | None = None
+) -> schemas.CaseOut:
+    """The case as ``rule`` lets the caller read it (across agencies: ledgered with ``purpose``)."""
+    return await _case_out(await case_for(principal=principal, case_id=case_id, rule=rule, purpose=purpose))
 
 
-async def list_cases(*, principal: Principal, stage: str | None = None, limit: int = 100) -> list[schemas.CaseOut]:
-    query = Case.select().where(Case.agency == principal.agency_id)
+async def list_cases(
+    *,
+    principal: Principal,
+    stage: str | None = None,
+    limit: int = 100,
+    agency_id: UUID | None = None,
+    purpose: str | None = None,
+) -> list[schemas.CaseOut]:
+    """The caller's agency's cases; with another ``agency_id``, the ones the caller oversees:
+    the Justice Bureau all of them (R-SUP-2), an entrusting agency those acting in its name
+    (R-AGY-6). Such a listing is ledgered with its purpose."""
+    owner = agency_id or principal.agency_id
+    query = Case.select().where(Case.agency == owner)
+    foreign = owner != principal.agency_id
+    if foreign and not principal.is_justice_bureau:
+        query = query.where((Case.acting_agency == principal.agency_id) & Case.entrustment.is_not_null())
     if stage is not None:
         query = query.where(Case.stage == stage)
     rows = await fetch_all(CaseRow, query.order_by(Case.created_at, ascending=False).limit(limit))
+    if foreign and (rows or principal.is_justice_bureau):
+        await append_event(
+            event="oversight.list",
+            actor_id=principal.user_id,
+            agency_id=principal.agency_id,
+            subject_type="agency",
+            subject_id=str(owner),
+            details={"rule": rules.CASE_LIST.name, "purpose": (purpose or "").strip() or rules.CASE_LIST.purpose},
+        )
     return [await _case_out(r) for r in rows]
 
 
@@ -164,6 +192,7 @@ async def _check_officers(principal: Principal, officers: list[schemas.OfficerAs
 
 
 async def create_case(*, principal: Principal, data: schemas.CaseIn, id_salt: bytes) -> schemas.CaseOut:
+    authorize(agency_parts(principal), rules.CASE_OPEN)
     agency = await org_service.get_agency(agency_id=principal.agency_id)
     if agency.subject_status != "confirmed":
         # R-AGY-1: only a confirmed enforcement subject owns cases.
@@ -174,6 +203,8 @@ async def create_case(*, principal: Principal, data: schemas.CaseIn, id_salt: by
     existing = await fetch_one(CaseRow, Case.select().where(Case.id == case_id))
     if existing is not None:
         return await _replayed_case(principal, existing)
+    # R-RCS-2: every officer declared before being assigned; the lead in this very request.
+    declarations.refuse_if_missing(declarations.opening_missing(principal, data.officers, data.declaration))
     now = clock.now()
     id_number = data.party.id_number
     async with write_transaction():
@@ -202,6 +233,8 @@ async def create_case(*, principal: Principal, data: schemas.CaseIn, id_salt: by
                 )
             )
         await CaseStage.insert(CaseStage(id=uuid.uuid4(), case=case_id, stage="initiation", entered_at=now))
+        assert data.declaration is not None  # opening_missing refused a case without it
+        await declarations.insert_declaration(principal, case_id, data.declaration)
         warnings: list[str] = []
         for officer in data.officers:
             warnings += await _insert_officer(principal, case_id, officer, mode=agency.separation_mode)
@@ -253,11 +286,11 @@ async def _separation_check(*, case_id: UUID, user_id: UUID, function: str, mode
 
 
 async def assign_officer(*, principal: Principal, case_id: UUID, data: schemas.OfficerAssignmentIn) -> schemas.CaseOut:
-    principal.require("supervisor", "admin")
-    row = await case_row(principal=principal, case_id=case_id)
+    row = await case_for(principal=principal, case_id=case_id, rule=rules.CASE_ASSIGN)
     ensure_not_archived(row)
     await org_service.get_user(principal=principal, user_id=data.user_id)
     await _ensure_not_recused(case_id=case_id, user_id=data.user_id)
+    await declarations.ensure_declared(case_id=case_id, user_id=data.user_id)
     if data.role == "lead":
         current = (
             await CaseOfficer.select(CaseOfficer.id)

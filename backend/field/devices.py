@@ -19,12 +19,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from piccolo.custom_types import Combinable
 
 from backend.core import clock
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
 from backend.core.settings import Settings
-from backend.field import phone_schemas
+from backend.field import phone_schemas, rules
 from backend.field.actions import action_row, ensure_participant, skew
 from backend.field.device_status import DeviceRevoked
 from backend.field.rows import ActionRow
@@ -119,7 +120,7 @@ async def list_devices(*, principal: Principal, user_id: UUID | None = None) -> 
 
 async def revoke_device(*, principal: Principal, device_id: UUID) -> phone_schemas.DeviceOut:
     """An admin revokes a lost phone: its manifests are refused and its holder's sessions end now."""
-    principal.require("admin")
+    authorize(agency_parts(principal), rules.DEVICE_REVOKE)
     device = await _device((Device.id == device_id) & (Device.agency == principal.agency_id))
     if device is None:
         raise NotFound(f"device {device_id} not found")
@@ -151,10 +152,12 @@ def _parse_payload(payload: str) -> phone_schemas.ManifestPayload:
 async def submit_manifest(
     *, principal: Principal, action_id: UUID, data: phone_schemas.ManifestIn, settings: Settings
 ) -> phone_schemas.ManifestOut:
+    # The caller's part first: a signed manifest is read only from a participant.
+    action = await action_row(principal=principal, action_id=action_id)
+    await ensure_participant(principal=principal, action=action)
     manifest = _parse_payload(data.payload)
     if manifest.action_id != action_id:
         raise InvalidInput("the manifest names another action", field="payload")
-    action = await action_row(principal=principal, action_id=action_id)
     device = await _device((Device.id == manifest.device_id) & (Device.user == principal.user_id))
     if device is None:
         raise NotFound(f"device {manifest.device_id} is not registered to you", field="payload")
@@ -163,7 +166,6 @@ async def submit_manifest(
     _verify_signature(device.public_key, data.payload, data.signature)
     existing = await fetch_one(_ManifestRow, CaptureManifest.select().where(CaptureManifest.id == manifest.id))
     if existing is None:
-        await ensure_participant(principal=principal, action=action)
         await _store_manifest(principal, action, manifest, data, settings)
     elif existing.action_id != action_id or existing.body != data.payload:
         raise Conflict(f"manifest {manifest.id} was already submitted with other content", field="payload")

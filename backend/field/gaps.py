@@ -22,8 +22,9 @@ from backend.core.db import write_transaction
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one, json_text
 from backend.core.settings import Settings
-from backend.field import action_schemas, coverage
-from backend.field.actions import action_row, ensure_participant, ensure_state
+from backend.field import action_schemas, coverage, rules
+from backend.field.actions import ensure_state
+from backend.field.relations import action_for
 from backend.field.rows import ActionRow
 from backend.field.tables import Action, CoverageGapReason, CoverageReport
 from backend.ledger.service import append_case_event
@@ -104,9 +105,10 @@ def _gap_out(gap: coverage.Span, reasons: list[action_schemas.GapReasonOut]) -> 
 
 
 async def coverage_report(
-    *, principal: Principal, action_id: UUID, settings: Settings, store: bool = False
+    *, principal: Principal, action_id: UUID, settings: Settings, store: bool = False, purpose: str | None = None
 ) -> action_schemas.CoverageReportOut:
-    action = await action_row(principal=principal, action_id=action_id)
+    found = rules.COVERAGE_STORE if store else rules.ACTION_READ
+    _, action = await action_for(principal=principal, action_id=action_id, rule=found, purpose=purpose)
     items = await evidence_records.list_for_action(agency_id=action.agency_id, action_id=action_id)
     segments, pending = _segments(items)
     start = action.started_at
@@ -156,8 +158,10 @@ async def _store_report(principal: Principal, action: ActionRow, report: action_
         )
 
 
-async def stored_reports(*, principal: Principal, action_id: UUID) -> list[action_schemas.CoverageReportOut]:
-    await action_row(principal=principal, action_id=action_id)
+async def stored_reports(
+    *, principal: Principal, action_id: UUID, purpose: str | None = None
+) -> list[action_schemas.CoverageReportOut]:
+    await action_for(principal=principal, action_id=action_id, rule=rules.ACTION_READ, purpose=purpose)
     query = CoverageReport.select(CoverageReport.report).where(CoverageReport.action == action_id)
     return [r.report for r in await fetch_all(_StoredReport, query.order_by(CoverageReport.computed_at))]
 
@@ -168,9 +172,7 @@ async def stored_reports(*, principal: Principal, action_id: UUID) -> list[actio
 async def record_gap_reason(
     *, principal: Principal, action_id: UUID, data: action_schemas.GapReasonIn
 ) -> action_schemas.GapReasonOut:
-    action = await action_row(principal=principal, action_id=action_id)
-    if not principal.has("supervisor", "admin"):
-        await ensure_participant(principal=principal, action=action)
+    _, action = await action_for(principal=principal, action_id=action_id, rule=rules.GAP_REASON)
     if data.gap_end <= data.gap_start:
         raise InvalidInput("gap_end must be after gap_start", field="gap_end")
     reason_id = data.id or uuid.uuid4()
@@ -208,8 +210,7 @@ async def record_gap_reason(
 
 async def approve_gap_reason(*, principal: Principal, action_id: UUID, reason_id: UUID) -> action_schemas.GapReasonOut:
     """R-REC-4: a supervisor (not the one who wrote the reason) approves it."""
-    principal.require("supervisor")
-    action = await action_row(principal=principal, action_id=action_id)
+    _, action = await action_for(principal=principal, action_id=action_id, rule=rules.GAP_APPROVE)
     reason = await _gap_reason((CoverageGapReason.id == reason_id) & (CoverageGapReason.action == action_id))
     if reason is None:
         raise NotFound(f"gap reason {reason_id} not found")
@@ -233,6 +234,8 @@ async def approve_gap_reason(*, principal: Principal, action_id: UUID, reason_id
     return reason
 
 
-async def list_gap_reasons(*, principal: Principal, action_id: UUID) -> list[action_schemas.GapReasonOut]:
-    await action_row(principal=principal, action_id=action_id)
+async def list_gap_reasons(
+    *, principal: Principal, action_id: UUID, purpose: str | None = None
+) -> list[action_schemas.GapReasonOut]:
+    await action_for(principal=principal, action_id=action_id, rule=rules.ACTION_READ, purpose=purpose)
     return await _gap_reasons(action_id)

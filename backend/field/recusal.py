@@ -14,13 +14,15 @@ import msgspec
 from piccolo.custom_types import Combinable
 
 from backend.core import clock
+from backend.core.access import Rule
 from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
-from backend.field import schemas
+from backend.field import rules, schemas
+from backend.field.relations import case_for
 from backend.field.rows import ActionRow
-from backend.field.tables import Action, ActionParticipant, Case, CaseOfficer, RecusalDeclaration, RecusalRequest
+from backend.field.tables import Action, ActionParticipant, CaseOfficer, RecusalDeclaration, RecusalRequest
 from backend.ledger.service import append_case_event
 
 
@@ -187,15 +189,14 @@ async def _request(where: Combinable) -> schemas.RecusalRequestOut | None:
     return await fetch_one(schemas.RecusalRequestOut, RecusalRequest.select(*_REQUEST_COLUMNS).where(where))
 
 
-async def _case(principal: Principal, case_id: UUID) -> None:
-    """The case must be the caller's agency's."""
-    if not await Case.exists().where((Case.id == case_id) & (Case.agency == principal.agency_id)):
-        raise NotFound(f"case {case_id} not found")
+async def _case(principal: Principal, case_id: UUID, rule: Rule, purpose: str | None = None) -> None:
+    """The case, where the caller holds a part ``rule`` admits (else 404 / 403)."""
+    await case_for(principal=principal, case_id=case_id, rule=rule, purpose=purpose)
 
 
 async def raise_request(*, principal: Principal, case_id: UUID, data: schemas.RecusalRequestIn) -> schemas.RecusalRequestOut:
     """Record a ground raised by anyone (a party, an officer); the person is blocked until decided."""
-    await _case(principal, case_id)
+    await _case(principal, case_id, rules.RECUSAL_REQUEST)
     if not await CaseOfficer.exists().where((CaseOfficer.case == case_id) & (CaseOfficer.user == data.target_user_id)):
         raise NotFound(f"user {data.target_user_id} is not an officer of this case", field="target_user_id")
     request_id = data.id or uuid.uuid4()
@@ -236,8 +237,7 @@ async def decide_request(
 ) -> schemas.RecusalRequestOut:
     """Decided with reasons by the responsible person: a supervisor, or an admin (agency head)
     when the supervisor is the one challenged (R-RCS-4)."""
-    principal.require("supervisor", "admin")
-    await _case(principal, case_id)
+    await _case(principal, case_id, rules.RECUSAL_DECIDE)
     request = await _request((RecusalRequest.id == request_id) & (RecusalRequest.case == case_id))
     if request is None:
         raise NotFound(f"recusal request {request_id} not found")
@@ -272,7 +272,7 @@ async def decide_request(
     return decided
 
 
-async def list_requests(*, principal: Principal, case_id: UUID) -> list[schemas.RecusalRequestOut]:
-    await _case(principal, case_id)
+async def list_requests(*, principal: Principal, case_id: UUID, purpose: str | None = None) -> list[schemas.RecusalRequestOut]:
+    await _case(principal, case_id, rules.CASE_READ, purpose)
     query = RecusalRequest.select(*_REQUEST_COLUMNS).where(RecusalRequest.case == case_id)
     return await fetch_all(schemas.RecusalRequestOut, query.order_by(RecusalRequest.created_at))

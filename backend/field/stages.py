@@ -16,12 +16,14 @@ from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, InvalidInput
 from backend.core.rows import fetch_all, fetch_one
-from backend.field import schemas
-from backend.field.cases import case_row, ensure_not_archived, get_case
+from backend.field import rules, schemas
+from backend.field.cases import ensure_not_archived, get_case
+from backend.field.relations import case_for
 from backend.field.rows import CaseRow
 from backend.field.tables import Case, CaseRecord, CaseStage
 from backend.ledger.service import append_case_event
 from evidence import records as evidence_records
+from evidence.tables import EvidenceItem
 
 
 class StageRecordMissing(Conflict):
@@ -49,8 +51,10 @@ async def _record(where: Combinable) -> schemas.CaseRecordOut | None:
 
 
 async def add_record(*, principal: Principal, case_id: UUID, data: schemas.CaseRecordIn) -> schemas.CaseRecordOut:
-    case = await case_row(principal=principal, case_id=case_id)
+    case = await case_for(principal=principal, case_id=case_id, rule=rules.CASE_ADD_RECORD)
     ensure_not_archived(case)
+    if data.evidence_id is not None:
+        await _ensure_case_evidence(case, data.evidence_id)
     record_id = data.id or uuid.uuid4()
     existing = await _record((CaseRecord.id == record_id) & (CaseRecord.case == case_id))
     if existing is None:
@@ -85,8 +89,18 @@ async def _insert_record(
         )
 
 
-async def list_records(*, principal: Principal, case_id: UUID) -> list[schemas.CaseRecordOut]:
-    await case_row(principal=principal, case_id=case_id)
+async def _ensure_case_evidence(case: CaseRow, evidence_id: UUID) -> None:
+    """A record names evidence of this very case (issue 14, found #5): another case's or
+    another agency's capture is refused alike, so the answer reveals nothing of it."""
+    found = await EvidenceItem.exists().where(
+        (EvidenceItem.id == evidence_id) & (EvidenceItem.case_id == case.id) & (EvidenceItem.agency == case.agency_id)
+    )
+    if not found:
+        raise InvalidInput(f"evidence {evidence_id} is not a capture of this case", field="evidence_id")
+
+
+async def list_records(*, principal: Principal, case_id: UUID, purpose: str | None = None) -> list[schemas.CaseRecordOut]:
+    await case_for(principal=principal, case_id=case_id, rule=rules.CASE_READ, purpose=purpose)
     query = CaseRecord.select(*_RECORD_COLUMNS).where(CaseRecord.case == case_id).order_by(CaseRecord.created_at)
     return await fetch_all(schemas.CaseRecordOut, query)
 
@@ -104,8 +118,7 @@ async def _stage_has_record(case: CaseRow) -> bool:
 
 
 async def advance_stage(*, principal: Principal, case_id: UUID, data: schemas.StageAdvanceIn) -> schemas.CaseOut:
-    principal.require("officer", "supervisor", "admin")
-    case = await case_row(principal=principal, case_id=case_id)
+    case = await case_for(principal=principal, case_id=case_id, rule=rules.CASE_ADVANCE)
     ensure_not_archived(case)
     current = case.stage
     expected = schemas.STAGES[schemas.STAGES.index(current) + 1]

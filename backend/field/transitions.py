@@ -19,7 +19,7 @@ from backend.core.db import write_transaction
 from backend.core.errors import Conflict, IllegalTransition, InvalidInput
 from backend.core.rows import fetch_one
 from backend.core.settings import Settings
-from backend.field import action_schemas
+from backend.field import action_schemas, rules
 from backend.field.actions import (
     action_out,
     action_row,
@@ -34,6 +34,7 @@ from backend.field.check_in import valid_check_ins
 from backend.field.gaps import coverage_report
 from backend.field.recording import open_sessions
 from backend.field.recusal import blocked_reason
+from backend.field.relations import action_for
 from backend.field.rows import ActionRow, CaseRow
 from backend.field.tables import Action, ActionTransition, Case, RecusalDeclaration
 from backend.ledger.service import append_case_event
@@ -192,11 +193,9 @@ async def end_action(
 async def close_action(
     *, principal: Principal, action_id: UUID, data: action_schemas.TransitionIn, settings: Settings
 ) -> action_schemas.ActionOut:
-    action = await action_row(principal=principal, action_id=action_id)
+    _, action = await action_for(principal=principal, action_id=action_id, rule=rules.ACTION_CLOSE)
     if action.state == "closed":
         return await action_out(action)  # a phone retrying after a lost answer: already done
-    if not principal.has("supervisor", "admin"):
-        await ensure_participant(principal=principal, action=action)
     ensure_state(action, {"ended"}, "close")
     if action.requires_av:
         report = await coverage_report(principal=principal, action_id=action_id, settings=settings, store=True)
@@ -218,7 +217,7 @@ async def record_coercion_reason(
     *, principal: Principal, action_id: UUID, data: action_schemas.CoercionReasonIn
 ) -> action_schemas.ActionOut:
     """R-DISC-6: why non-coercive or less harmful means cannot achieve the purpose."""
-    action = await action_row(principal=principal, action_id=action_id)
+    _, action = await action_for(principal=principal, action_id=action_id, rule=rules.ACTION_COERCION_REASON)
     ensure_state(action, {"planned"}, "record the coercion reason")
     async with write_transaction():
         await Action.update({Action.coercion_reason: data.reason}).where(Action.id == action_id)

@@ -13,11 +13,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from backend.core import clock
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal, TokenIssuer
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import InvalidInput, NotFound, Unauthorized
 from backend.core.rows import fetch_all, fetch_one
-from backend.org import schemas
+from backend.org import rules, schemas
 from backend.org.tables import Agency, Entrustment, Post, RefreshToken, Unit, User
 
 _hasher = PasswordHasher()
@@ -86,7 +87,10 @@ class _PrincipalRow(msgspec.Struct, kw_only=True):
 # --- agencies -------------------------------------------------------------------------
 
 
-async def create_agency(*, data: schemas.AgencyIn) -> schemas.AgencyOut:
+async def create_agency(*, data: schemas.AgencyIn, principal: Principal | None = None) -> schemas.AgencyOut:
+    """Register an agency: the Justice Bureau's or county government's admin (or the CLI)."""
+    if principal is not None:
+        authorize(agency_parts(principal), rules.AGENCY_REGISTER)
     if data.subject_status == "confirmed" and not (data.announcement_no and data.announcement_date):
         # R-AGY-1: confirmation needs the county government's announcement reference.
         raise InvalidInput("a confirmed agency needs announcement_no and announcement_date", field="announcement_no")
@@ -115,6 +119,7 @@ async def list_agencies() -> list[schemas.AgencyOut]:
 
 
 async def create_unit(*, principal: Principal, data: schemas.UnitIn) -> schemas.UnitOut:
+    authorize(agency_parts(principal), rules.UNITS_CHANGE)
     unit_id = uuid.uuid4()
     await Unit.insert(Unit(id=unit_id, agency=principal.agency_id, name=data.name, kind=data.kind))
     return schemas.UnitOut(id=unit_id, agency_id=principal.agency_id, name=data.name, kind=data.kind)
@@ -126,6 +131,7 @@ async def list_units(*, principal: Principal) -> list[schemas.UnitOut]:
 
 
 async def create_post(*, principal: Principal, data: schemas.PostIn) -> schemas.PostOut:
+    authorize(agency_parts(principal), rules.UNITS_CHANGE)
     unit = await Unit.select(Unit.id).where((Unit.id == data.unit_id) & (Unit.agency == principal.agency_id)).first()
     if unit is None:
         raise NotFound(f"unit {data.unit_id} not found", field="unit_id")
@@ -143,7 +149,9 @@ async def _post_in_agency(post_id: UUID, agency_id: UUID) -> bool:
 
 
 async def create_user(*, principal: Principal | None, data: schemas.UserIn) -> schemas.UserOut:
-    """Create a user in the caller's agency (the Justice Bureau may name another agency)."""
+    """Create a user in the caller's agency (the CLI, without a principal, names the agency)."""
+    if principal is not None:
+        authorize(agency_parts(principal), rules.USER_CREATE)
     agency_id = _target_agency(principal, data.agency_id)
     await get_agency(agency_id=agency_id)
     if data.post_id is not None and not await _post_in_agency(data.post_id, agency_id):
@@ -175,14 +183,16 @@ def _target_agency(principal: Principal | None, requested: UUID | None) -> UUID:
         if requested is None:
             raise InvalidInput("agency_id is required", field="agency_id")
         return requested
-    if requested is not None and requested != principal.agency_id and not principal.is_justice_bureau:
+    if requested is not None and requested != principal.agency_id:
+        # Every agency administers its own people; the Justice Bureau too (defect 2).
         raise NotFound(f"agency {requested} not found", field="agency_id")
     return requested or principal.agency_id
 
 
 async def get_user(*, principal: Principal | None, user_id: UUID) -> schemas.UserOut:
+    """A user of the caller's agency (any agency without a principal); else 404."""
     query = User.select(*_USER_COLUMNS).where(User.id == user_id)
-    if principal is not None and not principal.is_justice_bureau:
+    if principal is not None:
         query = query.where(User.agency == principal.agency_id)
     user = await fetch_one(schemas.UserOut, query)
     if user is None:
@@ -190,7 +200,15 @@ async def get_user(*, principal: Principal | None, user_id: UUID) -> schemas.Use
     return user
 
 
+async def read_user(*, principal: Principal, user_id: UUID) -> schemas.UserOut:
+    """One user as the agency's admin or supervisor sees them."""
+    user = await get_user(principal=principal, user_id=user_id)
+    authorize(agency_parts(principal), rules.USER_READ)
+    return user
+
+
 async def list_users(*, principal: Principal, role: str | None = None) -> list[schemas.UserOut]:
+    authorize(agency_parts(principal), rules.USERS_READ)
     users = await fetch_all(
         schemas.UserOut, User.select(*_USER_COLUMNS).where(User.agency == principal.agency_id).order_by(User.username)
     )
@@ -199,6 +217,7 @@ async def list_users(*, principal: Principal, role: str | None = None) -> list[s
 
 async def update_user(*, principal: Principal, user_id: UUID, data: schemas.UserPatch) -> schemas.UserOut:
     current = await get_user(principal=principal, user_id=user_id)
+    authorize(agency_parts(principal), rules.USER_UPDATE)
     changes: dict[Any, Any] = {}
     if data.full_name is not None:
         changes[User.full_name] = data.full_name
@@ -223,6 +242,7 @@ async def update_user(*, principal: Principal, user_id: UUID, data: schemas.User
 
 
 async def create_entrustment(*, principal: Principal, data: schemas.EntrustmentIn) -> schemas.EntrustmentOut:
+    authorize(agency_parts(principal), rules.ENTRUST)
     entruster = await get_agency(agency_id=principal.agency_id)
     await get_agency(agency_id=data.entrusted_agency_id)
     if data.valid_until <= data.valid_from:

@@ -16,13 +16,14 @@ from uuid import UUID
 import msgspec
 
 from backend.core import clock
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal, TokenIssuer
 from backend.core.db import write_transaction
 from backend.core.errors import NotFound, Unauthorized
 from backend.core.rows import fetch_one
 from backend.core.settings import Settings
 from backend.ledger.service import append_event
-from backend.org import schemas, throttle
+from backend.org import rules, schemas, throttle
 from backend.org.service import BAD_LOGIN, password_matches, principal_for
 from backend.org.tables import RefreshToken, User
 
@@ -108,10 +109,10 @@ class _UnlockTarget(msgspec.Struct, kw_only=True):
 
 async def unlock(*, principal: Principal, user_id: UUID) -> schemas.UnlockOut:
     """An admin of the user's agency clears the user's failed logins from every address."""
-    principal.require("admin")
     target = await fetch_one(_UnlockTarget, User.select(User.username, User.agency).where(User.id == user_id))
     if target is None or target.agency != principal.agency_id:
         raise NotFound(f"user {user_id} not found")
+    authorize(agency_parts(principal), rules.USER_UNLOCK)
     async with write_transaction():
         cleared = await throttle.forget(username=target.username)
         await append_event(

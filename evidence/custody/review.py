@@ -113,10 +113,12 @@ def _verification(entries: list[LedgerEntry]) -> str:
     return "no ledger record"
 
 
-async def evidence_chain_report(*, viewer: Principal, case_id: UUID) -> ChainReport:
-    """Each item: hash, size, who captured it, when, where, certificate, verification, accesses."""
+async def evidence_chain_report(*, viewer: Principal, case_id: UUID, owner_agency_id: UUID | None = None) -> ChainReport:
+    """Each item: hash, size, who captured it, when, where, certificate, verification, accesses.
+
+    ``owner_agency_id``: the case's agency when an overseer reads it (R-SUP-2, R-AGY-6)."""
     await _log_view(viewer, case_id, "custody.report_viewed")
-    items = await records.list_for_case(agency_id=viewer.agency_id, case_id=case_id)
+    items = await records.list_for_case(agency_id=owner_agency_id or viewer.agency_id, case_id=case_id)
     stored = await fetch_all(StoredEntry, LedgerRow.select().where(LedgerRow.case_id == case_id).order_by(LedgerRow.seq))
     by_subject: dict[str, list[LedgerEntry]] = defaultdict(list)
     # Every entry of the case re-hashed locally with the full rules.

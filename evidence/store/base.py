@@ -24,6 +24,9 @@ import msgspec
 from evidence.hashing import SHA256_HEX
 
 STAGING_PREFIX = "staging/"
+# A part's bytes: one buffer, a local file streamed from disk, or the chunks of a request
+# body as they arrived (written without joining them: issue 16).
+PartData = bytes | bytearray | Path | list[bytes]
 # Streaming granularity for reads and file copies: bounded memory whatever the object size.
 CHUNK_SIZE = 1024 * 1024
 
@@ -166,10 +169,22 @@ class ObjectStore(Protocol):
 
     async def create_multipart(self, key: str, *, content_type: str = "application/octet-stream") -> str: ...
 
-    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | bytearray | Path) -> str:
-        """Upload one part (bytes, or a local file streamed from disk); returns its ETag.
+    async def upload_part(self, key: str, upload_id: str, part_number: int, data: PartData) -> str:
+        """Upload one part (bytes, received chunks, or a local file streamed from disk); returns its ETag.
 
         Durable once ``flush_multipart`` returns (on S3 already when this returns).
+        """
+        ...
+
+    async def stream_part(
+        self, key: str, upload_id: str, part_number: int, batches: AsyncIterable[list[bytes]], *, size: int
+    ) -> str:
+        """Upload one part of exactly ``size`` bytes while they still arrive; returns its ETag.
+
+        Each batch is written as it comes (files: one ``pwritev``; S3: the body of one
+        UploadPart with an unsigned payload, so it is not hashed a second time). If
+        ``batches`` raises or ends short, that exception (or StoreError) propagates and no
+        part is recorded. Durable like ``upload_part``.
         """
         ...
 

@@ -30,6 +30,7 @@ from evidence.store.base import (
     ObjectExistsError,
     ObjectInfo,
     ObjectMissingError,
+    PartData,
     StoreError,
     UploadedPart,
     check_completion,
@@ -37,7 +38,7 @@ from evidence.store.base import (
     check_multipart_key,
     is_staging,
 )
-from evidence.store.journal import append_record, check_parts, new_etag, part_offset, read_journal, write_at
+from evidence.store.journal import OpenPart, append_record, check_parts, new_etag, part_offset, read_journal, write_at
 
 # One file, so small parts cost nothing extra; 1 MiB keeps the part list short.
 MIN_PART_SIZE = 1024 * 1024
@@ -289,12 +290,12 @@ class FilesystemStore:
         await anyio.to_thread.run_sync(create)
         return upload_id
 
-    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | bytearray | Path) -> str:
+    async def upload_part(self, key: str, upload_id: str, part_number: int, data: PartData) -> str:
         if not 1 <= part_number <= MAX_PARTS:
             raise ValueError(f"part number {part_number} outside 1..{MAX_PARTS}")
         return await anyio.to_thread.run_sync(self._upload_part_sync, key, upload_id, part_number, data)
 
-    def _upload_part_sync(self, key: str, upload_id: str, part_number: int, data: bytes | bytearray | Path) -> str:
+    def _upload_part_sync(self, key: str, upload_id: str, part_number: int, data: PartData) -> str:
         self._load_upload(key, upload_id)
         folder = self._upload_dir(upload_id)
         etag = new_etag()
@@ -307,6 +308,25 @@ class FilesystemStore:
             size = write_at(out, offset, data)
             append_record(journal, records, (part_number, offset, size, etag))
         return etag
+
+    async def stream_part(
+        self, key: str, upload_id: str, part_number: int, batches: AsyncIterable[list[bytes]], *, size: int
+    ) -> str:
+        if not 1 <= part_number <= MAX_PARTS:
+            raise ValueError(f"part number {part_number} outside 1..{MAX_PARTS}")
+        part = await anyio.to_thread.run_sync(self._open_part, key, upload_id, part_number)
+        try:
+            async for batch in batches:
+                await anyio.to_thread.run_sync(part.write, batch, size)
+            if part.written != size:
+                raise StoreError(f"part {part_number} got {part.written} of {size} bytes")
+            return await anyio.to_thread.run_sync(part.record)
+        finally:
+            await anyio.to_thread.run_sync(part.close)
+
+    def _open_part(self, key: str, upload_id: str, part_number: int) -> OpenPart:
+        self._load_upload(key, upload_id)
+        return OpenPart.open(self._upload_dir(upload_id), part_number)
 
     async def flush_multipart(self, key: str, upload_id: str) -> None:
         def flush() -> None:

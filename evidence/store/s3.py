@@ -28,7 +28,7 @@ from minio.helpers import md5sum_hash
 from minio.retention import Retention
 from minio.xml import Element, SubElement, getbytes
 
-from evidence.hashing import StreamDigest, rechunk
+from evidence.hashing import rechunk
 from evidence.store.base import (
     CHUNK_SIZE,
     IncompleteUpload,
@@ -36,6 +36,7 @@ from evidence.store.base import (
     ObjectExistsError,
     ObjectInfo,
     ObjectMissingError,
+    PartData,
     StoreError,
     UploadedPart,
     check_completion,
@@ -45,48 +46,12 @@ from evidence.store.base import (
     is_staging,
 )
 from evidence.store.pending import abort_quietly
+from evidence.store.s3_stream import ChunkReader, upload_part_streaming
 
 T = TypeVar("T")
 _MISSING_CODES = {"NoSuchKey", "NoSuchObject", "NoSuchUpload", "ResourceNotFound"}
 _EXISTS_CODES = {"PreconditionFailed"}
 MIN_PART_SIZE = 5 * 1024 * 1024
-
-
-class _ChunkReader:
-    """A blocking file-like over an async iterator, for ``put_object(length=-1)`` in a thread.
-
-    ``read(n)`` never returns more than ``n`` bytes (docs/PITFALLS.md: otherwise the
-    client re-slices buffers and slows down tenfold) and hashes bytes as they pass (R-REC-5: hashed once).
-    """
-
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = bytearray()
-        self._eof = False
-        self.digest = StreamDigest()
-        self.source_error: BaseException | None = None
-
-    async def _next(self) -> bytes | None:
-        try:
-            return await anext(self._chunks)
-        except StopAsyncIteration:
-            return None
-        except BaseException as exc:
-            self.source_error = exc
-            raise
-
-    def read(self, n: int = -1) -> bytes:
-        while not self._eof and (n < 0 or len(self._buffer) < n):
-            chunk = anyio.from_thread.run(self._next)
-            if chunk is None:
-                self._eof = True
-                break
-            self.digest.update(chunk)
-            self._buffer += chunk
-        size = len(self._buffer) if n < 0 else min(n, len(self._buffer))
-        out = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return out
 
 
 class S3Store:
@@ -176,7 +141,7 @@ class S3Store:
         bucket = self._bucket(key)
         if not is_staging(key) and await self.stat(key) is not None:
             raise ObjectExistsError(key)
-        reader = _ChunkReader(aiter(rechunk(chunks, CHUNK_SIZE)))
+        reader = ChunkReader(aiter(rechunk(chunks, CHUNK_SIZE)))
 
         def upload() -> Any:
             # One part buffered at a time (plus the client's parallel part uploads);
@@ -318,13 +283,26 @@ class S3Store:
         upload_id: str = await self._call(self.client._create_multipart_upload, self._bucket(key), key, headers)
         return upload_id
 
-    async def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes | bytearray | Path) -> str:
+    async def upload_part(self, key: str, upload_id: str, part_number: int, data: PartData) -> str:
         # S3 signs the payload over plain HTTP, so one part is held in memory (≤ the part size).
-        payload = await anyio.to_thread.run_sync(data.read_bytes) if isinstance(data, Path) else data
+        if isinstance(data, Path):
+            payload: bytes | bytearray = await anyio.to_thread.run_sync(data.read_bytes)
+        elif isinstance(data, list):
+            payload = b"".join(data)
+        else:
+            payload = data
         etag: str = await self._call(
             self.client._upload_part, self._bucket(key), key, cast(bytes, payload), None, upload_id, part_number
         )
         return etag
+
+    async def stream_part(
+        self, key: str, upload_id: str, part_number: int, batches: AsyncIterable[list[bytes]], *, size: int
+    ) -> str:
+        await self._ensure_buckets()
+        return await self._thread(
+            upload_part_streaming, self.client, self._bucket(key), key, upload_id, part_number, batches, size
+        )
 
     async def flush_multipart(self, key: str, upload_id: str) -> None:
         return None  # an acknowledged part is already durable on the server

@@ -155,20 +155,25 @@ async def _write_chunk(
         raise HashStateUnavailable("the upload's SHA-256 state is missing; it cannot be verified")  # _restart handles it
     head = bytearray(head_bytes(row))
     checksum = ChunkChecksum(*request.checksum) if request.checksum else None
-    writer = PartWriter(row=row, store=store, part_size=store.stream_part_size or settings.s3_part_size, token=token)
+    part_size = store.stream_part_size or settings.s3_part_size
+    writer = PartWriter(row=row, store=store, part_size=part_size, token=token, hasher=hasher)
+    # The per-chunk loop does only what must happen in order on the event loop; the SHA-256
+    # runs in the writer's part tasks (R-REC-5: still one pass, in order, while streaming).
+    limit = min(remaining, settings.tus_chunk_limit)
+    if _streams(row, request.content_length, tail_size=writer.tail_size, remaining=remaining, store=store):
+        assert request.content_length is not None
+        await writer.stream(request.content_length)
     received, interrupted = 0, False
     try:
         async for chunk in body:
             received += len(chunk)
-            _check_size(received, remaining=remaining, settings=settings)
-            if hasher is not None:
-                hasher.update(chunk)  # the whole-file SHA-256, in the same pass (R-REC-5)
+            if received > limit:
+                _check_size(received, remaining=remaining, settings=settings)
             if len(head) < HEAD_BYTES:
                 head += chunk[: HEAD_BYTES - len(head)]
             if checksum is not None:
                 checksum.update(chunk)
-            writer.buffer += chunk
-            await writer.feed()
+            await writer.feed(chunk)
     except StreamInterrupted:
         interrupted = True
     except BaseException:
@@ -185,6 +190,16 @@ async def _write_chunk(
     return await _commit(
         row=row, writer=writer, new_offset=new_offset, complete=complete, hasher=hasher, head=bytes(head), settings=settings
     )
+
+
+def _streams(row: UploadRow, size: int | None, *, tail_size: int, remaining: int, store: ObjectStore) -> bool:
+    """Whether the declared body (after the tail) makes one part the store takes, so it can
+    be sent while it arrives (evidence.uploads.streamed): big enough, or the last one."""
+    if not size:
+        return False
+    if tail_size + size >= store.min_part_size:
+        return True
+    return size == remaining and (row.multipart_id is not None or bool(row.parts))
 
 
 async def _settle(writer: PartWriter) -> None:

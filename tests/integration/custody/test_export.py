@@ -182,11 +182,12 @@ async def test_other_cases_entries_are_only_hashes(client: AsyncTestClient[Lites
 
 
 async def test_export_needs_a_reviewer_of_the_agency(client: AsyncTestClient[Litestar], scene: Scene) -> None:
-    for who in ("officer", "stranger"):
+    # A colleague without the part is refused (403); another agency never learns the case exists.
+    for who, status in (("officer", 403), ("stranger", 404)):
         response = await client.post(
             f"/api/v1/cases/{scene.case_id}/export", json={"purpose": "curiosity"}, headers=await scene.h(who)
         )
-        assert response.status_code == 404, who
+        assert response.status_code == status, who
     missing = await client.post(f"/api/v1/cases/{scene.case_id}/export", json={}, headers=await scene.h("reviewer"))
     assert missing.status_code == 422
     assert missing.json()["field"] == "purpose"

@@ -72,10 +72,11 @@ async def test_timeline_pages_through_every_case_event_in_order(client: AsyncTes
     assert pages == -(-len(expected) // 100)
 
 
-async def test_timeline_is_404_for_other_agencies_and_officers(client: AsyncTestClient[Litestar], scene: Scene) -> None:
-    for who in ("stranger", "officer"):
+async def test_timeline_is_404_for_other_agencies_and_403_for_officers(client: AsyncTestClient[Litestar], scene: Scene) -> None:
+    # Another agency never learns the case exists; a colleague without the part is refused.
+    for who, status in (("stranger", 404), ("officer", 403)):
         response = await client.get(f"/api/v1/cases/{scene.case_id}/timeline", headers=await scene.h(who))
-        assert response.status_code == 404, who
+        assert response.status_code == status, who
     bad = await client.get(f"/api/v1/cases/{scene.case_id}/timeline?cursor=abc", headers=await scene.h("supervisor"))
     assert bad.status_code == 422
 

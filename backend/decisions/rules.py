@@ -1,0 +1,30 @@
+"""Who may do what in the decisions area (backend/core/access.py): one ``Rule`` per act.
+
+A decision belongs to its case: drafting, notices and hearings need a handler of the case
+or a supervisor; recusal declarations at case level come from the people who hold a decision
+role on it (handlers, legal reviewers, approvers); an officer of the agency with no part in
+the case changes nothing of its decision (issue "field integrity", defect 1). The caller's
+parts are decided by the field workflow (``backend.field.relations``).
+"""
+
+from __future__ import annotations
+
+from backend.core.access import On, Part, rule
+from backend.field.rules import NotAssigned
+
+H, S, A, L = Part.HANDLER, Part.SUPERVISOR, Part.ADMIN, Part.LEGAL_REVIEWER
+
+READ = rule("decision.read", Part.SIGNED_IN, writes=False, on=On.CASE)
+DRAFT = rule("decision.draft", H, S, writes=True, on=On.CASE, refusal=NotAssigned)  # drafts, notices, hearings
+DECLARE = rule("decision.declare-recusal", H, L, S, A, writes=True, on=On.CASE, refusal=NotAssigned)
+REVIEW = rule("decision.legal-review", L, S, A, writes=True, on=On.CASE)  # who is designated: reviewers.py
+REVIEW_BUNDLE = rule("decision.review-bundle", L, S, A, writes=False, on=On.CASE)
+DISCUSS = rule("decision.collective-discussion", S, A, writes=True, on=On.CASE)
+ISSUE = rule("decision.issue", S, A, writes=True, on=On.CASE)
+
+# The agency's standards: benchmarks, major-decision catalog, answer periods, reviewers.
+STANDARDS_READ = rule("standards.read", Part.SIGNED_IN, writes=False)
+STANDARDS_CHANGE = rule("standards.change", A, writes=True)
+REVIEWERS_CHANGE = rule("standards.designate-reviewers", A, writes=True, on=On.PERSON)
+REVIEWER_RATIO = rule("standards.reviewer-ratio", A, S, writes=False)
+PUBLIC = rule("decisions.public", Part.PUBLIC, writes=False)  # published benchmarks and decisions
