@@ -17,6 +17,7 @@ the entrusting agency or has since left the case.
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Iterable
 from typing import Any, TypeVar
 from uuid import UUID
@@ -86,6 +87,54 @@ def _person_fields(kind: type[msgspec.Struct]) -> tuple[tuple[str, str, str], ..
     return tuple(found)
 
 
+# Which Struct classes can lead to a person at all, and through which fields: decided once per
+# class from its type hints, so an answer's walk skips everything that cannot name anyone
+# (evidence metadata, coverage intervals, …) instead of visiting every value.
+_REACHES: dict[type, bool] = {}
+
+
+def _hints(kind: type[msgspec.Struct]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(kind)
+    except (NameError, TypeError):  # an unresolvable hint: walk every field of the class
+        return dict.fromkeys(kind.__struct_fields__, Any)
+
+
+def _hint_reaches(hint: Any) -> bool:
+    if hint is Any:
+        return True
+    if isinstance(hint, type):
+        return _reaches(hint) if issubclass(hint, msgspec.Struct) else False
+    if typing.get_origin(hint) is dict:
+        return False  # dicts are never walked
+    return any(_hint_reaches(arg) for arg in typing.get_args(hint))
+
+
+def _reaches(kind: type[msgspec.Struct]) -> bool:
+    if kind not in _REACHES:
+        _REACHES[kind] = bool(getattr(kind, "PEOPLE", ()))  # provisional answer for cycles
+        if not _REACHES[kind]:
+            hints = _hints(kind)
+            _REACHES[kind] = any(_hint_reaches(hints[f]) for f in kind.__struct_fields__)
+    return _REACHES[kind]
+
+
+@functools.cache
+def _nested(kind: type[msgspec.Struct]) -> tuple[str, ...]:
+    """The fields of a class that may hold a Struct naming a person."""
+    hints = _hints(kind)
+    return tuple(f for f in kind.__struct_fields__ if _hint_reaches(hints[f]))
+
+
+def _walked(value: Any) -> bool:
+    """Whether a value may name a person (a list is judged by its first item)."""
+    if isinstance(value, msgspec.Struct):
+        return _reaches(type(value))
+    if isinstance(value, (list, tuple)) and value:
+        return _walked(value[0])
+    return False
+
+
 def _ids_in(value: Any, into: set[UUID]) -> None:
     if isinstance(value, msgspec.Struct):
         for id_field, _, _ in _person_fields(type(value)):
@@ -94,13 +143,13 @@ def _ids_in(value: Any, into: set[UUID]) -> None:
                 into.add(person)
             elif isinstance(person, (list, tuple)):
                 into.update(p for p in person if isinstance(p, UUID))
-        for field in value.__struct_fields__:
+        for field in _nested(type(value)):
             inner = getattr(value, field)
-            if isinstance(inner, (msgspec.Struct, list, tuple)):
+            if _walked(inner):
                 _ids_in(inner, into)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            if isinstance(item, (msgspec.Struct, list, tuple)):
+            if _walked(item):
                 _ids_in(item, into)
 
 
@@ -117,19 +166,15 @@ def _filled(value: Any, people: dict[UUID, PersonName]) -> Any:
             person = people.get(named)
             changes[name_field] = person.name if person else None
             changes[role_field] = person.role if person else None
-        for field in value.__struct_fields__:
+        for field in _nested(type(value)):
             inner = getattr(value, field)
-            if isinstance(inner, (msgspec.Struct, list, tuple)):
-                replaced = _filled(inner, people)
-                if replaced is not inner:
-                    changes[field] = replaced
+            if _walked(inner):
+                changes[field] = _filled(inner, people)
         return msgspec.structs.replace(value, **changes) if changes else value
     if isinstance(value, list):
-        items = [_filled(item, people) for item in value]
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+        return [_filled(item, people) if _walked(item) else item for item in value]
     if isinstance(value, tuple):
-        items = [_filled(item, people) for item in value]
-        return tuple(items) if any(a is not b for a, b in zip(items, value, strict=True)) else value
+        return tuple(_filled(item, people) if _walked(item) else item for item in value)
     return value
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -40,8 +40,11 @@ class UnlockOut(msgspec.Struct, kw_only=True):
     user_id: UUID
     failures_cleared: int
 
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
 
 class AgencyIn(Strict, kw_only=True):
+    user_name: str | None = None
+    user_role: str | None = None
     code: Code
     name: Name
     kind: AgencyKind
