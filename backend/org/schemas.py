@@ -37,14 +37,14 @@ class TokenPair(msgspec.Struct, kw_only=True):
 
 
 class UnlockOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
     user_id: UUID
     failures_cleared: int
-
-    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
-
-class AgencyIn(Strict, kw_only=True):
     user_name: str | None = None
     user_role: str | None = None
+
+
+class AgencyIn(Strict, kw_only=True):
     code: Code
     name: Name
     kind: AgencyKind
