@@ -66,5 +66,9 @@ async def record_hearing(*, principal: Principal, decision_id: UUID, data: schem
 
 
 async def hearing_pending(decision_id: UUID, notice: schemas.NoticeOut) -> bool:
-    """The party asked for a hearing on the served notice and none is recorded."""
-    return notice.hearing_requested and not await Hearing.count().where(Hearing.decision == decision_id)
+    """The party asked for a hearing on the served notice and none is recorded since that
+    notice: a hearing on an earlier notice did not hear what a new one told (R-DISC-7)."""
+    if not notice.hearing_requested:
+        return False
+    held = await Hearing.count().where((Hearing.decision == decision_id) & (Hearing.recorded_at >= notice.generated_at))
+    return not held

@@ -218,3 +218,41 @@ async def test_a_lighter_draft_after_the_notice_issues_on_it(make_office):
     sha = revised.json()["decision"]["draft_sha256"]
     issued = await office.issue(decision["id"], sha)
     assert issued.status_code == 200, issued.text
+
+
+@pytest.mark.requirement("R-DISC-7")
+async def test_a_hearing_on_the_old_notice_does_not_hear_the_new_one(make_office):
+    office = await make_office(separation_mode="warn")
+    decision = (await office.draft(amount_yuan=90_000, circumstances=["f1"])).json()["decision"]
+    url = f"/api/v1/decisions/{decision['id']}"
+
+    async def notice_with_hearing() -> None:
+        assert (
+            await office.call("POST", "wang", f"{url}/notice", {"rights": ["statement", "defence", "hearing"]})
+        ).status_code == 201
+        service = {
+            "served_at": clock.now().isoformat(),
+            "method": "direct",
+            "recipient": "张三",
+            "proof_evidence_id": office.receipt_id,
+            "hearing_requested": True,
+        }
+        assert (await office.call("POST", "wang", f"{url}/notice/service", service)).status_code == 200
+        waiver = {"waiver_evidence_id": office.receipt_id}
+        assert (await office.call("POST", "wang", f"{url}/notice/waiver", waiver)).status_code == 200
+
+    async def hold_hearing() -> None:
+        hearing = {"host_id": str(office.people["liu"].user.id), "held_at": clock.now().isoformat(), "minutes": "听证笔录"}
+        assert (await office.call("POST", "li", f"{url}/hearing", hearing)).status_code == 201
+
+    await notice_with_hearing()
+    await hold_hearing()
+    revised = await office.call(
+        "PUT", "wang", f"{url}/draft", draft_body(office.benchmark_id, amount_yuan=95_000, circumstances=["f1"])
+    )
+    sha = revised.json()["decision"]["draft_sha256"]
+    assert set(missing(await office.issue(decision["id"], sha))) == {"notice-outdated"}
+    await notice_with_hearing()
+    assert set(missing(await office.issue(decision["id"], sha))) == {"hearing-pending"}
+    await hold_hearing()
+    assert (await office.issue(decision["id"], sha)).status_code == 200
