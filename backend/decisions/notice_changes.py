@@ -1,9 +1,9 @@
 """What makes a draft heavier than the one the written notice told the party (R-DISC-7).
 
 裁量 Art.18: before the decision the party is told, in writing, the facts, reasons and basis
-it rests on. A draft revised after the notice needs a new notice when it rests on other
-facts, reasons or basis, or when the outcome got heavier; a lighter outcome on the same
-grounds does not (the party was told worse and could answer it). Pure, unit-tested.
+it rests on. A draft revised after the notice needs a new notice when the outcome got
+heavier, or when it rests on other facts, reasons or basis without a lighter outcome; a
+lighter outcome does not (the party was told worse and could answer it). Pure, unit-tested.
 """
 
 from __future__ import annotations
@@ -52,18 +52,30 @@ def _circumstance_changes(item: schemas.ViolationItem, notified: schemas.DraftIn
     return changes
 
 
+def _lighter_outcome(notified: schemas.DraftIn, current: schemas.DraftIn) -> bool:
+    """Some penalty was lowered or dropped (and, checked before, none raised or added)."""
+    now = {p.kind: p.amount_fen or 0 for p in current.penalties}
+    return any(p.kind not in now or now[p.kind] < (p.amount_fen or 0) for p in notified.penalties)
+
+
 def heavier_changes(notified: schemas.DraftIn, current: schemas.DraftIn, item: schemas.ViolationItem) -> list[str]:
     """Why the current draft needs a new notice; empty when the notice still holds.
 
-    ``item`` is the current draft's violation item. Changed wording of the facts, reasons or
-    basis always counts: prose cannot be weighed, and the party answered other words.
+    ``item`` is the current draft's violation item. A heavier outcome (a penalty raised or
+    added, a heavier circumstance or tier, another violation item) always needs one. Other
+    wording of the facts, reasons or basis needs one unless the outcome got lighter: prose
+    cannot be weighed, but a lower penalty on revised facts (scenario 4: fewer units sold
+    than the notice said) is what the party's answer asked for.
     """
-    changes = [
+    grounds = [
         f"the {label} changed since the notice"
         for name, label in _GROUNDS
         if getattr(notified, name).strip() != getattr(current, name).strip()
     ]
     if notified.item_code != current.item_code:
-        changes.append(f"the violation item changed from {notified.item_code} to {current.item_code}")
-        return changes + _penalty_changes(notified, current)
-    return changes + _penalty_changes(notified, current) + _circumstance_changes(item, notified, current)
+        changed_item = f"the violation item changed from {notified.item_code} to {current.item_code}"
+        return [*grounds, changed_item, *_penalty_changes(notified, current)]
+    heavier = _penalty_changes(notified, current) + _circumstance_changes(item, notified, current)
+    if heavier:
+        return grounds + heavier
+    return grounds if grounds and not _lighter_outcome(notified, current) else []

@@ -50,6 +50,19 @@ def test_new_facts_reasons_or_basis_need_a_new_notice() -> None:
     assert changes(told, other_item)[0].startswith("the violation item changed")
 
 
+def test_revised_facts_with_a_lighter_outcome_keep_the_notice() -> None:
+    """Scenario 4: the hearing shows fewer units sold; the facts are corrected, the fine lowered."""
+    told = draft(fine(200_000))
+    fewer = "经补充调查，当事人销售不符合食品安全标准的熟食 3,200 份。"
+    assert changes(told, draft(fine(180_000), facts=fewer)) == []
+    # The same fine on other facts, or other facts with anything heavier, still needs one.
+    assert changes(told, draft(fine(200_000), facts=fewer)) == ["the facts changed since the notice"]
+    assert changes(told, draft(fine(180_000), circumstances=("f2", "h1"), facts=fewer)) == [
+        "the facts changed since the notice",
+        "heavier circumstance h1 is now applied",
+    ]
+
+
 def test_a_heavier_outcome_needs_a_new_notice() -> None:
     told = draft(fine(200_000))
     assert changes(told, draft(fine(250_000))) == [f"fine was raised from {200_000 * YUAN} to {250_000 * YUAN} fen"]
