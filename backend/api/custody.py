@@ -30,7 +30,7 @@ from backend.ledger.schemas import LedgerReport
 from evidence import holds, records
 from evidence.custody import export, objects, retrieval, review, rules
 from evidence.custody.ranges import RangeNotSatisfiable
-from evidence.custody.retrieval import PresignedLinkUnavailable
+from evidence.custody.retrieval import PresignedLinkUnavailable, StoredBytesChanged
 from evidence.custody.schemas import ExportIn, HoldIn, TimelinePage, VerificationRunOut
 from evidence.errors import StoreUnavailableError
 from evidence.schemas import EvidenceOut
@@ -39,7 +39,7 @@ from evidence.store import ObjectStore
 TAGS = ["custody"]
 # A case or object outside the caller's agency, or a caller who does not review, is 404.
 CASE_REVIEW = (*SIGNED_IN, *WITH_INPUT, NotFound)
-RETRIEVAL = (*CASE_REVIEW, InvalidInput)  # purpose required (R-REC-7)
+RETRIEVAL = (*CASE_REVIEW, InvalidInput, StoredBytesChanged)  # purpose required (R-REC-7); bytes checked
 
 
 class LinkIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

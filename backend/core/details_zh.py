@@ -241,6 +241,8 @@ DETAILS_ZH: dict[str, str] = {
     "effective_until is before effective_from": "effective_until 早于 effective_from",
     # --- evidence, custody, retrieval ---------------------------------------------------------
     "no such evidence": "未找到该证据",
+    "the stored bytes of evidence {0} no longer match the recorded SHA-256 (hash check of {1})": "证据 {0} 的存储内容已与记录的 SHA-256 不符（{1} 的哈希核验）",
+    "the stored bytes of evidence {0} no longer match the recorded SHA-256": "证据 {0} 的存储内容已与记录的 SHA-256 不符",
     "no such verification run": "未找到该核验任务",
     "evidence not in this case: {0}": "以下证据不属于本案：{0}",
     "the SHA-256 of the received bytes differs from the declared one; nothing was attached": "收到内容的 SHA-256 与声明值不一致，未保存任何内容",

@@ -25,6 +25,7 @@ TITLES_ZH: dict[str, str] = {
     "object-store-unavailable": "证据存储暂不可用，请稍后重试",
     "penalty-outside-statutory-range": "处罚种类或幅度超出法定范围",
     "presigned-link-unavailable": "当前存储不支持临时下载链接，请直接流式读取",
+    "evidence-bytes-changed": "证据的存储内容已与记录的哈希值不符",
     "validation-error": "请求内容不符合要求",
     "invalid-input": "输入无效",
     "unauthorized": "需要登录",

@@ -2,22 +2,34 @@
 
 Every retrieval states a purpose and is appended to the ledger *before* bytes or a link
 leave the server (R-REC-7): an access that is not in the ledger cannot have happened.
+
+The ETag of an answer is the recorded SHA-256, so bytes that no longer match it must never go
+out under it (issue 15, defect 11). Once a hash check has found an object changed (the
+re-hash runs, ``fieldproof verify-objects``, or a full read here), every retrieval and link is
+refused with 409 ``evidence-bytes-changed``. A full read hashes what it streams: if the bytes
+turn out not to match, the check is recorded as failed and the stream is broken off before
+its last byte, so no client ever holds a complete answer carrying the recorded hash. A range
+read cannot be checked without reading everything; it relies on the recorded checks.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import ClassVar
 from uuid import UUID
 
 import msgspec
+import structlog
 
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import write_transaction
 from backend.core.errors import Conflict, NotFound
+from backend.core.rows import fetch_one
 from backend.ledger.service import append_event
+from backend.ledger.tables import LedgerRow
 from evidence import records
 from evidence.custody.ranges import content_range, if_range_allows, parse_range
 from evidence.schemas import EvidenceOut
@@ -34,6 +46,22 @@ REVIEW_ROLES = ("supervisor", "legal_reviewer")
 class PresignedLinkUnavailable(Conflict):
     slug = "presigned-link-unavailable"
     title: ClassVar[str] = "This object store cannot issue presigned links; stream the content instead"
+
+
+class StoredBytesChanged(Conflict):
+    """A hash check found the stored bytes no longer match the recorded SHA-256 (R-REC-8):
+    the object is not served as that evidence. Its chain of custody shows the failed check."""
+
+    slug = "evidence-bytes-changed"
+    title: ClassVar[str] = "The stored bytes no longer match the recorded SHA-256"
+
+
+class _HashCheck(msgspec.Struct, kw_only=True):
+    recorded_at: datetime
+    details: str  # canonical JSON as hashed
+
+
+log = structlog.get_logger("fieldproof.retrieval")
 
 
 class ContentStream(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,6 +92,65 @@ def etag_of(evidence: EvidenceOut) -> str:
     return f'"{evidence.sha256}"'
 
 
+async def ensure_unchanged(evidence: EvidenceOut) -> None:
+    """Refuse evidence whose latest hash check failed (the ledger's ``evidence.hash_checked``)."""
+    query = (
+        LedgerRow.select(LedgerRow.recorded_at, LedgerRow.details)
+        .where(
+            (LedgerRow.case_id == evidence.case_id)  # the (case_id, seq) index
+            & (LedgerRow.subject_type == "evidence")
+            & (LedgerRow.subject_id == str(evidence.id))
+            & (LedgerRow.event == "evidence.hash_checked")
+        )
+        .order_by(LedgerRow.seq, ascending=False)
+        .limit(1)
+    )
+    last = await fetch_one(_HashCheck, query)
+    if last is not None and msgspec.json.decode(last.details).get("ok") is False:
+        raise StoredBytesChanged(
+            f"the stored bytes of evidence {evidence.id} no longer match the recorded SHA-256 "
+            f"(hash check of {last.recorded_at.isoformat()})"
+        )
+
+
+async def _verified(evidence: EvidenceOut, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The object's bytes, hashed as they go; the last chunk is held back until the whole
+    object matches its record, else the check is recorded as failed and the stream broken."""
+    digest, size, held = hashlib.sha256(), 0, None
+    async for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+        if held is not None:
+            yield held
+        held = chunk
+    actual = digest.hexdigest()
+    if actual != evidence.sha256 or size != evidence.size:
+        await append_event(
+            event="evidence.hash_checked",
+            actor_id=None,
+            agency_id=evidence.agency_id,
+            subject_type="evidence",
+            subject_id=str(evidence.id),
+            case_id=evidence.case_id,
+            action_id=evidence.action_id,
+            details={
+                "ok": False,
+                "problems": [
+                    {
+                        "location": evidence.object_key,
+                        "expected_sha256": evidence.sha256,
+                        "actual_sha256": actual,
+                        "reason": "stored bytes no longer match the recorded SHA-256 (found while streaming)",
+                    }
+                ],
+            },
+        )
+        log.error("evidence.bytes_changed", evidence_id=str(evidence.id), expected=evidence.sha256, actual=actual)
+        raise StoredBytesChanged(f"the stored bytes of evidence {evidence.id} no longer match the recorded SHA-256")
+    if held is not None:
+        yield held
+
+
 async def _log_access(*, principal: Principal, evidence: EvidenceOut, event: str, purpose: str, **details: object) -> None:
     await append_event(
         event=event,
@@ -89,6 +176,7 @@ async def open_content(
 ) -> ContentStream:
     """Plan a (possibly partial) streamed read; the ledger entry is committed first (R-REC-7)."""
     evidence = await authorize_retrieval(principal=principal, evidence_id=evidence_id, is_assigned_officer=is_assigned_officer)
+    await ensure_unchanged(evidence)
     etag = etag_of(evidence)
     wanted = parse_range(range_header, evidence.size) if if_range_allows(if_range, etag) else None
     headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
@@ -97,7 +185,8 @@ async def open_content(
             principal=principal, evidence=evidence, event="evidence.downloaded", purpose=purpose, bytes=evidence.size
         )
         headers["Content-Length"] = str(evidence.size)
-        return ContentStream(evidence=evidence, status=200, headers=headers, chunks=store.read(evidence.object_key))
+        chunks = _verified(evidence, store.read(evidence.object_key))
+        return ContentStream(evidence=evidence, status=200, headers=headers, chunks=chunks)
     first, last = wanted
     await _log_access(
         principal=principal,
@@ -123,6 +212,7 @@ async def issue_link(
 ) -> LinkOut:
     """A presigned GET valid ≤ 5 minutes, for video players that cannot send our token."""
     evidence = await authorize_retrieval(principal=principal, evidence_id=evidence_id, is_assigned_officer=is_assigned_officer)
+    await ensure_unchanged(evidence)
     expires_s = max(1, min(expires_s, MAX_LINK_TTL_S))
     expires_at = clock.now() + timedelta(seconds=expires_s)
     # One transaction: if the store cannot sign, the "link issued" entry is rolled back.
