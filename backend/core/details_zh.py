@@ -209,6 +209,22 @@ DETAILS_ZH: dict[str, str] = {
     "the party may answer until {0}; issue after it or record a written waiver": "当事人可在 {0} 前陈述申辩；请在期满后作出决定，或记录书面放弃",
     "the written notice of facts, reasons and basis has not been generated and served": "尚未制作并送达载明事实、理由和依据的书面告知书",
     "the written notice has been generated but its service is not recorded": "书面告知书已制作，但尚未记录送达",
+    # the listed 409s of issue and review (backend/decisions/conditions.py) and what makes a
+    # revised draft heavier than its notice (backend/decisions/notice_changes.py)
+    "the decision cannot be issued: {0}": "尚不能作出决定：{0}",
+    "the legal review cannot be recorded: {0}": "尚不能记录法制审核意见：{0}",
+    "the facts changed since the notice": "认定的事实与告知时不同",
+    "the reasons changed since the notice": "理由与告知时不同",
+    "the legal basis changed since the notice": "依据与告知时不同",
+    "the violation item changed from {0} to {1}": "违法行为由 {0} 变更为 {1}",
+    "penalty {0} was added": "增加了处罚种类 {0}",
+    "{0} was raised from {1} to {2} fen": "{0} 由 {1} 分提高至 {2} 分",
+    "heavier circumstance {0} is now applied": "新适用从重情节 {0}",
+    "{0} circumstance {1} no longer applies": "{0} 情节 {1} 不再适用",
+    "the circumstances now place the case in a heavier tier": "情节的变化使本案落入更重的裁量阶次",
+    "user {0} has not declared on the recusal grounds for this case": "用户 {0} 尚未就本案作出回避声明",
+    "user {0} declared a conflict ({1})": "用户 {0} 已声明存在回避情形（{1}）",
+    "user {0} is blocked: {1}": "用户 {0} 不得参与本案：{1}",
     "the party asked for a hearing; record it before the decision is issued": "当事人已申请听证，作出决定前须记录听证",
     "this is a major decision ({0}); the passed review covered draft version {1} ({2}), but the draft changed since "
     "(now version {3}, {4}): that review no longer counts": (
@@ -361,4 +377,9 @@ VALUES_ZH: dict[str, str] = {
     "reinstate": "恢复",
     "revoke": "注销",
     "renew": "换发",
+    "the approver": "审批人",
+    "the legal reviewer": "法制审核人员",
+    "the case handlers and discussion members": "本案承办人员和集体讨论成员",
+    "the hearing host": "听证主持人",
+    "collective discussion": "集体讨论",
 }
