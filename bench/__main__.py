@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import field, hashing, ledger, uploads
+from bench import field, hashing, ledger, tus_files, uploads
 from bench.context import Context, Sizes
 from bench.harness import Children, Row, Skip, install_signal_handlers, python_version
 from bench.report import render
@@ -28,7 +28,7 @@ from bench.stack import drop_pg, pg_available, pg_url, work_root
 
 CASES: dict[str, Callable[[Context], list[Row]]] = {
     "direct": uploads.run_direct,
-    "tus": uploads.run_tus,
+    "tus": tus_files.run,
     "sha256": hashing.run,
     "check-in": field.run_check_in,
     "range": field.run_range,

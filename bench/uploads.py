@@ -239,13 +239,7 @@ def _throughput_row(
 # --- tus ------------------------------------------------------------------------------------------
 
 
-def run_tus(ctx: Context) -> list[Row]:
-    rows = _tus_s3(ctx)
-    rows += _tus_files(ctx)
-    return rows
-
-
-def _tus_s3(ctx: Context) -> list[Row]:
+def tus_s3(ctx: Context) -> list[Row]:
     size, chunk = ctx.sizes.tus_s3, ctx.sizes.tus_chunk
     path = files.make_file(ctx.work / "files" / "tus-s3.mp4", size)
     ours, base, node, rss = [], [], [], []
@@ -314,47 +308,3 @@ def _tus_s3(ctx: Context) -> list[Row]:
             )
         )
     return rows
-
-
-def _tus_files(ctx: Context) -> list[Row]:
-    size, chunk = ctx.sizes.tus_files, ctx.sizes.tus_chunk
-    path = files.make_file(ctx.work / "files" / "tus-files.mp4", size)
-    node_skip = peer.unavailable(install=not ctx.smoke)
-    config = ctx.files_config()
-    world = ctx.world(config)
-    ours, node, rss = [], [], []
-    api = ctx.shared_api(config)
-    for _ in range(ctx.repeats):
-        sha, _ = files.renew(path)
-        headers = login(api.base_url, world.officer)
-        with RssSampler(api.pid) as sampler:
-            ours.append(_mbps(size, tus_upload(api.base_url + UPLOADS, headers, path, chunk, our_tus_metadata(world, path, sha))))
-        rss.append(sampler.growth / MB)
-        check_evidence(sha, world)
-        if not node_skip:
-            node.append(_mbps(size, peer.upload_files(ctx, path, chunk)))
-        ctx.log(f"tus {config.name}: ours {ours[-1]:.0f} MB/s" + (f", node {node[-1]:.0f} MB/s" if node else ""))
-    if node_skip:
-        return [
-            Row(
-                case="tus upload",
-                config=config.name,
-                metric=f"throughput, {size / MB:.0f} MB",
-                unit="MB/s",
-                ours=Stat.of(ours),
-                rss_growth_mb=max(rss),
-                note=f"peer skipped: {node_skip}",
-            )
-        ]
-    row = _throughput_row(
-        "tus upload",
-        config.name,
-        size,
-        ours,
-        node,
-        "Node @tus/server + @tus/file-store (same tuspy client)",
-        TARGET_PEER_FILES,
-        rss,
-        note="ours hashes SHA-256 and acknowledges only durable bytes",
-    )
-    return [row]
