@@ -122,7 +122,8 @@ def _credential(keys: KeyRing, token: str) -> _Credential | None:
     try:
         header = jwt.get_unverified_header(token)
         kid = header.get("kid")
-        key = keys.public_key_for(kid) if isinstance(kid, str) and header.get("alg") == ALGORITHM else None
+        # A credential is a token (hours): only the current and recently retired keys verify it.
+        key = keys.token_key_for(kid) if isinstance(kid, str) and header.get("alg") == ALGORITHM else None
         if key is None:
             return None  # never fetch an unknown key (no jku/x5u)
         options: Any = {"require": _TOKEN_CLAIMS, "verify_exp": False}

@@ -195,13 +195,14 @@ async def test_rotated_key_still_verifies_recent_tokens_and_snapshots(
         assert (await new_client.get(VERIFY, params={"token": token})).json()["result"] == "valid"
     assert (await signing.verify_snapshot_token(keys=new_ring, token=check.snapshot_token)) == check.snapshot
 
-    # Past the retention the retired key leaves the JWKS, and its credentials stop verifying,
-    # but the snapshot stays provable through the key archive.
+    # Past the retention the retired key's credentials stop verifying, but the key stays
+    # published in the JWKS (old checkpoints, exports and snapshots verify) and the archive.
     old_pem = key_dir / f"{old_ring.kid}.pem"
     stamp = time.time() - 10
     os.utime(old_pem, (stamp, stamp))
     expired_ring = load_key_ring(key_dir, retention_s=1)
-    assert old_ring.kid not in {k["kid"] for k in expired_ring.jwks()["keys"]}
+    assert old_ring.kid in {k["kid"] for k in expired_ring.jwks()["keys"]}
+    assert expired_ring.token_key_for(old_ring.kid) is None
     async with AsyncTestClient(create_app(settings, keys=expired_ring)) as late_client:
         assert (await late_client.get(VERIFY, params={"token": token})).json()["result"] == "invalid"
         archive = (await late_client.get("/public/v1/keys/archive")).json()
