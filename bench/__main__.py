@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import field, hashing, ledger, tus_files, uploads
+from bench import field, hashing, ledger, load, tus_files, uploads
 from bench.context import Context, Sizes
 from bench.harness import Children, Row, Skip, install_signal_handlers, python_version
 from bench.report import render
@@ -34,6 +34,7 @@ CASES: dict[str, Callable[[Context], list[Row]]] = {
     "range": field.run_range,
     "ledger": ledger.run,
     "timeline": ledger.run_timeline,
+    "load": load.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 VERSIONS = ("litestar", "uvicorn", "piccolo", "asyncpg", "minio", "moto", "tuspy", "httpx", "msgspec")

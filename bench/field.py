@@ -50,7 +50,7 @@ async def measure(base_url: str, request: Request, *, total: int, concurrency: i
 # --- check-in ---------------------------------------------------------------------------------
 
 
-async def _check_in_fixture(world: World) -> uuid.UUID:
+async def check_in_fixture(world: World) -> uuid.UUID:
     """A certificate for the officer and an action of the world's case (through the services)."""
     from backend.core import clock
     from backend.field import action_schemas, actions
@@ -90,7 +90,7 @@ async def _check_in_fixture(world: World) -> uuid.UUID:
     return action.id
 
 
-def _check_in_request(action_id: uuid.UUID, headers: dict[str, str]) -> Request:
+def check_in_request(action_id: uuid.UUID, headers: dict[str, str]) -> Request:
     path = CHECK_IN.format(action_id=action_id)
 
     def request(client: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
@@ -105,7 +105,7 @@ def _check_in_request(action_id: uuid.UUID, headers: dict[str, str]) -> Request:
     return request
 
 
-def _health(client: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
+def health(client: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
     return client.get("/health")
 
 
@@ -115,9 +115,9 @@ def run_check_in(ctx: Context) -> list[Row]:
     world = ctx.world(config)
     api = ctx.shared_api(config)
     require_route(api.base_url, "POST", "/api/mobile/v1/actions/{action_id}/check-ins", "field workflow")
-    action_id = asyncio.run(_check_in_fixture(world))
+    action_id = asyncio.run(check_in_fixture(world))
     headers = login(api.base_url, world.officer)
-    check_in = _check_in_request(action_id, headers)
+    check_in = check_in_request(action_id, headers)
     asyncio.run(measure(api.base_url, check_in, total=5, concurrency=1, expect=201))  # warm-up
     rows: list[Row] = []
     total = ctx.sizes.checkin_requests
@@ -125,7 +125,7 @@ def run_check_in(ctx: Context) -> list[Row]:
         ours_p50, ours_p99, base_p50, base_p99, ours_rps, base_rps = [], [], [], [], [], []
         for _ in range(ctx.repeats):
             start = time.perf_counter()
-            base = asyncio.run(measure(api.base_url, _health, total=total, concurrency=concurrency, expect=200))
+            base = asyncio.run(measure(api.base_url, health, total=total, concurrency=concurrency, expect=200))
             base_rps.append(total / (time.perf_counter() - start))
             start = time.perf_counter()
             ours = asyncio.run(measure(api.base_url, check_in, total=total, concurrency=concurrency, expect=201))

@@ -15,25 +15,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-import requests
 from minio import Minio
-from tusclient import client as tus_client
 
 from backend.audit import check_completeness
 from backend.core import db
@@ -46,17 +40,14 @@ from evidence.custody.reconcile import reconcile as reconcile_objects
 from evidence.store import open_store
 from tests import factories as make
 from tests.conftest import S3Server, _free_port, _wait_for_port
+from tests.e2e.fault_client import MiB, Upload, assert_retryable, finish_raw_patch, until_answered, wait_until
 from tests.e2e.private_postgres import PrivateCluster, unavailable_reason
-from tests.e2e.test_tus_e2e import PATH, ROOT, ApiServer, capture_metadata, login, raw_patch_start
+from tests.e2e.test_tus_e2e import ROOT, ApiServer, raw_patch_start
 from tests.integration.uploads.conftest import pdf_bytes
 
 pytestmark = pytest.mark.slow
 
-KiB = 1024
-MiB = 1024 * KiB
-TUS = {"Tus-Resumable": "1.0.0"}
 TEMPLATE = "faults_template"
-RECOVERY_S = 30  # bound on waiting for a restarted server (a readiness wait, not a timing assertion)
 
 
 # --- the processes --------------------------------------------------------------------------
@@ -183,64 +174,7 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("FIELDPROOF_")}
 
 
-# --- client side ----------------------------------------------------------------------------
-
-
-def wait_until(predicate: Any, what: str, timeout: float = RECOVERY_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting: {what}")
-        time.sleep(0.05)
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-def finish_raw_patch(sock: socket.socket, rest: bytes) -> Answer:
-    """Send the rest of a hand-made PATCH while reading the answer: the server may answer
-    (and close) before it has read the whole body."""
-
-    def send() -> None:
-        with contextlib.suppress(OSError):  # the server answered and closed first
-            sock.sendall(rest)
-
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    received = b""
-    try:
-        while b"\r\n\r\n" not in received or len(received) < _expected_size(received):
-            block = sock.recv(65536)
-            if not block:
-                break
-            received += block
-    finally:
-        sock.close()
-        sender.join(timeout=10)
-    head, _, body = received.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
-    return Answer(status=int(lines[0].split()[1]), headers=headers, body=body)
-
-
-def _expected_size(received: bytes) -> int:
-    head, _, _ = received.partition(b"\r\n\r\n")
-    for line in head.decode("latin-1").split("\r\n"):
-        if line.lower().startswith("content-length:"):
-            return len(head) + 4 + int(line.split(":", 1)[1])
-    return len(received) + 1
-
-
-def assert_retryable(status: int, headers: Any, body: bytes, slug: str) -> None:
-    """503 problem+json naming the fault, with a Retry-After the client can honour."""
-    assert status == 503, body
-    assert headers["content-type"].startswith("application/problem+json")
-    assert int(headers["retry-after"]) > 0
-    assert json.loads(body)["type"] == f"/problems/{slug}"
+# --- what the store and the database hold --------------------------------------------------
 
 
 def s3_object(stack: Stack, sha256: str) -> tuple[str, str | None]:
@@ -305,76 +239,6 @@ def assert_ledger_complete(stack: Stack) -> None:
     assert asyncio.run(run()) == (True, True)
 
 
-class Upload:
-    """One capture sent with tuspy; ``data`` is its whole file."""
-
-    def __init__(self, stack: Stack, officer_case: tuple[Any, Any], data: bytes, folder: Path) -> None:
-        officer, case = officer_case
-        self.stack = stack
-        self.data = data
-        self.sha256 = hashlib.sha256(data).hexdigest()
-        self.file = folder / "capture.pdf"
-        self.file.write_bytes(data)
-        self.auth = login(stack.api, officer.username)
-        self.client = tus_client.TusClient(stack.api.url + PATH, headers=self.auth)
-        self.metadata = capture_metadata(data, case.id)
-        self.url = ""
-
-    def start(self, upto: int) -> None:
-        """Create the upload and send its first ``upto`` bytes."""
-        uploader = self.client.uploader(file_path=str(self.file), chunk_size=1 * MiB, metadata=self.metadata)
-        uploader.upload(stop_at=upto)
-        assert uploader.url is not None
-        self.url = uploader.url
-
-    def resume(self) -> int:
-        """What a phone does once the server is back: HEAD, then send the rest from there."""
-        resumed = self.client.uploader(file_path=str(self.file), url=self.url, chunk_size=4 * MiB)
-        durable = resumed.offset
-        resumed.upload()
-        return durable
-
-    def head(self) -> requests.Response:
-        return requests.head(self.url, headers={**self.auth, **TUS}, timeout=30)
-
-    def patch(self, offset: int) -> requests.Response:
-        headers = {**self.auth, **TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
-        return requests.patch(self.url, headers=headers, data=self.data[offset:], timeout=90)
-
-    def finish_in_background(self, offset: int) -> Callable[[], requests.Response]:
-        """Send the rest as one PATCH from a thread; the result waits for its answer."""
-        answers: list[requests.Response] = []
-        sender = threading.Thread(target=lambda: answers.append(self.patch(offset)), daemon=True)
-        sender.start()
-
-        def answer() -> requests.Response:
-            sender.join(timeout=90)
-            return answers[0]
-
-        return answer
-
-    def finish_completion(self) -> requests.Response:
-        """After a 503 on the last chunk HEAD shows every byte received but no
-        Fieldproof-Evidence-Id: the phone sends the last PATCH again, empty, at the end."""
-        head = self.head()
-        if head.status_code == 503:
-            return head
-        assert head.status_code == 200, head.status_code
-        assert int(head.headers["Upload-Offset"]) == len(self.data)
-        assert "Fieldproof-Evidence-Id" not in head.headers
-        return self.patch(len(self.data))
-
-
-def until_answered(attempt: Callable[[], requests.Response]) -> requests.Response:
-    """Retry while the server says 503 (its pool reconnecting), as a phone honouring Retry-After would."""
-    deadline = time.monotonic() + RECOVERY_S
-    while True:
-        response = attempt()
-        if response.status_code != 503 or time.monotonic() > deadline:
-            return response
-        time.sleep(0.5)
-
-
 def holding_the_seal(stack: Stack, sha256: str) -> str:
     """The S3 request that retains a completed evidence object (the step before its record)."""
     return rf"^PUT /{stack.env['FIELDPROOF_S3_BUCKET']}/sha256/{sha256}\?.*retention"
@@ -386,7 +250,7 @@ def holding_the_seal(stack: Stack, sha256: str) -> str:
 @pytest.mark.requirement("R-REC-5", "R-REC-6")
 def test_s3_killed_mid_patch_answers_503_and_the_upload_resumes_once_it_is_back(stack, officer_case, tmp_path):
     stack.start()
-    upload = Upload(stack, officer_case, pdf_bytes(6 * MiB + 77, seed=21), tmp_path)
+    upload = Upload(stack.api, officer_case, pdf_bytes(6 * MiB + 77, seed=21), tmp_path)
     upload.start(upto=1 * MiB)  # a tail piece is staged in S3
 
     path = "/" + upload.url.split("/", 3)[3]
@@ -410,7 +274,7 @@ def test_s3_killed_mid_patch_answers_503_and_the_upload_resumes_once_it_is_back(
 def test_s3_killed_while_the_completion_seals_answers_503_and_the_retried_completion_seals_it(stack, officer_case, tmp_path):
     data = pdf_bytes(6 * MiB + 5, seed=22)
     stack.start(hold=holding_the_seal(stack, hashlib.sha256(data).hexdigest()))  # the object is complete, not yet retained
-    upload = Upload(stack, officer_case, data, tmp_path)
+    upload = Upload(stack.api, officer_case, data, tmp_path)
     upload.start(upto=1 * MiB)
 
     answer = upload.finish_in_background(1 * MiB)
@@ -433,7 +297,7 @@ def test_s3_killed_while_the_completion_seals_answers_503_and_the_retried_comple
 def test_database_stopped_during_finalisation_answers_503_and_leaves_no_orphan(stack, cluster, officer_case, tmp_path):
     data = pdf_bytes(6 * MiB + 9, seed=23)
     stack.start(hold=holding_the_seal(stack, hashlib.sha256(data).hexdigest()))  # sealed next; its record comes after
-    upload = Upload(stack, officer_case, data, tmp_path)
+    upload = Upload(stack.api, officer_case, data, tmp_path)
     upload.start(upto=1 * MiB)
 
     answer = upload.finish_in_background(1 * MiB)
