@@ -23,6 +23,7 @@ import msgspec
 from backend.decisions.tables import Decision, DecisionDeclaration
 from backend.field.tables import Case, CheckIn, RecusalDeclaration
 from backend.ledger.checkpoint import latest_checkpoint
+from backend.ledger.schemas import CompletenessReport, MissingEntries
 from backend.ledger.subjects import last_seq_of, recorded_events
 from evidence.tables import EvidenceItem
 
@@ -37,20 +38,6 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
     subject_type: str
     all_of: tuple[str, ...] = ()
     one_of: tuple[str, ...] = ()
-
-
-class MissingEntries(msgspec.Struct, frozen=True, kw_only=True):
-    kind: str
-    id: str
-    missing: list[str]
-
-
-class CompletenessReport(msgspec.Struct, frozen=True, kw_only=True):
-    ok: bool
-    records_checked: int
-    records_without_entries: int
-    missing: list[MissingEntries]
-    problems: list[str]
 
 
 def _ids(query: Callable[[], Any]) -> Callable[[], Awaitable[list[UUID]]]:

@@ -9,12 +9,12 @@ import anyio
 import msgspec
 import structlog
 
-from backend.audit import CompletenessReport, check_completeness
+from backend.audit import check_completeness
 from backend.core import db
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.settings import Settings
 from backend.ledger.checkpoint import make_checkpoint
-from backend.ledger.schemas import CheckpointOut, LedgerReport
+from backend.ledger.schemas import CheckpointOut, LedgerAudit
 from backend.ledger.verify import record_verification, verify_ledger
 from backend.registry import all_tables
 from evidence.custody.objects import verify_objects
@@ -48,14 +48,6 @@ def _kind(url: str) -> str:
     return "sqlite" if url.startswith("sqlite") else "postgresql"
 
 
-class LedgerAudit(msgspec.Struct, frozen=True, kw_only=True):
-    """What ``verify-ledger`` reports: the chain itself, and that nothing was taken out of it."""
-
-    ok: bool
-    ledger: LedgerReport
-    completeness: CompletenessReport
-
-
 def read_checkpoints(path: Path) -> list[CheckpointOut]:
     """Checkpoints kept outside the server: one object, a list, or ``{"checkpoints": [...]}``
     (an export's ``checkpoint.json`` or a saved copy of the published list)."""
@@ -65,12 +57,18 @@ def read_checkpoints(path: Path) -> list[CheckpointOut]:
     return msgspec.convert(document if isinstance(document, list) else [document], list[CheckpointOut])
 
 
-async def verify_ledger_complete(keys: KeyRing, *, published: Sequence[CheckpointOut] = ()) -> int:
-    """The chain, its checkpoints (stored and ``published``) and its completeness (R-REC-7)."""
+async def audit_ledger(keys: KeyRing, *, published: Sequence[CheckpointOut] = ()) -> LedgerAudit:
+    """The chain, its checkpoints (stored and ``published``) and its completeness (R-REC-7),
+    recorded as a ``ledger.verified`` entry: the CLI's ``verify-ledger`` and the office route."""
     ledger = await verify_ledger(keys=keys, record=False, published=published)
     completeness = await check_completeness()
     await record_verification(ledger, missing_entries=completeness.records_without_entries + len(completeness.problems))
-    audit = LedgerAudit(ok=ledger.ok and completeness.ok, ledger=ledger, completeness=completeness)
+    return LedgerAudit(ok=ledger.ok and completeness.ok, ledger=ledger, completeness=completeness)
+
+
+async def verify_ledger_complete(keys: KeyRing, *, published: Sequence[CheckpointOut] = ()) -> int:
+    """``fieldproof verify-ledger``: the whole audit as JSON; 0 when all is well."""
+    audit = await audit_ledger(keys, published=published)
     print(msgspec.json.format(msgspec.json.encode(audit)).decode())
     return 0 if audit.ok else 1
 

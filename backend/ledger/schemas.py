@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -31,6 +32,7 @@ class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def of(cls, stored: StoredEntry) -> LedgerEntry:
         return cls(**{**msgspec.structs.asdict(stored), "details": msgspec.json.decode(stored.details)})
+
     actor_name: str | None = None
     actor_role: str | None = None
 
@@ -60,6 +62,45 @@ class LedgerReport(msgspec.Struct, frozen=True, kw_only=True):
     checkpoint_problems: list[str] = msgspec.field(default_factory=list)
     # Checkpoints kept outside the server (``verify-ledger --checkpoint``) that were compared.
     published_checked: int = 0
+
+
+class MissingEntries(msgspec.Struct, frozen=True, kw_only=True):
+    """A record in a domain table without the ledger entries its service appends with it."""
+
+    kind: str
+    id: str
+    missing: list[str]
+
+
+class CompletenessReport(msgspec.Struct, frozen=True, kw_only=True):
+    """That nothing was taken out of the ledger (``backend/audit.py`` computes it)."""
+
+    ok: bool
+    records_checked: int
+    records_without_entries: int
+    missing: list[MissingEntries]
+    problems: list[str]
+
+
+class LedgerAudit(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``verify-ledger`` reports: the chain itself, and that nothing was taken out of it."""
+
+    ok: bool
+    ledger: LedgerReport
+    completeness: CompletenessReport
+
+
+class LedgerCheck(LedgerReport, frozen=True, kw_only=True):
+    """The office's ledger check: the chain report, ``ok`` only when the ledger is complete
+    too, and the completeness counts (the records are listed by ``fieldproof verify-ledger``
+    on the server: they may belong to any agency)."""
+
+    completeness: CompletenessReport | None = None
+
+
+# Runs the whole audit (chain, checkpoints, completeness) and records it; supplied by the
+# composition root (backend/ops.py), which alone knows every domain's tables.
+LedgerAuditor = Callable[[], Awaitable[LedgerAudit]]
 
 
 class SubjectEvent(msgspec.Struct, frozen=True, kw_only=True):
