@@ -16,11 +16,11 @@ from uuid import UUID
 import msgspec
 
 from backend.core import clock
-from backend.core.access import Part, agency_parts, authorize, rule
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal
 from certificates import listing, schemas
+from certificates.rules import EXPIRING_QUEUE
 
-EXPIRING_QUEUE = rule("queue.certificates-expiring", Part.ADMIN, writes=False)
 EXPIRING_WITHIN_DAYS = 30
 
 

@@ -21,9 +21,12 @@ from backend.core.errors import Forbidden
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.core.settings import Settings
 from backend.decisions import queues as decision_queues
+from backend.decisions import rules as decision_rules
 from backend.field import queues as field_queues
+from backend.field import rules as field_rules
 from backend.field.queue_schemas import CoverageQueue, GapReasonQueue, Paging, RecusalRequestQueue
 from certificates import queues as certificate_queues
+from certificates import rules as certificate_rules
 
 QUEUE = (*SIGNED_IN, *WITH_INPUT, Forbidden)
 Limit = Annotated[int, Parameter(ge=1, le=200, description="items per page")]
@@ -57,21 +60,21 @@ class QueueController(Controller):
         first = Paging(limit=1)
         return QueueSummary(
             gap_reasons=(await field_queues.gap_reasons_to_approve(principal=principal, paging=first)).total
-            if allows(field_queues.GAP_REASON_QUEUE, parts)
+            if allows(field_rules.GAP_REASON_QUEUE, parts)
             else None,
             recusal_requests=(await field_queues.recusal_requests_to_decide(principal=principal, paging=first)).total
-            if allows(field_queues.RECUSAL_QUEUE, parts)
+            if allows(field_rules.RECUSAL_QUEUE, parts)
             else None,
             coverage_incomplete=(
                 await field_queues.actions_with_incomplete_coverage(principal=principal, paging=first, settings=settings)
             ).total
-            if allows(field_queues.COVERAGE_QUEUE, parts)
+            if allows(field_rules.COVERAGE_QUEUE, parts)
             else None,
             reviews=(await decision_queues.drafts_waiting_for_review(principal=principal, paging=first)).total
-            if allows(decision_queues.REVIEW_QUEUE, parts)
+            if allows(decision_rules.REVIEW_QUEUE, parts)
             else None,
             certificates_expiring=(await certificate_queues.certificates_expiring(principal=principal, limit=1, offset=0)).total
-            if allows(certificate_queues.EXPIRING_QUEUE, parts)
+            if allows(certificate_rules.EXPIRING_QUEUE, parts)
             else None,
         )
 
@@ -80,7 +83,7 @@ class QueueController(Controller):
         summary="Gap reasons waiting for a supervisor's approval (R-REC-4)",
         description="Not the caller's own reasons: the one who wrote a reason cannot approve it.",
         responses=problems(QUEUE),
-        opt=declared(field_queues.GAP_REASON_QUEUE),
+        opt=declared(field_rules.GAP_REASON_QUEUE),
     )
     async def gap_reasons(self, principal: NamedDependency[Principal], limit: Limit = 50, offset: Offset = 0) -> GapReasonQueue:
         return await field_queues.gap_reasons_to_approve(principal=principal, paging=Paging(limit=limit, offset=offset))
@@ -90,7 +93,7 @@ class QueueController(Controller):
         summary="Recusal requests waiting for a decision (R-RCS-4)",
         description="Not requests against the caller: no one decides a recusal request against themselves.",
         responses=problems(QUEUE),
-        opt=declared(field_queues.RECUSAL_QUEUE),
+        opt=declared(field_rules.RECUSAL_QUEUE),
     )
     async def recusal_requests(
         self, principal: NamedDependency[Principal], limit: Limit = 50, offset: Offset = 0
@@ -102,7 +105,7 @@ class QueueController(Controller):
         summary="Ended actions whose audio-video coverage is incomplete (R-REC-2/4)",
         description="Coverage is computed at the request; an action leaves the queue when every gap has an approved reason.",
         responses=problems(QUEUE),
-        opt=declared(field_queues.COVERAGE_QUEUE),
+        opt=declared(field_rules.COVERAGE_QUEUE),
     )
     async def coverage_incomplete(
         self,
@@ -119,7 +122,7 @@ class QueueController(Controller):
         "/reviews",
         summary="Major drafts whose current version waits for legal review (R-LEGAL-3/4)",
         responses=problems(QUEUE),
-        opt=declared(decision_queues.REVIEW_QUEUE),
+        opt=declared(decision_rules.REVIEW_QUEUE),
     )
     async def reviews(
         self, principal: NamedDependency[Principal], limit: Limit = 50, offset: Offset = 0
@@ -130,7 +133,7 @@ class QueueController(Controller):
         "/certificates-expiring",
         summary="Active certificates whose validity ends within 30 days, soonest first (R-CERT-2)",
         responses=problems(QUEUE),
-        opt=declared(certificate_queues.EXPIRING_QUEUE),
+        opt=declared(certificate_rules.EXPIRING_QUEUE),
     )
     async def certificates_expiring(
         self, principal: NamedDependency[Principal], limit: Limit = 50, offset: Offset = 0

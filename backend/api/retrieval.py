@@ -17,6 +17,7 @@ from backend.core.access import declared
 from backend.core.auth import Principal
 from backend.core.errors import Forbidden, InvalidInput
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
+from evidence.custody import rules as custody_rules
 from evidence.custody import search
 from evidence.schemas import EvidenceKind
 
@@ -30,7 +31,7 @@ from evidence.schemas import EvidenceKind
     ),
     tags=["custody"],
     responses=problems((*SIGNED_IN, *WITH_INPUT, Forbidden, InvalidInput)),
-    opt=declared(search.EVIDENCE_SEARCH),
+    opt=declared(custody_rules.SEARCH),
 )
 async def find_evidence(
     principal: NamedDependency[Principal],

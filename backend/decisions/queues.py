@@ -15,14 +15,13 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from backend.core.access import Part, agency_parts, authorize, rule
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal
 from backend.core.rows import fetch_all
+from backend.decisions.rules import REVIEW_QUEUE
 from backend.decisions.tables import Decision, LegalReview
 from backend.field.queue_schemas import Paging
 from backend.field.queues import case_headings
-
-REVIEW_QUEUE = rule("queue.reviews", Part.LEGAL_REVIEWER, writes=False)
 
 
 class ReviewQueueItem(msgspec.Struct, kw_only=True):

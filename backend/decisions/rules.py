@@ -30,3 +30,6 @@ STANDARDS_CHANGE = rule("standards.change", A, writes=True)
 REVIEWERS_CHANGE = rule("standards.designate-reviewers", A, writes=True, on=On.PERSON)
 REVIEWER_RATIO = rule("standards.reviewer-ratio", A, S, writes=False)
 PUBLIC = rule("decisions.public", Part.PUBLIC, writes=False)  # published benchmarks and decisions
+
+# The legal reviewer's work queue (issue 14, point 5): drafts of the agency waiting for review.
+REVIEW_QUEUE = rule("queue.reviews", L, writes=False)

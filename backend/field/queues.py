@@ -8,8 +8,8 @@
   recorded end to end and cannot close yet.
 
 Each queue is scoped to the caller's agency, paged, oldest first (then by id, so a page
-boundary never moves while nothing changes). Who may read which queue is the ``Rule`` below,
-declared on the route (``backend/api/queues.py``) and enforced here (backend/core/access.py).
+boundary never moves while nothing changes). Who may read which queue is a ``Rule`` of
+``backend/field/rules.py``, declared on the route (``backend/api/queues.py``) and enforced here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from uuid import UUID
 
 import msgspec
 
-from backend.core.access import Part, agency_parts, authorize, rule
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal
 from backend.core.rows import fetch_all
 from backend.core.settings import Settings
@@ -37,13 +37,8 @@ from backend.field.queue_schemas import (
     RecusalRequestItem,
     RecusalRequestQueue,
 )
+from backend.field.rules import COVERAGE_QUEUE, GAP_REASON_QUEUE, RECUSAL_QUEUE
 from backend.field.tables import Action, ActionParticipant, Case, CoverageGapReason, RecusalRequest
-
-# The caller's own agency as a whole is the object (On.NOTHING): the roles decide.
-GAP_REASON_QUEUE = rule("queue.gap-reasons", Part.SUPERVISOR, writes=False)
-# R-RCS-4: decided by the responsible person, the agency head (admin) when a supervisor is challenged.
-RECUSAL_QUEUE = rule("queue.recusal-requests", Part.SUPERVISOR, Part.ADMIN, writes=False)
-COVERAGE_QUEUE = rule("queue.coverage-incomplete", Part.SUPERVISOR, writes=False)
 
 
 async def case_headings(case_ids: Iterable[UUID]) -> dict[UUID, CaseHeading]:

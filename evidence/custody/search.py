@@ -19,15 +19,15 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from backend.core.access import Part, agency_parts, authorize, rule
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal
 from backend.core.errors import InvalidInput
 from backend.core.rows import fetch_all
+from evidence.custody.rules import SEARCH
 from evidence.records import EvidenceRow, evidence_out
 from evidence.schemas import EvidenceKind, EvidenceOut
 from evidence.tables import EvidenceItem
 
-EVIDENCE_SEARCH = rule("evidence.search", Part.SUPERVISOR, Part.LEGAL_REVIEWER, writes=False)
 SearchLimit = Annotated[int, Meta(ge=1, le=200)]
 
 
@@ -92,7 +92,7 @@ def _where(principal: Principal, query: EvidenceQuery) -> Any:
 
 async def search_evidence(*, principal: Principal, query: EvidenceQuery) -> EvidencePage:
     """One page of the agency's evidence matching every filter given (R-REC-8)."""
-    authorize(agency_parts(principal), EVIDENCE_SEARCH)
+    authorize(agency_parts(principal), SEARCH)
     if query.captured_from and query.captured_to and query.captured_to <= query.captured_from:
         raise InvalidInput("the time range ends before it starts", field="to")
     select = (
