@@ -9,6 +9,8 @@ import uuid
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import msgspec
+
 from backend.core import clock
 from backend.core.auth import Principal
 from backend.core.db import write_transaction
@@ -218,8 +220,8 @@ async def waive_answer_period(*, principal: Principal, decision_id: UUID, data: 
 
 
 async def get_notice(*, principal: Principal, decision_id: UUID) -> schemas.NoticeOut:
-    await decision_row(principal=principal, decision_id=decision_id)
+    row = await decision_row(principal=principal, decision_id=decision_id)
     notice = await latest_notice(decision_id)
     if notice is None:
         raise NotFound("no written notice has been generated for this decision")
-    return notice
+    return msgspec.structs.replace(notice, outdated_by=await heavier_since(row, notice))

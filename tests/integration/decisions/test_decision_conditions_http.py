@@ -196,10 +196,13 @@ async def test_new_facts_after_the_notice_need_a_new_notice_before_issue(make_of
     assert outdated["notice-outdated"]["changes"] == ["the facts changed since the notice"]
     bundle = (await office.call("GET", "sun", f"/api/v1/decisions/{decision['id']}/review-bundle")).json()
     assert bundle["notice_outdated_by"] == ["the facts changed since the notice"]
+    old_notice = (await office.call("GET", "wang", f"/api/v1/decisions/{decision['id']}/notice")).json()
+    assert old_notice["outdated_by"] == ["the facts changed since the notice"]
     # The new notice tells the new facts; once served and waived, the decision issues.
     await office.serve_and_waive(decision["id"])
     notice = (await office.call("GET", "wang", f"/api/v1/decisions/{decision['id']}/notice")).json()
-    assert (notice["based_on_version"], notice["facts"]) == (2, "当事人销售不符合食品安全标准的熟食 8,000 份。")
+    new_facts = "当事人销售不符合食品安全标准的熟食 8,000 份。"
+    assert (notice["based_on_version"], notice["facts"], notice["outdated_by"]) == (2, new_facts, [])
     assert (await office.issue(decision["id"], sha)).status_code == 200
 
 
