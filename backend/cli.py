@@ -35,9 +35,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from backend.app import create_app
+    from backend.core.http.framing import http_protocol
 
     app = create_app(settings)
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_config=None, access_log=False)
+    # http_protocol: unreadable framing is answered as problem+json, not uvicorn's plain text.
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        access_log=False,
+        http=http_protocol(),
+    )
     return 0
 
 

@@ -32,6 +32,8 @@ DETAILS_ZH: dict[str, str] = {
     "this route takes application/json, not {0}": "此接口只接受 application/json，不接受 {0}",
     "send the JSON body with Content-Type: application/json": "请以 Content-Type: application/json 发送 JSON 请求体",
     "Content-Length must be one non-negative decimal number": "Content-Length 必须是一个非负十进制整数",
+    "the request's framing cannot be read: {0}": "无法读取请求的报文格式：{0}",
+    "Invalid HTTP request received": "收到的 HTTP 请求无效",
     "header {0} contains byte 0x{1}; control characters are not allowed": "请求头 {0} 含有字节 0x{1}；不允许控制字符",
     "the database is not answering; retry shortly": "数据库暂无响应，请稍后重试",
     "{0} contains U+{1} at position {2}; control characters, NUL and lone surrogates are not allowed{3}": (

@@ -14,7 +14,9 @@ surrogates and extreme date-times (tests/strategies.py) into every string and da
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -159,3 +161,33 @@ def _attack(operation: Any, headers: dict[str, str], wrong: list[str]) -> Any:
             wrong.append(f"{operation.method.upper()} {operation.path} {field.location} {field.path} = {value!r}: {problem}")
 
     return attack
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: abc\r\n",
+        b"Content-Length: 1, 2\r\n",
+        b"Content-Length: 1\r\nContent-Length: 2\r\n",
+        b"Transfer-Encoding: chunked\r\n",  # followed by a chunk size that is no number
+    ],
+)
+def test_framing_the_parser_cannot_read_is_a_problem_document(live_api: LiveApi, framing: bytes) -> None:
+    """uvicorn refuses these before the app runs; `fieldproof serve` answers its 400 as
+    problem+json too (backend/core/http/framing.py), never as plain text (issue 15, defect 11)."""
+    host, port = live_api.url.removeprefix("http://").split(":")
+    request = b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + framing + b"\r\nzz\r\n{}"
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    assert lines[0] == "HTTP/1.1 400 Bad Request"
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["content-language"] == "zh-CN"
+    problem = json.loads(body)
+    assert (problem["type"], problem["status"]) == ("/problems/malformed-request", 400)
+    assert problem["title"] == "请求格式错误"
