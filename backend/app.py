@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from litestar.response import Response
 from backend import registry
 from backend.api.names import fill_names
 from backend.core import db
+from backend.core.access import PUBLIC, declared
 from backend.core.auth import Principal, TokenIssuer
 from backend.core.http.authentication import Authenticate, authentication_middleware_factory, request_principal
 from backend.core.http.caching import etag_middleware_factory
@@ -30,18 +30,17 @@ from backend.core.http.problems import EXCEPTION_HANDLERS
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.observability import configure_logging, request_id_middleware
 from backend.core.settings import Settings
-from backend.ledger.schemas import LedgerAuditor
-from backend.ops import audit_ledger, background_duties
+from backend.ops import background_duties
 from backend.org import service as org_service
 from evidence.store import ObjectStore, open_store
 
 
-@get("/health", summary="Liveness", tags=["operations"], include_in_schema=True)
+@get("/health", summary="Liveness", tags=["operations"], include_in_schema=True, opt=declared(PUBLIC))
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/ready", summary="Readiness: database and object store reachable", tags=["operations"])
+@get("/ready", summary="Readiness: database and object store reachable", tags=["operations"], opt=declared(PUBLIC))
 async def ready(store: NamedDependency[ObjectStore]) -> Response[dict[str, Any]]:
     checks: dict[str, str] = {}
     try:
@@ -64,7 +63,7 @@ class MetricsController(PrometheusController):
     tags = ["operations"]
 
     # Documented as what it sends (text/plain exposition), not Litestar's default JSON.
-    @get(media_type=MediaType.TEXT, summary="Prometheus metrics (text exposition format)")
+    @get(media_type=MediaType.TEXT, summary="Prometheus metrics (text exposition format)", opt=declared(PUBLIC))
     async def get(self) -> Response[Any]:
         answer: Response[Any] = await PrometheusController.get.fn(self)
         return answer
@@ -123,10 +122,6 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
     def provide_store() -> ObjectStore:
         return store
 
-    def provide_ledger_audit() -> LedgerAuditor:
-        # The office's ledger check runs the CLI's whole audit (only this root knows every domain).
-        return functools.partial(audit_ledger, keys)
-
     app = Litestar(
         route_handlers=[
             health,
@@ -139,7 +134,6 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             "issuer": Provide(provide_issuer, sync_to_thread=False),
             "keys": Provide(provide_keys, sync_to_thread=False),
             "store": Provide(provide_store, sync_to_thread=False),
-            "audit_ledger": Provide(provide_ledger_audit, sync_to_thread=False),
             "principal": Provide(_principal_provider(authenticate)),
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -20,6 +20,7 @@ from litestar.params import FromPath, HeaderParameter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core import clock
+from backend.core.access import PUBLIC, declared
 from backend.core.auth import Principal
 from backend.core.errors import NotFound, ProblemError
 from backend.core.http.authentication import PROBLEM_HEADERS
@@ -28,6 +29,7 @@ from backend.core.http.problems import send_problem
 from backend.core.settings import Settings
 from backend.field.cases import CaseArchived, NotCheckedIn, authorize_capture
 from backend.field.device_status import DeviceRevoked, ensure_not_revoked
+from evidence import rules
 from evidence.errors import DisallowedMediaType, HashMismatch, StoreUnavailableError
 from evidence.store import ObjectStore
 from evidence.uploads import creation, finishing, protocol, receiving
@@ -202,6 +204,7 @@ def _options_headers(settings: Settings) -> dict[str, str]:
     tags=TAGS,
     middleware=[tus_headers_middleware],
     responses=problems(WITH_INPUT, NotFound),  # an upload id that is no UUID names no route
+    opt=declared(PUBLIC),
 )
 async def tus_options(settings: NamedDependency[Settings]) -> Response[None]:
     return _empty(204, _options_headers(settings))
@@ -231,6 +234,7 @@ async def tus_options(settings: NamedDependency[Settings]) -> Response[None]:
         StagingQuotaExceeded,
         StoreUnavailableError,
     ),
+    opt=declared(rules.CAPTURE),
 )
 async def create_upload(
     request: Request[Any, Any, Any],
@@ -276,6 +280,7 @@ async def _first_chunk(
     tags=TAGS,
     middleware=[tus_headers_middleware],
     responses=problems(UPLOAD),
+    opt=declared(rules.OWN_UPLOAD),
 )
 async def upload_offset(principal: NamedDependency[Principal], upload_id: FromPath[UUID]) -> Response[None]:
     return await _head(principal, upload_id)
@@ -298,6 +303,7 @@ async def _head(principal: Principal, upload_id: UUID) -> Response[None]:
     request_max_body_size=None,  # the service enforces settings.tus_chunk_limit while streaming
     middleware=[tus_headers_middleware],
     responses=problems(UPLOAD, PHONE_WRITE, CHUNK, FINISH),
+    opt=declared(rules.OWN_UPLOAD),
 )
 async def append_chunk(
     request: Request[Any, Any, Any],
@@ -334,6 +340,7 @@ async def _patch(
     tags=TAGS,
     middleware=[tus_headers_middleware],
     responses=problems(UPLOAD, PHONE_WRITE, TERMINATE),
+    opt=declared(rules.OWN_UPLOAD),
 )
 async def terminate_upload(
     principal: NamedDependency[Principal], store: NamedDependency[ObjectStore], upload_id: FromPath[UUID]
@@ -350,6 +357,7 @@ async def terminate_upload(
     request_max_body_size=None,
     middleware=[tus_headers_middleware],
     responses=problems(UPLOAD, PHONE_WRITE, CHUNK, FINISH, TERMINATE, MethodOverrideInvalid),
+    opt=declared(rules.OWN_UPLOAD),
 )
 async def method_override(
     request: Request[Any, Any, Any],
