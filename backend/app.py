@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,7 +31,8 @@ from backend.core.http.problems import EXCEPTION_HANDLERS
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.observability import configure_logging, request_id_middleware
 from backend.core.settings import Settings
-from backend.ops import background_duties
+from backend.ledger.schemas import LedgerAuditor
+from backend.ops import audit_ledger, background_duties
 from backend.org import service as org_service
 from evidence.store import ObjectStore, open_store
 
@@ -122,6 +124,10 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
     def provide_store() -> ObjectStore:
         return store
 
+    def provide_ledger_audit() -> LedgerAuditor:
+        # The office's ledger check runs the CLI's whole audit (only this root knows every domain).
+        return functools.partial(audit_ledger, keys)
+
     app = Litestar(
         route_handlers=[
             health,
@@ -134,6 +140,7 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             "issuer": Provide(provide_issuer, sync_to_thread=False),
             "keys": Provide(provide_keys, sync_to_thread=False),
             "store": Provide(provide_store, sync_to_thread=False),
+            "audit_ledger": Provide(provide_ledger_audit, sync_to_thread=False),
             "principal": Provide(_principal_provider(authenticate)),
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -17,3 +17,7 @@ MANAGE = rule("certificate.manage", Part.ADMIN, Part.REGISTRAR, writes=True, on=
 # The holder's own: status on the phone, the signed credential and its QR code (R-CERT-4).
 MINE = rule("certificate.mine", Part.SIGNED_IN, writes=False)
 CREDENTIAL = rule("certificate.credential", Part.SELF, writes=False, on=On.PERSON)
+
+# The admin's work queue (issue 14, point 5): certificates expiring within 30 days; like LIST,
+# the Justice Bureau's admin sees every agency's.
+EXPIRING_QUEUE = rule("queue.certificates-expiring", Part.ADMIN, writes=False)

@@ -37,6 +37,7 @@ from backend.field.cases import CaseArchived
 from backend.field.check_in import CheckInRefused
 from backend.field.device_status import DeviceRevoked
 from backend.field.devices import ManifestSignatureInvalid
+from backend.field.entrusted import DomainNotCovered
 from backend.field.recusal import RecusalAlreadyDeclared
 from backend.field.rules import NotAssigned
 from backend.field.transitions import ActionStartBlocked, VideoCoverageIncomplete
@@ -74,7 +75,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/check-ins",
         summary="Check in: verifies the certificate and stores the signed snapshot (R-CERT-4)",
         status_code=201,
-        responses=problems(ACTION_WRITE, Conflict, IllegalTransition, CheckInRefused, DeviceRevoked),
+        responses=problems(ACTION_WRITE, Conflict, IllegalTransition, CheckInRefused, DeviceRevoked, DomainNotCovered),
         opt=declared(rules.ACTION_ON_SITE),
     )
     async def check_in(

@@ -25,12 +25,11 @@ from backend.core.http.problems import problem
 from backend.core.keys import KeyRing
 from backend.field import actions, gaps, recusal, stages
 from backend.field import cases as field_cases
-from backend.ledger import verify
-from backend.ledger.schemas import LedgerReport
+from backend.ledger.schemas import LedgerAuditor, LedgerCheck
 from evidence import holds, records
 from evidence.custody import export, objects, retrieval, review, rules
 from evidence.custody.ranges import RangeNotSatisfiable
-from evidence.custody.retrieval import PresignedLinkUnavailable
+from evidence.custody.retrieval import PresignedLinkUnavailable, StoredBytesChanged
 from evidence.custody.schemas import ExportIn, HoldIn, TimelinePage, VerificationRunOut
 from evidence.errors import StoreUnavailableError
 from evidence.schemas import EvidenceOut
@@ -39,7 +38,7 @@ from evidence.store import ObjectStore
 TAGS = ["custody"]
 # A case or object outside the caller's agency, or a caller who does not review, is 404.
 CASE_REVIEW = (*SIGNED_IN, *WITH_INPUT, NotFound)
-RETRIEVAL = (*CASE_REVIEW, InvalidInput)  # purpose required (R-REC-7)
+RETRIEVAL = (*CASE_REVIEW, InvalidInput, StoredBytesChanged)  # purpose required (R-REC-7); bytes checked
 
 
 class LinkIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -120,15 +119,21 @@ async def evidence_chain(
 
 @post(
     "/api/v1/custody/ledger/verify",
-    summary="Recompute the whole ledger chain and checkpoints; report the first broken entry",
+    summary="Recompute the whole ledger chain and checkpoints and prove it complete; report the first broken entry",
     tags=TAGS,
     status_code=200,
     responses=problems(SIGNED_IN, Forbidden),
     opt=declared(rules.VERIFY_LEDGER),
 )
-async def verify_ledger(principal: NamedDependency[Principal], keys: NamedDependency[KeyRing]) -> LedgerReport:
+async def verify_ledger(principal: NamedDependency[Principal], audit_ledger: NamedDependency[LedgerAuditor]) -> LedgerCheck:
+    """As ``fieldproof verify-ledger`` (R-REC-7): the chain, its checkpoints and completeness —
+    every record has its entries, exports are covered by checkpoints — recorded in the ledger.
+    The records without entries are counted here and listed by the CLI on the server."""
     authorize(agency_parts(principal), rules.VERIFY_LEDGER)
-    return await verify.verify_ledger(keys=keys)
+    audit = await audit_ledger()
+    completeness = msgspec.structs.replace(audit.completeness, missing=[])
+    fields = msgspec.structs.asdict(audit.ledger)
+    return LedgerCheck(**{**fields, "ok": audit.ok}, completeness=completeness)
 
 
 @post(

@@ -16,7 +16,9 @@ H, S, A, L = Part.HANDLER, Part.SUPERVISOR, Part.ADMIN, Part.LEGAL_REVIEWER
 
 READ = rule("decision.read", Part.SIGNED_IN, writes=False, on=On.CASE)
 DRAFT = rule("decision.draft", H, S, writes=True, on=On.CASE, refusal=NotAssigned)  # drafts, notices, hearings
-DECLARE = rule("decision.declare-recusal", H, L, S, A, writes=True, on=On.CASE, refusal=NotAssigned)
+# An officer of the agency declares too: a hearing host or discussion member who is no handler
+# must have declared before taking that part (R-RCS-2/3; hearings.py, discussions.py check it).
+DECLARE = rule("decision.declare-recusal", H, L, S, A, Part.OFFICER, writes=True, on=On.CASE, refusal=NotAssigned)
 REVIEW = rule("decision.legal-review", L, S, A, writes=True, on=On.CASE)  # who is designated: reviewers.py
 REVIEW_BUNDLE = rule("decision.review-bundle", L, S, A, writes=False, on=On.CASE)
 DISCUSS = rule("decision.collective-discussion", S, A, writes=True, on=On.CASE)
@@ -28,3 +30,6 @@ STANDARDS_CHANGE = rule("standards.change", A, writes=True)
 REVIEWERS_CHANGE = rule("standards.designate-reviewers", A, writes=True, on=On.PERSON)
 REVIEWER_RATIO = rule("standards.reviewer-ratio", A, S, writes=False)
 PUBLIC = rule("decisions.public", Part.PUBLIC, writes=False)  # published benchmarks and decisions
+
+# The legal reviewer's work queue (issue 14, point 5): drafts of the agency waiting for review.
+REVIEW_QUEUE = rule("queue.reviews", L, writes=False)

@@ -21,6 +21,7 @@ from backend.core.errors import Conflict, IllegalTransition, InvalidInput, NotFo
 from backend.core.rows import fetch_all, fetch_one
 from backend.field import action_schemas, rules
 from backend.field.cases import active_officer_ids, ensure_not_archived
+from backend.field.entrusted import ensure_entrusted_act
 from backend.field.recusal import blocked_reason
 from backend.field.relations import action_for, case_for
 from backend.field.rows import ActionRow
@@ -169,6 +170,7 @@ async def ensure_participant(*, principal: Principal, action: ActionRow) -> None
 async def create_action(*, principal: Principal, data: action_schemas.ActionIn) -> action_schemas.ActionOut:
     case = await case_for(principal=principal, case_id=data.case_id, rule=rules.ACTION_PLAN)
     ensure_not_archived(case)
+    await ensure_entrusted_act(entrustment_id=case.entrustment_id, action_kind=data.kind, at=data.planned_at, field="kind")
     agency = await org_service.get_agency(agency_id=principal.agency_id)
     if agency.subject_status != "confirmed":
         raise Conflict(f"agency {agency.code} is not a confirmed enforcement subject (R-AGY-1)")

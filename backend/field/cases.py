@@ -22,7 +22,7 @@ from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
-from backend.field import rules, schemas
+from backend.field import declarations, rules, schemas
 from backend.field.device_status import ensure_not_revoked
 from backend.field.recusal import blocked_reason
 from backend.field.relations import case_for
@@ -203,6 +203,8 @@ async def create_case(*, principal: Principal, data: schemas.CaseIn, id_salt: by
     existing = await fetch_one(CaseRow, Case.select().where(Case.id == case_id))
     if existing is not None:
         return await _replayed_case(principal, existing)
+    # R-RCS-2: every officer declared before being assigned; the lead in this very request.
+    declarations.refuse_if_missing(declarations.opening_missing(principal, data.officers, data.declaration))
     now = clock.now()
     id_number = data.party.id_number
     async with write_transaction():
@@ -231,6 +233,8 @@ async def create_case(*, principal: Principal, data: schemas.CaseIn, id_salt: by
                 )
             )
         await CaseStage.insert(CaseStage(id=uuid.uuid4(), case=case_id, stage="initiation", entered_at=now))
+        assert data.declaration is not None  # opening_missing refused a case without it
+        await declarations.insert_declaration(principal, case_id, data.declaration)
         warnings: list[str] = []
         for officer in data.officers:
             warnings += await _insert_officer(principal, case_id, officer, mode=agency.separation_mode)
@@ -286,6 +290,7 @@ async def assign_officer(*, principal: Principal, case_id: UUID, data: schemas.O
     ensure_not_archived(row)
     await org_service.get_user(principal=principal, user_id=data.user_id)
     await _ensure_not_recused(case_id=case_id, user_id=data.user_id)
+    await declarations.ensure_declared(case_id=case_id, user_id=data.user_id)
     if data.role == "lead":
         current = (
             await CaseOfficer.select(CaseOfficer.id)

@@ -58,3 +58,9 @@ GAP_REASON = rule("action.record-gap-reason", P, S, A, writes=True, on=On.ACTION
 # Closing one's own recording session: the session is the caller's (404 otherwise).
 RECORDING_CLOSE = rule("action.close-recording", P, writes=True, on=On.ACTION, refusal=NotAssigned)
 DEVICE_MINE = rule("device.mine", Part.SIGNED_IN, writes=False)
+
+# --- work queues (issue 14, point 5): the caller's own agency as a whole is the object -------
+GAP_REASON_QUEUE = rule("queue.gap-reasons", S, writes=False)  # R-REC-4: a supervisor approves
+# R-RCS-4: decided by the responsible person, the agency head (admin) when a supervisor is challenged.
+RECUSAL_QUEUE = rule("queue.recusal-requests", S, A, writes=False)
+COVERAGE_QUEUE = rule("queue.coverage-incomplete", S, writes=False)

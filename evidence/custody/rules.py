@@ -20,3 +20,6 @@ READ_VERIFICATION = rule("custody.read-verification", S, L, writes=False)
 RETRIEVE = rule("custody.retrieve", Part.HANDLER, S, L, writes=False, on=On.CASE)
 EXPORT = rule("custody.export", S, L, writes=False, on=On.CASE)
 LEGAL_HOLD = rule("custody.legal-hold", S, L, writes=True, on=On.CASE)
+
+# Finding evidence by case, action, officer or time (R-REC-8): records, not content.
+SEARCH = rule("evidence.search", S, L, writes=False)
