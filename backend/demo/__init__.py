@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from backend.core.settings import Settings
 from backend.demo import cast, history, standards, today
-from backend.demo.common import DEMO_PASSWORD
+from backend.demo.common import DEMO_PASSWORD, begin
 
 __all__ = ["DEMO_PASSWORD", "load"]
 
 
 async def load(settings: Settings) -> int:
+    begin()
     agencies = await cast.ensure_agencies()
     created = await cast.ensure_users(agencies)
     await cast.ensure_reviewers()

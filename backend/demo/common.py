@@ -39,9 +39,19 @@ def demo_id(name: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, name)
 
 
+_day: list[date] = []  # the demo's today, fixed when loading starts (``begin``)
+
+
+def begin() -> None:
+    """Fix the demo's today before any of its past is written with the clock moved back."""
+    _day[:] = [clock.now().astimezone(SHANGHAI).date()]
+
+
 def today() -> date:
-    """The local date in 新绛县 now (the demo's 'today')."""
-    return clock.now().astimezone(SHANGHAI).date()
+    """The local date in 新绛县 when the demo started loading (never the moved-back clock's)."""
+    if not _day:
+        begin()
+    return _day[0]
 
 
 def local(days: int, hour: int, minute: int = 0) -> datetime:

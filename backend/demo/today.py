@@ -17,6 +17,7 @@ from uuid import UUID
 import msgspec
 
 from backend.core.settings import Settings
+from backend.demo.captures import advance, file_record
 from backend.demo.common import at, demo_id, local, principal
 from backend.demo.history import DEMOLITION_CASE, DEMOLITION_OFFICERS, open_case
 from backend.field import action_schemas
@@ -81,6 +82,7 @@ async def morning_cases(settings: Settings) -> None:
             legal_basis="《城市市容和环境卫生管理条例》第十四条", party={"kind": "organisation", "name": "新绛县某餐馆"},
             location=f"{LONGXING}府东街 6 号",
         )  # fmt: skip
+        await _inspection_under_way(settings)
         await _case(
             settings, MARKET_ROUTINE_CASE, "jiang", "zheng", ("zhao",),
             kind="inspection", title="某超市食品安全日常检查", matter="food_safety", domain="food_safety",
@@ -99,6 +101,16 @@ async def morning_cases(settings: Settings) -> None:
             legal_basis="《中华人民共和国土地管理法》第六十七条", party={"kind": "person", "name": "孔某某"},
             location="某镇某村西侧耕地",
         )  # fmt: skip
+
+
+async def _inspection_under_way(settings: Settings) -> None:
+    """The restaurant inspection's task sheet is on file and the case is in investigation, so the
+    action's photos are that stage's record (R-REC-1)."""
+    stage = await Case.select(Case.stage).where(Case.id == RESTAURANT_CASE).first()
+    if stage is not None and stage["stage"] == "initiation":
+        sheet = "现场检查任务单"
+        await file_record(settings, username="wang", case_id=RESTAURANT_CASE, title=sheet, at_time=local(0, 8, 30))
+        await advance(username="wang", case_id=RESTAURANT_CASE, to_stage="investigation")
 
 
 PLANS = [
