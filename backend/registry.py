@@ -14,14 +14,17 @@ from typing import Any
 
 from piccolo.table import Table
 
+import backend.api.assignments as office_assignments
 import backend.api.certificates as office_certificates
 import backend.api.custody as office_custody
 import backend.api.decisions as office_decisions
+import backend.api.execution as office_execution
 import backend.api.field as office_field
 import backend.api.org as office_org
 import backend.api.public as public_api
 import backend.api.queues as office_queues
 import backend.api.retrieval as office_retrieval
+import backend.api.showing as office_showing
 import backend.core.tables as core_tables
 import backend.decisions.tables as decision_tables
 import backend.field.tables as field_tables
@@ -33,6 +36,7 @@ import evidence.uploads.tables as upload_tables
 import mobile_api.certificates as mobile_certificates
 import mobile_api.evidence as mobile_evidence
 import mobile_api.field as mobile_field
+import mobile_api.showing as mobile_showing
 import mobile_api.uploads as mobile_uploads
 from backend.core import db
 from backend.core.settings import Settings
@@ -51,13 +55,17 @@ ROUTE_MODULES: list[ModuleType] = [
     office_org,
     office_certificates,
     office_field,
+    office_assignments,
     office_custody,
     office_decisions,
+    office_execution,
     office_queues,
     office_retrieval,
+    office_showing,
     public_api,
     mobile_certificates,
     mobile_field,
+    mobile_showing,
     mobile_evidence,
     mobile_uploads,
 ]

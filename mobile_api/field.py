@@ -34,6 +34,7 @@ from backend.field import (
     transitions,
 )
 from backend.field.cases import CaseArchived
+from backend.field.certificate_shown import CertificateNotShown
 from backend.field.check_in import CheckInRefused
 from backend.field.device_status import DeviceRevoked
 from backend.field.devices import ManifestSignatureInvalid
@@ -166,7 +167,7 @@ class FieldPhoneController(Controller):
         "/actions/{action_id:uuid}/close",
         summary="Close the action (409 video-coverage-incomplete lists unexplained gaps)",
         status_code=200,
-        responses=problems(ACTION_WRITE, IllegalTransition, VideoCoverageIncomplete),
+        responses=problems(ACTION_WRITE, IllegalTransition, VideoCoverageIncomplete, CertificateNotShown),
         opt=declared(rules.ACTION_CLOSE),
     )
     async def close(

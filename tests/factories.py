@@ -10,10 +10,13 @@ masking and hashing tests check (``ID_NUMBER``).
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -25,13 +28,18 @@ from polyfactory.factories.msgspec_factory import MsgspecFactory
 
 from backend.core import clock
 from backend.core.auth import Principal, TokenIssuer
+from backend.core.settings import Settings
 from backend.field import cases as case_service
+from backend.field import declarations as case_declarations
 from backend.field import schemas as case_schemas
 from backend.field import stages as stage_service
 from backend.org import schemas as org_schemas
 from backend.org import service as org_service
 from certificates import issuing as certificate_issuing
 from certificates import schemas as certificate_schemas
+from evidence import capture
+from evidence.schemas import CaptureDeclaration
+from evidence.store import open_store
 
 PASSWORD = "test-password-1"
 MOBILE = "/api/mobile/v1"
@@ -223,11 +231,14 @@ async def certificate(holder: Person, admin: Person | None = None, **fields: Any
 # --- cases (service) ------------------------------------------------------------------------
 
 
-def _case_body(lead: Person, *assisting: Person, **fields: Any) -> dict[str, Any]:
+NO_CONFLICT = {"conflict": False, "statement": "本人与本案当事人无利害关系，无回避情形"}
+
+
+def _case_body(lead: Person, **fields: Any) -> dict[str, Any]:
+    """The lead opens the case declaring on the recusal grounds (R-RCS-2); others join later."""
     officers = [{"user_id": str(lead.user.id), "role": "lead"}]
-    officers += [{"user_id": str(other.user.id), "role": "assisting"} for other in assisting]
     body = msgspec.to_builtins(CaseBody.build(officers=[]))
-    return {**body, "officers": officers, **fields}
+    return {**body, "officers": officers, "declaration": NO_CONFLICT, **fields}
 
 
 async def case(
@@ -237,17 +248,52 @@ async def case(
     id_salt: bytes = SALT,
     **fields: Any,
 ) -> case_schemas.CaseOut:
-    """A case opened by ``lead`` with ``assisting`` officers, moved on to ``stage`` (a record
-    filed before each move, as the rules require)."""
-    data = _valid(case_schemas.CaseIn, _case_body(lead, *assisting, **fields))
+    """A case opened by ``lead``, ``assisting`` officers declared and assigned (by a supervisor
+    of the agency), moved on to ``stage`` (a record filed before each move, as the rules require)."""
+    data = _valid(case_schemas.CaseIn, _case_body(lead, **fields))
     opened = await case_service.create_case(principal=lead.principal, data=data, id_salt=id_salt)
+    if assisting:
+        supervisor = await person(["supervisor"], lead.agency)
+        for other in assisting:
+            declaration = _valid(case_schemas.CaseDeclarationIn, NO_CONFLICT)
+            await case_declarations.declare_on_case(principal=other.principal, case_id=opened.id, data=declaration)
+            assignment = _valid(case_schemas.OfficerAssignmentIn, {"user_id": str(other.user.id), "role": "assisting"})
+            opened = await case_service.assign_officer(principal=supervisor.principal, case_id=opened.id, data=assignment)
     stages = ["initiation", "investigation", "review_decision", "service_execution", "archived"]
     for next_stage in stages[1 : stages.index(stage) + 1]:
-        record = case_schemas.CaseRecordIn(kind="document", title=f"record before {next_stage}")
+        evidence_id = await document_photo(lead, opened.id, title=f"record before {next_stage}")
+        record = case_schemas.CaseRecordIn(kind="document", title=f"record before {next_stage}", evidence_id=evidence_id)
         await stage_service.add_record(principal=lead.principal, case_id=opened.id, data=record)
         advance = _valid(case_schemas.StageAdvanceIn, {"to_stage": next_stage})
         opened = await stage_service.advance_stage(principal=lead.principal, case_id=opened.id, data=advance)
     return opened
+
+
+async def document_photo(officer: Person, case_id: uuid.UUID, *, title: str) -> uuid.UUID:
+    """A stage's record as officers file it: a photographed document of the case, captured
+    into a real file store (a title alone is no record, R-REC-1). The evidence id."""
+    from tests.integration.evidence.media_factory import jpeg
+
+    store_dir = Path(tempfile.gettempdir()) / "fieldproof-factory-store"
+    settings = Settings(data_dir=str(store_dir), key_dir=str(store_dir / "keys"))
+    data = jpeg(color="white")
+    context = await case_service.authorize_capture(principal=officer.principal, case_id=case_id, action_id=None)
+    declared = CaptureDeclaration(
+        sha256=hashlib.sha256(data + title.encode()).hexdigest(),
+        kind="photo",
+        captured_at=clock.now(),
+        device_id="factory-scanner",
+        filename=f"{title}.jpg",
+    )
+    body = data + title.encode()  # distinct bytes per document: never a duplicate of another
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    result = await capture.receive_direct(
+        store=open_store(settings), chunks=chunks(), declared=declared, context=context, settings=settings
+    )
+    return result.evidence.id
 
 
 # --- the field workflow over HTTP -------------------------------------------------------------
@@ -293,19 +339,26 @@ async def field_team(client: AsyncTestClient[Litestar], **agency_fields: Any) ->
     )
 
 
-def case_body(
-    f: Field, *, lead: str = "wang", assisting: tuple[str, ...] = ("li", "zhao", "qian"), **extra: Any
+def case_body(f: Field, *, lead: str = "wang", **extra: Any) -> dict[str, Any]:
+    """A coercion case (the field tests' impounds and seals) as its lead sends it, declaring on
+    the recusal grounds (R-RCS-2); ``extra`` goes in unchecked, so a test can send a bad field."""
+    return _case_body(f.people[lead], **{"kind": "coercion", **extra})
+
+
+async def open_case(
+    f: Field, *, lead: str = "wang", assisting: tuple[str, ...] = ("li", "zhao", "qian"), **kwargs: Any
 ) -> dict[str, Any]:
-    """A coercion case (the field tests' impounds and seals) for the team, as the office sends it;
-    ``extra`` goes in unchecked, so a test can send a bad field."""
-    officers = [f.people[lead], *(f.people[name] for name in assisting)]
-    return _case_body(*officers, **{"kind": "coercion", **extra})
-
-
-async def open_case(f: Field, **kwargs: Any) -> dict[str, Any]:
-    """The supervisor 刘 opens a case over HTTP; the answer's JSON."""
-    response = await f.client.post(f"{OFFICE}/cases", json=case_body(f, **kwargs), headers=f.h("liu"))
+    """王 opens a case over HTTP (declaring as he does); each of ``assisting`` declares on it and
+    the supervisor 刘 assigns them (R-RCS-2). The case's JSON."""
+    response = await f.client.post(f"{OFFICE}/cases", json=case_body(f, lead=lead, **kwargs), headers=f.h(lead))
     assert response.status_code == 201, response.text
+    case_id = response.json()["id"]
+    for name in assisting:
+        declared = await f.client.post(f"{OFFICE}/cases/{case_id}/handler-declarations", json=NO_CONFLICT, headers=f.h(name))
+        assert declared.status_code == 201, declared.text
+        body = {"user_id": f.uid(name), "role": "assisting"}
+        response = await f.client.post(f"{OFFICE}/cases/{case_id}/officers", json=body, headers=f.h("liu"))
+        assert response.status_code == 201, response.text
     return dict(response.json())
 
 
@@ -318,7 +371,8 @@ async def plan_action(
     checked_in: tuple[str, ...] = (),
     **extra: Any,
 ) -> dict[str, Any]:
-    """刘 plans an action; each of ``checked_in`` then checks in and declares no conflict."""
+    """刘 plans an action; each of ``checked_in`` then checks in, declares no conflict and
+    records showing the certificate."""
     body: dict[str, Any] = {
         "case_id": case_id,
         "kind": kind,
@@ -336,7 +390,15 @@ async def plan_action(
         assert checked.status_code == 201, checked.text
         declared = await declare(f, name, action["id"])
         assert declared.status_code == 201, declared.text
+        shown = await show_certificate(f, name, action["id"])
+        assert shown.status_code == 201, shown.text
     return action
+
+
+async def show_certificate(f: Field, name: str, action_id: str) -> Any:
+    """The participant records showing the certificate verified at check-in (R-CERT-5)."""
+    body = {"id": str(uuid.uuid4()), "device_time": clock.now().isoformat()}
+    return await f.client.post(f"{MOBILE}/actions/{action_id}/certificate-shown", json=body, headers=f.h(name))
 
 
 async def check_in(f: Field, name: str, action_id: str, *, check_in_id: str | None = None) -> Any:

@@ -23,7 +23,12 @@ from backend.field.cases import (
     MatterOutsidePowers,
     SeparationOfFunctions,
 )
+from backend.field.certificate_shown import CertificateNotShown
+from backend.field.declarations import RecusalNotDeclared
+from backend.field.entrusted import DomainNotCovered
+from backend.field.execution_basis import ExecutionBasisMissing
 from backend.field.rules import NotAssigned
+from backend.field.stage_records import CaseCloseBlocked
 from backend.field.stages import StageRecordMissing
 from backend.field.transitions import VideoCoverageIncomplete
 
@@ -50,6 +55,7 @@ class CaseController(Controller):
             AgencyNotConfirmed,
             MatterOutsidePowers,
             SeparationOfFunctions,
+            RecusalNotDeclared,
         ),
         opt=declared(rules.CASE_OPEN),
     )
@@ -81,7 +87,7 @@ class CaseController(Controller):
         "/{case_id:uuid}/officers",
         summary="Assign an officer (lead 主办 / assisting 协办)",
         status_code=201,
-        responses=problems(ON_RECORD, Forbidden, Conflict, CaseArchived, SeparationOfFunctions),
+        responses=problems(ON_RECORD, Forbidden, Conflict, CaseArchived, SeparationOfFunctions, RecusalNotDeclared),
         opt=declared(rules.CASE_ASSIGN),
     )
     async def assign(
@@ -113,7 +119,7 @@ class CaseController(Controller):
         "/{case_id:uuid}/stage",
         summary="Move to the next stage (needs a record in the current one)",
         status_code=200,
-        responses=problems(ON_RECORD, Forbidden, InvalidInput, CaseArchived, StageRecordMissing),
+        responses=problems(ON_RECORD, Forbidden, InvalidInput, CaseArchived, StageRecordMissing, CaseCloseBlocked),
         opt=declared(rules.CASE_ADVANCE),
     )
     async def advance(
@@ -185,7 +191,9 @@ class ActionController(Controller):
         "/",
         summary="Plan an action (kind, time, place, participants)",
         status_code=201,
-        responses=problems(ON_RECORD, Forbidden, InvalidInput, Conflict, DuplicateValue, CaseArchived),
+        responses=problems(
+            ON_RECORD, Forbidden, InvalidInput, Conflict, DuplicateValue, CaseArchived, DomainNotCovered, ExecutionBasisMissing
+        ),
         opt=declared(rules.ACTION_PLAN),
     )
     async def create_action(
@@ -232,7 +240,7 @@ class ActionController(Controller):
         "/{action_id:uuid}/close",
         summary="Close the action (supervisor)",
         status_code=200,
-        responses=problems(ON_RECORD, NotAssigned, IllegalTransition, VideoCoverageIncomplete),
+        responses=problems(ON_RECORD, NotAssigned, IllegalTransition, VideoCoverageIncomplete, CertificateNotShown),
         opt=declared(rules.ACTION_CLOSE),
     )
     async def close(

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.access import declared
 from backend.core.auth import Principal, TokenIssuer
-from backend.core.errors import DuplicateValue, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from backend.core.errors import Conflict, DuplicateValue, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from backend.core.http.authentication import client_address
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.core.settings import Settings
@@ -93,6 +93,18 @@ class OrgController(Controller):
     )
     async def get_agency(self, principal: NamedDependency[Principal], agency_id: FromPath[UUID]) -> schemas.AgencyOut:
         return await service.get_agency(agency_id=agency_id)
+
+    @post(
+        "/agencies/{agency_id:uuid}/confirmation",
+        status_code=200,
+        summary="Record an agency's confirmation as an enforcement subject, with its announcement (R-AGY-1)",
+        responses=problems(ROLE_CHECKED, InvalidInput, NotFound, Conflict),
+        opt=declared(rules.AGENCY_REGISTER),
+    )
+    async def confirm_agency(
+        self, principal: NamedDependency[Principal], agency_id: FromPath[UUID], data: JSONBody[schemas.AgencyConfirmationIn]
+    ) -> schemas.AgencyOut:
+        return await service.confirm_agency(principal=principal, agency_id=agency_id, data=data)
 
     @get("/users", summary="Users of the caller's agency", responses=problems(ROLE_CHECKED), opt=declared(rules.USERS_READ))
     async def list_users(

@@ -81,6 +81,11 @@ TITLES_ZH: dict[str, str] = {
     "manifest-signature-invalid": "采集清单签名无效",
     # field integrity (issue 14: check-in before capture, entrustment authority, rules of the field)
     "not-checked-in": "未在本次执法行动中签到成功，不得采集证据",
+    "domain-not-covered": "超出受委托的执法权限或委托期限",
+    "recusal-not-declared": "承办人须在指派前作出回避声明",
+    "execution-basis-missing": "强制执行须有已作出、已送达且期限届满的决定",
+    "case-close-blocked": "尚不具备结案条件",
+    "certificate-not-shown": "执法人员尚未记录出示执法证件",
     # tus resumable uploads (evidence/uploads/errors.py)
     "invalid-tus-header": "tus 请求头缺失或格式错误",
     "invalid-upload-metadata": "上传元数据缺少字段或格式错误",

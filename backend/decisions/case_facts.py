@@ -19,7 +19,7 @@ from backend.decisions import conditions
 from backend.decisions.tables import DecisionDeclaration
 from backend.field import cases as field
 from backend.field import recusal, stages
-from backend.field.schemas import CaseRecordIn, StageAdvanceIn
+from backend.field.schemas import StageAdvanceIn
 from backend.field.tables import RecusalDeclaration
 
 
@@ -105,7 +105,5 @@ async def require_declared(*, case_id: UUID, user_ids: Iterable[UUID], as_what: 
 
 async def move_to_service_and_execution(*, principal: Principal, case_id: UUID, decision_no: str) -> None:
     """File the decision as the stage record (R-REC-1), then enter service & execution."""
-    await stages.add_record(
-        principal=principal, case_id=case_id, data=CaseRecordIn(kind="document", title=f"处罚决定书 {decision_no}")
-    )
+    await stages.file_decision(principal=principal, case_id=case_id, title=f"处罚决定书 {decision_no}")
     await stages.advance_stage(principal=principal, case_id=case_id, data=StageAdvanceIn(to_stage="service_execution"))

@@ -224,6 +224,7 @@ async def ensure_entrustment(agencies: dict[str, org_schemas.AgencyOut]) -> None
                 legal_basis="《中华人民共和国行政处罚法》第二十条",
                 matters=["land_inspection"],
                 domains=["land_use"],
+                action_kinds=["inspection"],
                 authority="现场检查、制作检查笔录",
                 valid_from=local(-60, 0),
                 valid_until=local(365 - 60, 0),

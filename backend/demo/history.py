@@ -15,12 +15,13 @@ from uuid import UUID
 import msgspec
 
 from backend.core.settings import Settings
-from backend.decisions import declarations, drafts, issuing, notices, review
+from backend.decisions import declarations, drafts, execution, issuing, notices, review
 from backend.decisions import schemas as decision_schemas
 from backend.demo.captures import advance, file_record, take_photo
 from backend.demo.common import at, demo_id, local, principal
 from backend.demo.standards import BUILDING_ITEM
 from backend.field import cases as case_service
+from backend.field import declarations as field_declarations
 from backend.field import schemas as field_schemas
 from backend.field.tables import Case
 
@@ -33,11 +34,21 @@ DEMOLITION_OFFICERS = ("wang", "li", "ma", "hu", "guo")
 async def open_case(
     settings: Settings, *, opened_by: str, case_id: UUID, body: dict[str, object], lead: str, assisting: tuple[str, ...]
 ) -> None:
-    officers = [{"user_id": str((await principal(lead)).user_id), "role": "lead"}]
-    officers += [{"user_id": str((await principal(name)).user_id), "role": "assisting"} for name in assisting]
-    data = msgspec.convert({"id": str(case_id), **body, "officers": officers}, field_schemas.CaseIn)
+    """The lead opens the case declaring on the recusal grounds; each assisting officer declares
+    on it and ``opened_by`` (a supervisor or the agency head) assigns them (R-RCS-2)."""
+    lead_principal = await principal(lead)
+    officers = [{"user_id": str(lead_principal.user_id), "role": "lead"}]
+    no_conflict = {"conflict": False, "statement": "本人与本案当事人无利害关系，无回避情形"}
+    data = msgspec.convert({"id": str(case_id), **body, "officers": officers, "declaration": no_conflict}, field_schemas.CaseIn)
     salt = case_service.party_salt(settings.effective_key_dir)
-    await case_service.create_case(principal=await principal(opened_by), data=data, id_salt=salt)
+    await case_service.create_case(principal=lead_principal, data=data, id_salt=salt)
+    assigner = await principal(opened_by)
+    for name in assisting:
+        officer = await principal(name)
+        declaration = msgspec.convert(no_conflict, field_schemas.CaseDeclarationIn)
+        await field_declarations.declare_on_case(principal=officer, case_id=case_id, data=declaration)
+        assignment = field_schemas.OfficerAssignmentIn(user_id=officer.user_id, role="assisting")
+        await case_service.assign_officer(principal=assigner, case_id=case_id, data=assignment)
 
 
 async def _declare(case_id: UUID, username: str, capacity: str, when: datetime) -> None:
@@ -126,6 +137,20 @@ async def _demolition_decision(settings: Settings, case_id: UUID, benchmark_id: 
     with at(local(-228, 15)):
         issue = decision_schemas.IssueIn(decision_no=DEMOLITION_DECISION_NO, draft_sha256=decision.draft_sha256)
         await issuing.issue_decision(principal=await principal("liu"), decision_id=decision.id, data=issue)
+    decision_served = local(-227, 10)
+    with at(decision_served):
+        # The decision served on the party, with the announced deadline to remove it himself
+        # (行政强制法 Art.44); six months to sue have long run (backend/decisions/execution.py).
+        proof = await take_photo(settings, username="wang", case_id=case_id, label="处罚决定书送达回证", taken_at=decision_served)
+        decision_service = execution.DecisionServiceIn(
+            served_at=decision_served,
+            method="direct",
+            recipient="张某某",
+            proof_evidence_id=proof,
+            compliance_deadline=local(-190, 0),
+            announcement_ref="新综执告〔2026〕8号",
+        )
+        await execution.record_decision_service(principal=wang, decision_id=decision.id, data=decision_service)
     return decision.id
 
 

@@ -11,8 +11,8 @@ import msgspec
 from msgspec import Meta
 
 from backend.field.schemas import DeviceId, GeoPoint, LongText, OptionalLongText, ShortText, Strict
+from backend.org.schemas import ActionKind as ActionKind  # one list of kinds: entrustments name them too
 
-ActionKind = Literal["inspection", "investigation", "seal_up", "impound", "forced_demolition", "service", "other"]
 # R-REC-2: these three are fixed by the regulation as needing whole-process audio-video.
 MANDATORY_AV_KINDS: frozenset[str] = frozenset({"seal_up", "impound", "forced_demolition"})
 # R-DISC-6: coercive measures need a recorded reason why milder means do not suffice.

@@ -19,7 +19,7 @@ from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
-from backend.field import action_schemas, rules
+from backend.field import action_schemas, execution_basis, rules
 from backend.field.cases import active_officer_ids, ensure_not_archived
 from backend.field.entrusted import ensure_entrusted_act
 from backend.field.recusal import blocked_reason
@@ -171,6 +171,8 @@ async def create_action(*, principal: Principal, data: action_schemas.ActionIn) 
     case = await case_for(principal=principal, case_id=data.case_id, rule=rules.ACTION_PLAN)
     ensure_not_archived(case)
     await ensure_entrusted_act(entrustment_id=case.entrustment_id, action_kind=data.kind, at=data.planned_at, field="kind")
+    # Found #7: a forced demolition only on an issued, served decision whose periods have run.
+    await execution_basis.ensure_basis(case_id=case.id, kind=data.kind, at=data.planned_at)
     agency = await org_service.get_agency(agency_id=principal.agency_id)
     if agency.subject_status != "confirmed":
         raise Conflict(f"agency {agency.code} is not a confirmed enforcement subject (R-AGY-1)")

@@ -23,6 +23,7 @@ from backend.core.settings import Settings
 from backend.field import action_schemas
 from backend.field.actions import ensure_participant, ensure_state, skew
 from backend.field.device_status import ensure_not_revoked
+from backend.field.entrusted import ensure_entrusted_act
 from backend.field.rows import ActionRow
 from backend.field.schemas import GeoPoint
 from backend.field.tables import Action, CheckIn
@@ -64,6 +65,7 @@ class _CheckInAction(ActionRow, kw_only=True):
     case_acting_agency: UUID
     case_domain: str
     case_matter: str
+    case_entrustment: UUID | None
 
 
 def _raise_if_refused(row: _CheckInRow) -> action_schemas.CheckInOut:
@@ -82,6 +84,7 @@ _CHECK_IN_COLUMNS = (
     Action.case.acting_agency.as_alias("case_acting_agency"),
     Action.case.domain.as_alias("case_domain"),
     Action.case.matter.as_alias("case_matter"),
+    Action.case.entrustment.as_alias("case_entrustment"),
 )
 
 
@@ -113,6 +116,8 @@ async def check_in(
     await ensure_participant(principal=principal, action=action)
     ensure_state(action, {"planned", "in_progress"}, "check in")
     now = clock.now()
+    # R-AGY-5: under an entrustment, only the acts it names and only within its term.
+    await ensure_entrusted_act(entrustment_id=action.case_entrustment, action_kind=action.kind, at=now, field="action_id")
     result = await certificate_verification.verify_for_action(
         keys=keys,
         user_id=principal.user_id,

@@ -49,6 +49,10 @@ GAP_APPROVE = rule("action.approve-gap-reason", S, writes=True, on=On.ACTION)
 # The phone's own reads (checklist, manifests) within the agency.
 PHONE_READ = rule("action.phone-read", Part.SIGNED_IN, writes=False, on=On.ACTION)
 
+# R-CERT-5: exempting an action kind from showing the certificate needs its legal citation.
+CERTIFICATE_EXEMPT = rule("agency.exempt-certificate-showing", A, writes=True)
+CERTIFICATE_EXEMPTIONS_READ = rule("agency.read-certificate-exemptions", Part.SIGNED_IN, writes=False)
+
 # --- the person's own things ---------------------------------------------------------------
 ME = rule("me.read", Part.SIGNED_IN, writes=False)
 DEVICE_REGISTER = rule("device.register", Part.SIGNED_IN, writes=True)

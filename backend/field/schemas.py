@@ -54,6 +54,15 @@ class OfficerAssignmentIn(Strict, kw_only=True):
     function: CaseFunction = "investigation"
 
 
+class CaseDeclarationIn(Strict, kw_only=True):
+    """The caller's own declaration on the three recusal grounds for a case (R-RCS-1/2)."""
+
+    id: UUID | None = None
+    conflict: bool
+    ground: RecusalGround | None = None
+    statement: OptionalLongText = ""
+
+
 class CaseIn(Strict, kw_only=True):
     id: UUID | None = None
     kind: CaseKind
@@ -64,6 +73,9 @@ class CaseIn(Strict, kw_only=True):
     party: PartyIn
     location: ShortText = ""
     officers: Annotated[list[OfficerAssignmentIn], Meta(min_length=1, max_length=50)]
+    # R-RCS-2: the caller's declaration, made as they open the case they lead; the other
+    # officers declare on the case and are assigned afterwards.
+    declaration: CaseDeclarationIn | None = None
 
 
 class CaseOfficerOut(msgspec.Struct, kw_only=True):
@@ -107,10 +119,13 @@ class StageAdvanceIn(Strict, kw_only=True):
 
 
 class CaseRecordIn(Strict, kw_only=True):
+    """A record filed in the current stage: a file (its evidence, e.g. a photographed or scanned
+    document) or a capture of the case; a title alone is no record (R-REC-1)."""
+
     id: UUID | None = None
     kind: Literal["document", "capture"] = "document"
     title: Title
-    evidence_id: UUID | None = None
+    evidence_id: UUID
 
 
 class CaseRecordOut(msgspec.Struct, kw_only=True):

@@ -16,13 +16,12 @@ from backend.core.auth import Principal
 from backend.core.db import unique_as, write_transaction
 from backend.core.errors import Conflict, InvalidInput
 from backend.core.rows import fetch_all, fetch_one
-from backend.field import rules, schemas
+from backend.field import rules, schemas, stage_records
 from backend.field.cases import ensure_not_archived, get_case
 from backend.field.relations import case_for
 from backend.field.rows import CaseRow
 from backend.field.tables import Case, CaseRecord, CaseStage
 from backend.ledger.service import append_case_event
-from evidence import records as evidence_records
 from evidence.tables import EvidenceItem
 
 
@@ -100,21 +99,27 @@ async def _ensure_case_evidence(case: CaseRow, evidence_id: UUID) -> None:
 
 
 async def list_records(*, principal: Principal, case_id: UUID, purpose: str | None = None) -> list[schemas.CaseRecordOut]:
-    await case_for(principal=principal, case_id=case_id, rule=rules.CASE_READ, purpose=purpose)
+    """Filed records and the case's captures, each under its stage (R-REC-1, found #8)."""
+    case = await case_for(principal=principal, case_id=case_id, rule=rules.CASE_READ, purpose=purpose)
     query = CaseRecord.select(*_RECORD_COLUMNS).where(CaseRecord.case == case_id).order_by(CaseRecord.created_at)
-    return await fetch_all(schemas.CaseRecordOut, query)
+    return await stage_records.with_captures(case, await fetch_all(schemas.CaseRecordOut, query))
+
+
+async def file_decision(*, principal: Principal, case_id: UUID, title: str) -> None:
+    """The issued decision, filed by the decisions room as the review & decision stage's record."""
+    case = await case_for(principal=principal, case_id=case_id, rule=rules.CASE_ADVANCE)
+    ensure_not_archived(case)
+    async with write_transaction():
+        await _insert_record(principal, case, uuid.uuid4(), stage_records.DECISION_KIND, title, None)
+        await append_case_event(
+            principal=principal,
+            event="case.record_added",
+            case_id=case_id,
+            details={"stage": case.stage, "kind": stage_records.DECISION_KIND, "title": title},
+        )
 
 
 # --- stages -----------------------------------------------------------------------------
-
-
-async def _stage_has_record(case: CaseRow) -> bool:
-    """A document filed in the stage, or a capture received while the case was in it."""
-    documents = await CaseRecord.count().where((CaseRecord.case == case.id) & (CaseRecord.stage == case.stage))
-    if documents:
-        return True
-    captures = await evidence_records.list_for_case(agency_id=case.agency_id, case_id=case.id)
-    return any(item.received_at >= case.stage_entered_at and item.status != "rejected" for item in captures)
 
 
 async def advance_stage(*, principal: Principal, case_id: UUID, data: schemas.StageAdvanceIn) -> schemas.CaseOut:
@@ -124,8 +129,11 @@ async def advance_stage(*, principal: Principal, case_id: UUID, data: schemas.St
     expected = schemas.STAGES[schemas.STAGES.index(current) + 1]
     if data.to_stage != expected:
         raise InvalidInput(f"from {current} the next stage is {expected}, not {data.to_stage}", field="to_stage")
-    if not await _stage_has_record(case):
-        # R-REC-1: a stage closes only with at least one document or capture in it.
+    if data.to_stage == "archived":
+        # Closing answers every missing condition at once, as an action's start does.
+        stage_records.refuse_close(await stage_records.close_missing(case))
+    elif not await stage_records.stage_has_record(case):
+        # R-REC-1: a stage closes only with a file or capture of it (a title alone is none).
         raise StageRecordMissing(f"stage {current} has no document or capture yet", stage=current)
     now = clock.now()
     async with write_transaction():

@@ -271,6 +271,57 @@ class CoverageReport(Table, tablename="enf_coverage_report"):
     report = JSON()
 
 
+class ExecutionBasis(Table, tablename="enf_execution_basis"):
+    """What a coercive act needs of the decision behind it: issued, served, its periods.
+
+    Written only by the decisions room (``backend.field.execution_basis.record``) when an
+    issued decision's service is recorded; read by planning and the start gate of a forced
+    demolition (行政强制法 Art.44). The decision is named by plain id: this room never
+    imports the decisions room.
+    """
+
+    id = UUID(primary_key=True)
+    case = ForeignKey(Case, on_delete=R, index=True)
+    decision_id = UUID(unique=True)
+    decision_no = Varchar(length=100)
+    issued_at = Timestamptz()
+    served_at = Timestamptz()
+    service_method = Varchar(length=32)
+    recipient = Varchar(length=200)
+    proof_evidence_id = UUID()
+    announcement_ref = Varchar(length=200, default="")
+    # The party's own deadline (the announced period to comply, e.g. to remove the building).
+    compliance_deadline = Timestamptz()
+    # The end of the periods to apply for reconsideration and to sue (national law).
+    remedy_period_end = Timestamptz()
+    recorded_by = ForeignKey(User, on_delete=R)
+    recorded_at = Timestamptz()
+
+
+class CertificateShown(Table, tablename="enf_certificate_shown"):
+    """R-CERT-5: the officer wore or showed the certificate on this action (the one verified at
+    their check-in), when, and optionally a photo or video of it."""
+
+    id = UUID(primary_key=True)
+    action = ForeignKey(Action, on_delete=R, index=True)
+    user = ForeignKey(User, on_delete=R)
+    check_in = ForeignKey(CheckIn, on_delete=R)
+    server_time = Timestamptz()
+    device_time = Timestamptz()
+    evidence_id = UUID(null=True, default=None)
+
+
+class CertificateExemption(Table, tablename="enf_certificate_exemption"):
+    """R-CERT-5 "另有规定的除外": an action kind of the agency exempt from showing, with its legal citation."""
+
+    id = UUID(primary_key=True)
+    agency = ForeignKey(Agency, on_delete=R, index=True)
+    action_kind = Varchar(length=32)
+    legal_citation = Text()
+    recorded_by = ForeignKey(User, on_delete=R)
+    recorded_at = Timestamptz()
+
+
 TABLES: list[type[Table]] = [
     Case,
     CaseOfficer,
@@ -288,4 +339,7 @@ TABLES: list[type[Table]] = [
     ManifestEntry,
     CoverageGapReason,
     CoverageReport,
+    ExecutionBasis,
+    CertificateShown,
+    CertificateExemption,
 ]

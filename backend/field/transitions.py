@@ -19,7 +19,7 @@ from backend.core.db import write_transaction
 from backend.core.errors import Conflict, IllegalTransition, InvalidInput
 from backend.core.rows import fetch_one
 from backend.core.settings import Settings
-from backend.field import action_schemas, rules
+from backend.field import action_schemas, certificate_shown, execution_basis, rules
 from backend.field.actions import (
     action_out,
     action_row,
@@ -105,6 +105,8 @@ async def start_requirements(action: ActionRow) -> StartGate:
     if action.requires_av and sessions == 0:
         # R-REC-3: the recording runs from before the start.
         missing.append({"code": "recording_session", "detail": "no open recording session from a participant's device"})
+    # Found #7 / 行政强制法 Art.44: the decision behind a forced demolition, served, periods run.
+    missing += await execution_basis.missing(case_id=action.case_id, kind=action.kind, at=clock.now())
     if action.kind in action_schemas.COERCIVE_KINDS and not action.coercion_reason.strip():
         # R-DISC-6.
         missing.append({"code": "coercion_reason", "detail": "no recorded reason why non-coercive means do not suffice"})
@@ -197,6 +199,9 @@ async def close_action(
     if action.state == "closed":
         return await action_out(action)  # a phone retrying after a lost answer: already done
     ensure_state(action, {"ended"}, "close")
+    # R-CERT-5: the action records that every officer who acted (a valid check-in) showed the
+    # certificate — on site, at any time before the action closes — unless the kind is exempt.
+    await certificate_shown.ensure_all_shown(action=action)
     if action.requires_av:
         report = await coverage_report(principal=principal, action_id=action_id, settings=settings, store=True)
         open_gaps = [g for g in report.gaps if not g.approved]

@@ -14,6 +14,9 @@ AgencyKind = Literal["county_government", "justice_bureau", "enforcement_agency"
 Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 ShortText = Annotated[str, Meta(max_length=255)]
+# The kinds of on-site act (the field workflow's actions). Named here because an entrustment
+# says which of them it allows (R-AGY-5); ``backend.field.action_schemas`` uses the same list.
+ActionKind = Literal["inspection", "investigation", "seal_up", "impound", "forced_demolition", "service", "other"]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -55,6 +58,13 @@ class AgencyIn(Strict, kw_only=True):
     matters: Annotated[list[Code], Meta(max_length=500)] = []
     separation_mode: Literal["warn", "block"] = "warn"
     min_checked_in_officers: Annotated[int, Meta(ge=1, le=20)] = 2
+
+
+class AgencyConfirmationIn(Strict, kw_only=True):
+    """R-AGY-1: the county government's confirmation of an enforcement subject, as announced."""
+
+    announcement_no: Annotated[str, Meta(min_length=1, max_length=100)]
+    announcement_date: date
 
 
 class AgencyOut(msgspec.Struct, kw_only=True):
@@ -133,6 +143,9 @@ class EntrustmentIn(Strict, kw_only=True):
     legal_basis: Annotated[str, Meta(min_length=1, max_length=2000)]
     matters: Annotated[list[Code], Meta(min_length=1, max_length=200)]
     domains: Annotated[list[Code], Meta(min_length=1, max_length=50)]
+    # R-AGY-5: the acts the entrusted body may perform on those matters, typed; ``authority``
+    # keeps the letter's own wording.
+    action_kinds: Annotated[list[ActionKind], Meta(min_length=1, max_length=7)]
     authority: Annotated[str, Meta(max_length=2000)] = ""
     valid_from: datetime
     valid_until: datetime
@@ -146,6 +159,7 @@ class EntrustmentOut(msgspec.Struct, kw_only=True):
     legal_basis: str
     matters: list[str]
     domains: list[str]
+    action_kinds: list[str]
     authority: str
     valid_from: datetime
     valid_until: datetime

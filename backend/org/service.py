@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -16,8 +16,9 @@ from backend.core import clock
 from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal, TokenIssuer
 from backend.core.db import unique_as, write_transaction
-from backend.core.errors import InvalidInput, NotFound, Unauthorized
+from backend.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from backend.core.rows import fetch_all, fetch_one
+from backend.ledger.service import append_event
 from backend.org import rules, schemas
 from backend.org.tables import Agency, Entrustment, Post, RefreshToken, Unit, User
 
@@ -66,6 +67,7 @@ _ENTRUSTMENT_COLUMNS = (
     Entrustment.legal_basis,
     Entrustment.matters,
     Entrustment.domains,
+    Entrustment.action_kinds,
     Entrustment.authority,
     Entrustment.valid_from,
     Entrustment.valid_until,
@@ -98,6 +100,39 @@ async def create_agency(*, data: schemas.AgencyIn, principal: Principal | None =
     with unique_as(f"an agency with code {data.code!r} already exists", field="code"):
         await Agency.insert(Agency(**row))
     return await get_agency(agency_id=row["id"])
+
+
+async def confirm_agency(*, principal: Principal, agency_id: UUID, data: schemas.AgencyConfirmationIn) -> schemas.AgencyOut:
+    """R-AGY-1: record the county government's confirmation and announcement; ledgered.
+
+    A registry power (the Justice Bureau's or county government's admin). Sending the same
+    announcement again is the same confirmation; another one for a confirmed agency is a 409.
+    """
+    authorize(agency_parts(principal), rules.AGENCY_REGISTER)
+    agency = await get_agency(agency_id=agency_id)
+    if data.announcement_date > (clock.now() + timedelta(hours=8)).date():
+        raise InvalidInput("the announcement date is in the future", field="announcement_date")
+    if agency.subject_status == "confirmed":
+        if (agency.announcement_no, agency.announcement_date) == (data.announcement_no, data.announcement_date):
+            return agency
+        raise Conflict(f"agency {agency.code} is already confirmed by announcement {agency.announcement_no}")
+    async with write_transaction():
+        await Agency.update(
+            {
+                Agency.subject_status: "confirmed",
+                Agency.announcement_no: data.announcement_no,
+                Agency.announcement_date: data.announcement_date,
+            }
+        ).where(Agency.id == agency_id)
+        await append_event(
+            event="agency.confirmed",
+            actor_id=principal.user_id,
+            agency_id=agency_id,
+            subject_type="agency",
+            subject_id=str(agency_id),
+            details={"announcement_no": data.announcement_no, "announcement_date": data.announcement_date.isoformat()},
+        )
+    return await get_agency(agency_id=agency_id)
 
 
 async def get_agency(*, agency_id: UUID) -> schemas.AgencyOut:
@@ -260,6 +295,7 @@ async def create_entrustment(*, principal: Principal, data: schemas.EntrustmentI
             legal_basis=data.legal_basis,
             matters=data.matters,
             domains=data.domains,
+            action_kinds=sorted(set(data.action_kinds)),
             authority=data.authority,
             valid_from=data.valid_from,
             valid_until=data.valid_until,
@@ -291,6 +327,25 @@ async def active_entrustments(*, entrusted_agency_id: UUID, at: datetime) -> lis
         ),
     )
     return [e for e in found if e.valid_from <= at < e.valid_until]
+
+
+async def entrusted_act_refusal(*, entrustment_id: UUID, action_kind: str, at: datetime) -> str:
+    """Why an act of ``action_kind`` at ``at`` is outside the entrustment, or '' when inside.
+
+    R-AGY-5: entrusted officers act only on its matters (checked when the case is opened),
+    within its authority (the typed action kinds) and within its term, while it is active.
+    """
+    found = await fetch_one(
+        schemas.EntrustmentOut, Entrustment.select(*_ENTRUSTMENT_COLUMNS).where(Entrustment.id == entrustment_id)
+    )
+    if found is None or found.status != "active":
+        return f"entrustment {entrustment_id} is not active"
+    if not found.valid_from <= at < found.valid_until:
+        return f"at {at.isoformat()} the entrustment's term ({found.valid_from.date()} – {found.valid_until.date()}) does not run"
+    if action_kind not in found.action_kinds:
+        allowed = ", ".join(found.action_kinds) or "no on-site act"
+        return f"the entrustment allows {allowed}, not {action_kind}"
+    return ""
 
 
 # --- login and tokens -------------------------------------------------------------------

@@ -76,7 +76,9 @@ class Entrustment(Table, tablename="org_entrustment"):
     legal_basis = Text()
     matters = JSON(default=[])
     domains = JSON(default=[])
+    # The letter's wording of the authority; ``action_kinds`` is what it allows, typed (R-AGY-5).
     authority = Text(default="")
+    action_kinds = JSON(default=[])
     valid_from = Timestamptz()
     valid_until = Timestamptz()
     letter_ref = Varchar(length=255)

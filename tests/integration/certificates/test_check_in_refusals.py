@@ -100,6 +100,7 @@ async def _entrustment(make_person: Any, entruster: Any, entrusted: Any, **field
         "legal_basis": "《行政处罚法》第二十条",
         "matters": ["illegal_building"],
         "domains": ["urban_management"],
+        "action_kinds": ["inspection"],
         "valid_from": (now - timedelta(days=1)).isoformat(),
         "valid_until": (now + timedelta(days=90)).isoformat(),
         "letter_ref": "委托书〔2025〕7号",

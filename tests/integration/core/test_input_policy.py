@@ -92,7 +92,7 @@ async def test_nul_and_control_characters_in_a_case_title(f: make.Field) -> None
         _problem(response, 422, "invalid-text", "title")
     # Newlines and tabs are text (a legal basis may span lines): not refused by the policy.
     fine = await f.client.post(
-        f"{OFFICE}/cases", json=make.case_body(f, legal_basis="《行政处罚法》\n第二十八条\t第一款"), headers=f.h("liu")
+        f"{OFFICE}/cases", json=make.case_body(f, legal_basis="《行政处罚法》\n第二十八条\t第一款"), headers=f.h("wang")
     )
     assert fine.status_code == 201, fine.text
 

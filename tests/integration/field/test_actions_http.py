@@ -9,7 +9,20 @@ import pytest
 
 from backend.core import clock
 from backend.field.tables import CheckIn, RecusalDeclaration, RecusalRequest
-from tests.factories import GPS, MOBILE, OFFICE, Field, bearer, check_in, declare, field_team, open_case, person, plan_action
+from tests.factories import (
+    GPS,
+    MOBILE,
+    OFFICE,
+    Field,
+    bearer,
+    check_in,
+    declare,
+    field_team,
+    open_case,
+    person,
+    plan_action,
+    show_certificate,
+)
 from tests.integration.field.field_helpers import problem, stamp
 
 
@@ -179,6 +192,7 @@ async def test_inspection_closes_without_video_and_state_machine_is_enforced(f):
     for name in ("wang", "li"):
         await check_in(f, name, aid)
         await declare(f, name, aid)
+        await show_certificate(f, name, aid)  # R-CERT-5, before the action closes
     for step in ("start", "end", "close"):
         response = await f.client.post(f"{MOBILE}/actions/{aid}/{step}", json=stamp(), headers=f.h("wang"))
         assert response.status_code == 200, response.text

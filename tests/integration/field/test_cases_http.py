@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from backend.field.tables import Case, CaseStage
-from tests.factories import OFFICE, case_body, field_team, open_case
+from tests.factories import OFFICE, case_body, document_photo, field_team, open_case
 from tests.integration.field.field_helpers import problem
 
 
@@ -19,13 +19,13 @@ async def f(client):
 @pytest.mark.both_engines
 async def test_case_is_opened_with_minimised_party_and_client_id_is_idempotent(f):
     case_id = str(uuid.uuid4())
-    first = await f.client.post(f"{OFFICE}/cases", json=case_body(f, id=case_id), headers=f.h("liu"))
+    first = await f.client.post(f"{OFFICE}/cases", json=case_body(f, id=case_id), headers=f.h("wang"))
     assert first.status_code == 201, first.text
     body = first.json()
     assert body["stage"] == "initiation"
     assert body["party_id_masked"] == "**************1234"
     assert "id_number" not in body
-    again = await f.client.post(f"{OFFICE}/cases", json=case_body(f, id=case_id), headers=f.h("liu"))
+    again = await f.client.post(f"{OFFICE}/cases", json=case_body(f, id=case_id), headers=f.h("wang"))
     assert again.status_code == 201
     assert again.json()["id"] == case_id
     assert await Case.count().where(Case.id == case_id) == 1
@@ -76,6 +76,7 @@ async def test_entrusted_matter_acts_in_entrusters_name(client, make_agency, mak
             "legal_basis": "行政处罚法 第二十条",
             "matters": ["land_use"],
             "domains": ["natural_resources"],
+            "action_kinds": ["inspection"],
             "authority": "现场检查",
             "valid_from": (clock.now() - timedelta(days=1)).isoformat(),
             "valid_until": (clock.now() + timedelta(days=365)).isoformat(),
@@ -93,6 +94,7 @@ async def test_entrusted_matter_acts_in_entrusters_name(client, make_agency, mak
         "legal_basis": "土地管理法",
         "party": {"kind": "person", "name": "某村民"},
         "officers": [{"user_id": str(chen.user.id), "role": "lead"}],
+        "declaration": {"conflict": False},
     }
     response = await client.post(f"{OFFICE}/cases", json=body, headers=await auth_headers(chen))
     assert response.status_code == 201, response.text
@@ -111,7 +113,9 @@ async def test_stage_needs_a_record_and_archiving_freezes(f):
     skip = await f.client.post(f"{OFFICE}/cases/{cid}/stage", json={"to_stage": "review_decision"}, headers=f.h("liu"))
     problem(skip, 422, "invalid-input")
     for stage in ("investigation", "review_decision", "service_execution", "archived"):
-        record = await f.client.post(f"{OFFICE}/cases/{cid}/records", json={"title": f"文书 before {stage}"}, headers=f.h("wang"))
+        evidence_id = str(await document_photo(f.people["wang"], uuid.UUID(cid), title=f"文书 before {stage}"))
+        filed = {"title": f"文书 before {stage}", "evidence_id": evidence_id}
+        record = await f.client.post(f"{OFFICE}/cases/{cid}/records", json=filed, headers=f.h("wang"))
         assert record.status_code == 201, record.text
         moved = await f.client.post(f"{OFFICE}/cases/{cid}/stage", json={"to_stage": stage}, headers=f.h("liu"))
         assert moved.status_code == 200, moved.text
@@ -121,7 +125,8 @@ async def test_stage_needs_a_record_and_archiving_freezes(f):
         r["stage"] for r in await CaseStage.select(CaseStage.stage).where(CaseStage.case == cid).order_by(CaseStage.entered_at)
     ]
     assert stages == ["initiation", "investigation", "review_decision", "service_execution", "archived"]
-    frozen = await f.client.post(f"{OFFICE}/cases/{cid}/records", json={"title": "late"}, headers=f.h("wang"))
+    late = {"title": "late", "evidence_id": str(uuid.uuid4())}
+    frozen = await f.client.post(f"{OFFICE}/cases/{cid}/records", json=late, headers=f.h("wang"))
     problem(frozen, 409, "case-archived")
     action = {"case_id": cid, "kind": "inspection", "planned_at": "2026-01-01T00:00:00Z", "participant_ids": [f.uid("wang")]}
     problem(await f.client.post(f"{OFFICE}/actions", json=action, headers=f.h("liu")), 409, "case-archived")
@@ -135,7 +140,7 @@ async def test_other_agency_sees_404_everywhere(f, client, make_person, auth_hea
     cid = case["id"]
     for method, path, body in (
         ("get", f"{OFFICE}/cases/{cid}", None),
-        ("post", f"{OFFICE}/cases/{cid}/records", {"title": "x"}),
+        ("post", f"{OFFICE}/cases/{cid}/records", {"title": "x", "evidence_id": str(uuid.uuid4())}),
         ("post", f"{OFFICE}/cases/{cid}/stage", {"to_stage": "investigation"}),
         ("post", f"{OFFICE}/cases/{cid}/officers", {"user_id": str(stranger.user.id), "role": "assisting"}),
         ("get", f"{OFFICE}/cases/{cid}/actions", None),

@@ -139,6 +139,7 @@ async def test_entrustment_only_within_the_entrusters_matters(client, make_agenc
         "legal_basis": "《行政处罚法》第二十条",
         "matters": ["land_inspection", "forced_demolition"],
         "domains": ["land_use"],
+        "action_kinds": ["inspection"],
         "valid_from": "2026-01-01T00:00:00Z",
         "valid_until": "2027-01-01T00:00:00Z",
         "letter_ref": "委托书〔2026〕1号",
