@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint typecheck imports pytest bench bench-smoke clean
+.PHONY: install run test test-fast lint typecheck imports pytest fuzz bench bench-smoke clean
 
 # pytest-xdist workers: one per CPU (each gets its own PostgreSQL database, tests/databases.py).
 PYTEST_WORKERS ?= auto
@@ -42,6 +42,12 @@ test-fast: install
 
 test: lint typecheck imports pytest bench-smoke
 	$(BIN)/python -m tests.traceability
+
+# The API contract and hostile-input walk (tests/e2e/test_api_contract.py) at ten times the
+# examples, with schemathesis's coverage phase and a fresh seed; needs PostgreSQL
+# (FIELDPROOF_TEST_DATABASE_URL), like the run inside `make test`.
+fuzz: install
+	FIELDPROOF_FUZZ_SCALE=10 $(BIN)/pytest -p no:xdist -rs tests/e2e/test_api_contract.py
 
 bench: install
 	$(BIN)/python -m bench

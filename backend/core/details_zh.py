@@ -164,6 +164,18 @@ DETAILS_ZH: dict[str, str] = {
     "user {0} is not a participant of this action": "用户 {0} 不是本次执法行动的参与人员",
     "the announcement date is in the future": "公告日期晚于今天",
     "agency {0} is already confirmed by announcement {1}": "执法主体 {0} 已由公告 {1} 确认",
+    "you have no successful check-in on action {0}; no valid certificate to show": "您在执法行动 {0} 中没有成功签到，没有可出示的有效执法证件",
+    "{0} officer(s) who checked in have not recorded showing the certificate": "已签到的执法人员中有 {0} 人尚未记录出示执法证件",
+    "{0} is already exempt": "{0} 已豁免",
+    "record {0} belongs to another action or officer": "记录 {0} 属于其他执法行动或执法人员",
+    "reconsideration and suit against {0} are still open": "针对 {0} 的行政复议和行政诉讼期限尚未届满",
+    "a {0} needs an issued and served decision whose periods have run: {1}": "{0} 须有已作出、已送达且期限届满的决定：{1}",
+    "no issued decision of this case has its service recorded": "本案已作出的决定均未记录送达",
+    "the party's own deadline under {0} has not passed": "当事人依 {0} 履行的期限尚未届满",
+    "stage {0} has no document or capture": "{0} 阶段没有文书或采集记录",
+    "action {0} is {1}": "执法行动 {0} 为 {1}",
+    "a recusal request awaits decision": "有回避申请尚待决定",
+    "the case cannot be closed: {0}": "案件尚不能结案：{0}",
     # --- decisions ---------------------------------------------------------------------------
     "decision {0} not found": "未找到决定 {0}",
     "decision {0} has been issued and is frozen": "决定 {0} 已作出，不得修改",
@@ -202,6 +214,10 @@ DETAILS_ZH: dict[str, str] = {
     "the draft changed or was issued meanwhile; reload it": "草稿已被修改或已作出决定，请刷新",
     "the draft is now version {0} ({1})": "草稿现为第 {0} 版（{1}）",
     "the draft is now version {0} ({1}); review that version": "草稿现为第 {0} 版（{1}），请审核该版本",
+    "only an issued decision is served; this one is {0}": "只有已作出的决定才能送达；该决定为 {0}",
+    "the service of decision {0} is already recorded": "决定 {0} 的送达已记录",
+    "a decision is served after it is issued": "决定须在作出后送达",
+    "the party's deadline comes after service": "当事人的履行期限须在送达之后",
     "no hearing was requested on the served notice": "当事人未就已送达的告知书申请听证",
     "the approver reviewed this decision; another person must approve it": "审批人审核过本决定，须由他人审批",
     "a restricted decision needs restriction_kind and restriction_reason": "限制公开的决定须有 restriction_kind 和 restriction_reason",
@@ -276,6 +292,7 @@ DETAILS_ZH: dict[str, str] = {
         "文件存储不支持临时下载链接，请使用 GET /api/v1/evidence/{id}/content"
     ),
     # --- tus resumable uploads ----------------------------------------------------------------
+    "the evidence store failed ({0}); HEAD the upload and resume": "证据存储出错（{0}），请先 HEAD 查询上传再续传",
     "your unfinished uploads already reserve {0} bytes; {1} more would exceed your quota of {2} bytes — finish or "
     "terminate one first": "您未完成的上传已占用 {0} 字节，再增加 {1} 字节将超过您的配额 {2} 字节——请先完成或终止其中一个",
     "unfinished uploads already reserve {0} bytes; {1} more would exceed the staging quota of {2} bytes — retry later": (

@@ -47,8 +47,8 @@ class LiveApi:
     database: str
     seeded: Seeded
     log: Path
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
-    tokens: dict[str, str] = field(default_factory=dict)
 
     def login(self, persona: str) -> str:
         """A fresh access token (a login per run: a fuzzed admin may end a user's sessions)."""
@@ -66,6 +66,18 @@ class LiveApi:
             values = {"case_id": self.seeded.case_id, "action_id": self.seeded.action_id}
         lines = [f'"path.{name}" = "{value}"' for name, value in values.items()]
         return "\n[parameters]\n" + "\n".join(lines) + "\n"
+
+    def cli(self, *command: str) -> subprocess.CompletedProcess[str]:
+        """A ``fieldproof`` command on the server's database and store."""
+        return subprocess.run(
+            [sys.executable, "-m", "backend.cli", *command],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
     def server_errors(self) -> list[str]:
         """Log lines of unhandled errors (the server's 500s), with their traceback."""
@@ -129,7 +141,7 @@ def start_live_api(worker: str, folder: Path) -> LiveApi:
         }
     )
     log = folder / "server.log"
-    api = LiveApi(url=f"http://127.0.0.1:{port}", database=name, seeded=seeded, log=log)
+    api = LiveApi(url=f"http://127.0.0.1:{port}", database=name, seeded=seeded, log=log, env=env)
     with log.open("wb") as sink:
         api.process = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
