@@ -8,11 +8,12 @@ date-time, an instant anywhere in years 1–9999 written with offsets up to ±14
 
 ``verdict`` says what the answer must be: never a 5xx; every 4xx a problem+json document; and
 a value the input policy must refuse (a forbidden character, a date-time outside 1970–2200)
-never a 2xx.
+never a 2xx; and a problem (zh-CN, the default) has a Chinese title and Chinese in its detail.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from schemathesis import Case
 
 from tests.strategies import hostile_text, instants
 
+_CJK = re.compile("[\u4e00-\u9fff]")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 # What the input policy refuses in any text (backend/core/inputs.py); JSON text may hold tab/newline.
 _FORBIDDEN_IN_JSON = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -100,8 +102,9 @@ def must_refuse(field: Field, value: str) -> bool:
     return not EARLIEST <= utc <= LATEST
 
 
-def verdict(status: int, content_type: str | list[str], *, refused: bool) -> str | None:
-    """What is wrong with the answer, or None."""
+def verdict(status: int, content_type: str | list[str], body: bytes, *, refused: bool) -> str | None:
+    """What is wrong with the answer, or None. A problem (the request sends no Accept-Language,
+    so zh-CN) must carry a Chinese title and a detail with Chinese in it (issue 15, point 9)."""
     if isinstance(content_type, list):  # schemathesis keeps every value of a header
         content_type = content_type[0] if content_type else ""
     if status >= 500:
@@ -110,4 +113,8 @@ def verdict(status: int, content_type: str | list[str], *, refused: bool) -> str
         return f"{status} answered as {content_type!r}, not problem+json"
     if refused and status < 400:
         return f"a value the input policy refuses was accepted ({status})"
+    if status >= 400 and body:
+        problem = json.loads(body)
+        if not _CJK.search(problem.get("title", "")) or not _CJK.search(problem.get("detail", "")):
+            return f"zh-CN problem not in Chinese: {problem.get('title')!r} / {problem.get('detail')!r}"
     return None

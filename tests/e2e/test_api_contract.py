@@ -162,7 +162,8 @@ def _attack(operation: Any, headers: dict[str, str], wrong: list[str]) -> Any:
             hostile.plant(case, field, value)
             response = case.call(headers=headers, timeout=30)
             refused = hostile.must_refuse(field, value)
-            problem = hostile.verdict(response.status_code, response.headers.get("content-type", ""), refused=refused)
+            content_type = response.headers.get("content-type", "")
+            problem = hostile.verdict(response.status_code, content_type, response.content or b"", refused=refused)
             if problem is not None:
                 wrong.append(f"{operation.method.upper()} {operation.path} {field.location} {field.path} = {value!r}: {problem}")
 
