@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 import msgspec
@@ -49,6 +49,7 @@ class CertificateShownIn(Strict, kw_only=True):
 
 
 class CertificateShownOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)  # the officer who showed it, by name (issue 14.5)
     id: UUID
     action_id: UUID
     user_id: UUID
@@ -56,6 +57,8 @@ class CertificateShownOut(msgspec.Struct, kw_only=True):
     server_time: datetime
     device_time: datetime
     evidence_id: UUID | None
+    user_name: str | None = None
+    user_role: str | None = None
 
 
 class ExemptionIn(Strict, kw_only=True):

@@ -9,6 +9,7 @@ page equally fast at the first and at the ten-thousandth event.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import ClassVar
 from uuid import UUID
 
 import msgspec
@@ -87,12 +88,15 @@ async def case_timeline(*, viewer: Principal, case_id: UUID, cursor: str | None 
 class ChainItem(msgspec.Struct, frozen=True, kw_only=True):
     """One evidence item's chain of custody, as a supervisor reads it."""
 
+    PEOPLE: ClassVar[tuple[str, ...]] = ("captured_by",)
     evidence: EvidenceOut
     captured_by: UUID
     certificate_snapshot_id: str | None
     verification: str  # "verified at reception", "re-hash ok", "re-hash FAILED", "no ledger record"
     custody: list[LedgerEntry]
     accesses: list[LedgerEntry]
+    captured_by_name: str | None = None
+    captured_by_role: str | None = None
 
 
 class ChainReport(msgspec.Struct, frozen=True, kw_only=True):
