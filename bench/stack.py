@@ -327,6 +327,8 @@ async def open_case(officer: Actor, *, extra_officers: list[Actor] | None = None
             "legal_basis": "无证无照经营查处办法 第十三条",
             "party": {"kind": "person", "name": "李四"},
             "officers": officers,
+            # R-RCS-2: the opening officer declares (no conflict) before being assigned.
+            "declaration": {"conflict": False, "statement": "本人与本案当事人无利害关系，无回避情形"},
         },
         enforcement_schemas.CaseIn,
     )
