@@ -14,17 +14,21 @@ surrogates and extreme date-times (tests/strategies.py) into every string and da
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -33,6 +37,7 @@ from schemathesis import GenerationMode
 
 from tests.e2e import hostile
 from tests.e2e.live import LiveApi, start_live_api
+from tests.strategies import hostile_text, instants
 
 pytestmark = pytest.mark.slow
 
@@ -168,6 +173,61 @@ def _attack(operation: Any, headers: dict[str, str], wrong: list[str]) -> Any:
                 wrong.append(f"{operation.method.upper()} {operation.path} {field.location} {field.path} = {value!r}: {problem}")
 
     return attack
+
+
+TUS_KEYS = ("filename", "filetype", "sha256", "case_id", "captured_at", "device_id", "lat", "lon", "accuracy_m")
+
+
+def test_hostile_tus_metadata_answers_4xx_and_leaves_nothing_behind(live_api: LiveApi) -> None:
+    """tus creation-with-upload whose Upload-Metadata carries one hostile value (NUL, controls,
+    surrogates, extreme instants): a 4xx problem before any byte is stored, never a 5xx, and no
+    object without its record (issue 15, defects 3 and 4)."""
+    headers = {"Authorization": f"Bearer {live_api.login('officer')}", "Tus-Resumable": "1.0.0"}
+    data = b"%PDF-1.4\n" + os.urandom(2000) + b"\n%%EOF"
+    base = {
+        "filename": "scene.pdf",
+        "filetype": "application/pdf",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "case_id": str(live_api.seeded.case_id),
+        "captured_at": "2026-05-01T09:30:00+08:00",
+        "device_id": "phone-fuzz",
+    }
+    wrong: list[str] = []
+
+    @hypothesis_settings(max_examples=10 * SCALE, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(key=st.sampled_from(TUS_KEYS), text=hostile_text, moment=instants)
+    def attack(key: str, text: str, moment: datetime) -> None:
+        value = moment.isoformat() if key == "captured_at" and text.isascii() else text
+        metadata = {**base, key: value}
+        encoded = ",".join(
+            f"{name} {base64.b64encode(raw.encode('utf-8', 'surrogatepass')).decode()}" for name, raw in metadata.items()
+        )
+        response = requests.post(
+            f"{live_api.url}/api/mobile/v1/uploads",
+            data=data,
+            headers={
+                **headers,
+                "Upload-Length": str(len(data)),
+                "Upload-Metadata": encoded,
+                "Content-Type": "application/offset+octet-stream",
+            },
+            timeout=30,
+        )
+        field = hostile.Field("query", (key,), key == "captured_at")
+        problem = hostile.verdict(
+            response.status_code,
+            response.headers.get("content-type", ""),
+            response.content,
+            refused=hostile.must_refuse(field, value),
+        )
+        if problem is not None:
+            wrong.append(f"Upload-Metadata {key} = {value!r}: {problem}")
+
+    attack()
+    assert wrong == [], "\n".join(wrong[:50])
+    assert live_api.server_errors() == [], live_api.server_errors()
+    reconciled = live_api.cli("reconcile")
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
 
 
 @pytest.mark.parametrize(
