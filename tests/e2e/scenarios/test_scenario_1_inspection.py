@@ -71,11 +71,13 @@ def test_routine_inspection_of_a_restaurant(town: Town) -> None:
     refused = problem(zhao.check_in(str(MARKET_ROUTINE_ACTION)), 409, "certificate-suspended")
     assert refused["reason"] == "suspended"
 
-    # 2–3. Both check in at the restaurant (certificate verified) and declare no conflict.
+    # 2–3. Both check in at the restaurant (certificate verified), show their certificates
+    # (R-CERT-5) and declare no conflict.
     for officer in (wang, li):
         checked = ok(officer.check_in(ACTION), 201)
         assert checked["allowed"] is True
         assert checked["certificate_id"] is not None
+        assert ok(officer.show_certificate(ACTION), 201)["check_in_id"] == checked["id"]
     blocked = problem(wang.transition(ACTION, "start"), 409, "action-start-blocked")
     assert {m["code"] for m in blocked["missing"]} == {"recusal_declaration"}
     for officer in (wang, li):
@@ -102,7 +104,7 @@ def test_routine_inspection_of_a_restaurant(town: Town) -> None:
     assert again.headers.get("idempotent-replayed") == "true"
     assert again.json()["evidence_id"] == first["evidence_id"]
     chain = ok(town["liu"].get(f"{OFFICE}/cases/{CASE}/evidence-chain", params={"purpose": "日常监督"}))
-    hashes = [item["evidence"]["sha256"] for item in chain["items"]]
+    hashes = [item["evidence"]["sha256"] for item in chain["items"] if item["evidence"]["action_id"] == ACTION]
     assert hashes.count(first["sha256"]) == 1
     assert len(hashes) == 3  # the kitchen, the audio note, the cold room: nothing twice
 
@@ -120,11 +122,27 @@ def test_routine_inspection_of_a_restaurant(town: Town) -> None:
     assert party_view["holder_name"] == wang.full_name
     assert party_view["agency_name"] == "新绛县综合行政执法局"
 
-    # 6. Nothing wrong found: the action ends and closes; the inspection record is filed.
+    # 6. Nothing wrong found: the action ends and closes; the case is closed with the inspection
+    # record. Each stage keeps its paper (R-REC-1): the morning's task sheet, the action's photos,
+    # the signed inspection record with its conclusion, the notice of the result served.
     assert ok(wang.transition(ACTION, "end"))["state"] == "ended"
-    closed = ok(wang.transition(ACTION, "close"))
-    assert closed["state"] == "closed"
-    record_photo = ok(wang.capture(CASE, jpeg("现场检查笔录"), kind="photo", media_type="image/jpeg"), 201)
-    record = {"title": "现场检查笔录（未发现违法行为）", "kind": "document", "evidence_id": record_photo["evidence_id"]}
-    filed = ok(wang.post(f"{OFFICE}/cases/{CASE}/records", record), 201)
-    assert filed["evidence_id"] == record_photo["evidence_id"]
+    assert ok(wang.transition(ACTION, "close"))["state"] == "closed"
+    records = ok(wang.get(f"{OFFICE}/cases/{CASE}/records"))
+    assert {r["stage"] for r in records} == {"initiation", "investigation"}  # the photos are listed too
+    for title, next_stage in (
+        (None, "review_decision"),
+        ("现场检查笔录（未发现违法行为）", "service_execution"),
+        ("检查结果告知书送达回证", "archived"),
+    ):
+        if next_stage == "archived":
+            # Closing too early answers everything still missing at once.
+            early = problem(wang.post(f"{OFFICE}/cases/{CASE}/stage", {"to_stage": "archived"}), 409, "case-close-blocked")
+            assert [m["code"] for m in early["missing"]] == ["stage_record"]
+        if title is not None:
+            paper = ok(wang.capture(CASE, jpeg(title), kind="photo", media_type="image/jpeg"), 201)
+            record = {"title": title, "kind": "document", "evidence_id": paper["evidence_id"]}
+            ok(wang.post(f"{OFFICE}/cases/{CASE}/records", record), 201)
+        ok(wang.post(f"{OFFICE}/cases/{CASE}/stage", {"to_stage": next_stage}))
+    closed = ok(wang.get(f"{OFFICE}/cases/{CASE}"))
+    assert closed["stage"] == "archived"
+    assert closed["archived_at"] is not None

@@ -40,7 +40,18 @@ def _video(start: datetime, seconds: float) -> bytes:
 
 
 @pytest.mark.requirement(
-    "R-CERT-4", "R-RCS-1", "R-RCS-3", "R-RCS-4", "R-REC-2", "R-REC-3", "R-REC-4", "R-REC-5", "R-REC-8", "R-DISC-6"
+    "R-CERT-4",
+    "R-CERT-5",
+    "R-RCS-1",
+    "R-RCS-2",
+    "R-RCS-3",
+    "R-RCS-4",
+    "R-REC-2",
+    "R-REC-3",
+    "R-REC-4",
+    "R-REC-5",
+    "R-REC-8",
+    "R-DISC-6",
 )
 def test_impound_with_a_recusal_a_replacement_and_an_approved_battery_gap(town: Town, tmp_path: Path) -> None:
     qian, zheng, han, jiang = town["qian"], town["zheng"], town["han"], town["jiang"]
@@ -56,6 +67,7 @@ def test_impound_with_a_recusal_a_replacement_and_an_approved_battery_gap(town: 
     # 2. Both check in; 郑 declares a conflict (the shop owner is his cousin) and is removed.
     for officer in (qian, zheng):
         assert ok(officer.check_in(ACTION), 201)["allowed"] is True
+        ok(officer.show_certificate(ACTION), 201)  # R-CERT-5, on arrival
     assert ok(qian.declare(ACTION), 201)["conflict"] is False
     conflict = ok(zheng.declare(ACTION, ground="close_relative", statement="当事人郑某系本人表兄"), 201)
     assert conflict["conflict"] is True
@@ -69,10 +81,17 @@ def test_impound_with_a_recusal_a_replacement_and_an_approved_battery_gap(town: 
     blocked = problem(qian.transition(ACTION, "start"), 409, "action-start-blocked")
     assert {m["code"] for m in blocked["missing"]} >= {"check_ins", "recording_session"}
 
-    # A replacement: 蒋 assigns 韩 to the case and the impound; 韩 checks in and declares.
-    ok(jiang.post(f"{OFFICE}/cases/{CASE}/officers", {"user_id": han.user_id, "role": "assisting"}), 201)
+    # A replacement: 韩 declares on the case before 蒋 may assign him (R-RCS-2), then joins the
+    # impound, checks in and declares for it.
+    assignment = {"user_id": han.user_id, "role": "assisting"}
+    undeclared = problem(jiang.post(f"{OFFICE}/cases/{CASE}/officers", assignment), 409, "recusal-not-declared")
+    assert [m["user_id"] for m in undeclared["missing"]] == [han.user_id]
+    declaration = {"conflict": False, "statement": "本人与当事人无利害关系"}
+    ok(han.post(f"{OFFICE}/cases/{CASE}/handler-declarations", declaration), 201)
+    ok(jiang.post(f"{OFFICE}/cases/{CASE}/officers", assignment), 201)
     ok(jiang.post(f"{OFFICE}/actions/{ACTION}/participants", {"user_id": han.user_id}), 201)
     assert ok(han.check_in(ACTION), 201)["allowed"] is True
+    ok(han.show_certificate(ACTION), 201)
     assert ok(han.declare(ACTION), 201)["conflict"] is False
 
     # 3. The recording session opens before the start; only now can it start.
@@ -109,10 +128,15 @@ def test_impound_with_a_recusal_a_replacement_and_an_approved_battery_gap(town: 
     reason = {"gap_start": gap["start"], "gap_end": gap["end"], "reason": "钱的执法记录仪电池耗尽，现场更换电池"}
     recorded = ok(qian.post(f"{MOBILE}/actions/{ACTION}/gap-reasons", reason), 201)
     problem(qian.transition(ACTION, "close"), 409, "video-coverage-incomplete")  # a reason alone is not enough
+    # 蒋 finds it in his work queue, with who wrote it.
+    waiting = ok(jiang.get(f"{OFFICE}/queues/gap-reasons"))["items"]
+    mine = [item for item in waiting if item["reason_id"] == recorded["id"]]
+    assert [(item["action_id"], item["recorded_by_name"]) for item in mine] == [(ACTION, qian.full_name)]
     approve = f"{OFFICE}/actions/{ACTION}/gap-reasons/{recorded['id']}/approve"
     problem(qian.post(approve), 403, "forbidden")  # only the supervisor approves
     approved = ok(jiang.post(approve))
     assert approved["approved_by"] == jiang.user_id
+    assert recorded["id"] not in {item["reason_id"] for item in ok(jiang.get(f"{OFFICE}/queues/gap-reasons"))["items"]}
     closed = ok(qian.transition(ACTION, "close"))
     assert closed["state"] == "closed"
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from backend.demo.history import FOOD_CASE
-from tests.e2e.scenarios.town import OFFICE, Person, Town, jpeg, now, ok, problem, slug
+from tests.e2e.scenarios.town import OFFICE, Person, Town, jpeg, now, ok, problem
 
 pytestmark = pytest.mark.slow
 
@@ -47,12 +47,18 @@ def _photo(person: Person, label: str) -> str:
     return str(ok(person.capture(CASE, jpeg(label), kind="photo", media_type="image/jpeg"), 201)["evidence_id"])
 
 
+def _waiting(reviewer: Person, decision_id: str) -> list[str]:
+    """The draft versions of this decision in the reviewer's queue."""
+    items = ok(reviewer.get(f"{OFFICE}/queues/reviews"))["items"]
+    return [item["draft_sha256"] for item in items if item["decision_id"] == decision_id]
+
+
 def _issue(person: Person, decision_id: str, sha: str) -> Any:
     return person.post(f"{OFFICE}/decisions/{decision_id}/issue", {"decision_no": DECISION_NO, "draft_sha256": sha})
 
 
 @pytest.mark.requirement(
-    "R-DISC-1", "R-DISC-2", "R-DISC-3", "R-DISC-7", "R-DISC-8", "R-LEGAL-3", "R-LEGAL-4", "R-LEGAL-6", "R-RCS-2"
+    "R-DISC-1", "R-DISC-2", "R-DISC-3", "R-DISC-7", "R-DISC-8", "R-LEGAL-3", "R-LEGAL-4", "R-LEGAL-5", "R-LEGAL-6", "R-RCS-2"
 )
 def test_large_fine_passes_the_legal_review_gate_on_the_second_review(town: Town) -> None:
     qian, zheng, shen, jiang, wu = town["qian"], town["zheng"], town["shen"], town["jiang"], town["market-admin"]
@@ -97,9 +103,8 @@ def test_large_fine_passes_the_legal_review_gate_on_the_second_review(town: Town
     _declare(jiang, "approver")
     _declare(wu, "discussion_member")
     # Nothing can be issued yet: the hearing is pending and no review passed.
-    early = _issue(jiang, decision_id, first_sha)
-    assert early.status_code == 409
-    assert slug(early) in {"hearing-pending", "legal-review-required", "answer-period-running", "decision-blocked"}
+    early = problem(_issue(jiang, decision_id, first_sha), 409, "decision-issue-blocked")
+    assert {m["code"] for m in early["missing"]} == {"hearing-pending", "answer-period-running", "legal-review-required"}
 
     hearing = {
         "host_id": wu.user_id,
@@ -112,13 +117,20 @@ def test_large_fine_passes_the_legal_review_gate_on_the_second_review(town: Town
     waiver = {"waiver_evidence_id": _photo(qian, "放弃陈述申辩期限声明")}
     ok(qian.post(f"{OFFICE}/decisions/{decision_id}/notice/waiver", waiver))
 
-    # 3. 沈 reviews the exact draft: not passed, the quantity sold is not proven.
+    # 3. 沈 finds the draft in the review queue and reviews exactly that version: not passed,
+    # the quantity sold is not proven.
+    assert _waiting(shen, decision_id) == [first_sha]
     bundle = ok(shen.get(f"{OFFICE}/decisions/{decision_id}/review-bundle"))
     assert bundle["decision"]["draft_sha256"] == first_sha
+    # R-LEGAL-5: every evidence item of the case with its hash status (the investigation's
+    # photographed papers, the receipt, the hearing record).
+    statuses = {item["evidence_id"]: item["hash_status"] for item in bundle["evidence"]}
+    assert len(statuses) >= 6
+    assert set(statuses.values()) == {"verified"}
     review = {"draft_sha256": first_sha, "outcome": "not_passed", "opinion": "关于销售数量的证据不足，退回补充调查。"}
     ok(shen.post(f"{OFFICE}/decisions/{decision_id}/reviews", review), 201)
-    refused = problem(_issue(jiang, decision_id, first_sha), 409, "legal-review-required")
-    assert "not_passed" in refused["detail"]
+    refused = problem(_issue(jiang, decision_id, first_sha), 409, "decision-issue-blocked")
+    assert [(m["code"], m["current_sha256"]) for m in refused["missing"]] == [("legal-review-required", first_sha)]
 
     # More investigation: the sales ledger is photographed; the amount changes.
     _photo(zheng, "当事人销售台账（补充调查）")
@@ -130,9 +142,10 @@ def test_large_fine_passes_the_legal_review_gate_on_the_second_review(town: Town
     second_sha = second["draft_sha256"]
     assert second_sha != first_sha
     assert second["major"] is True
-    # The old review does not count for the new draft.
-    stale = problem(_issue(jiang, decision_id, second_sha), 409, "legal-review-required")
-    assert second_sha in stale["detail"]
+    # The old review does not count for the new draft: it waits in 沈's queue again.
+    assert _waiting(shen, decision_id) == [second_sha]
+    stale = problem(_issue(jiang, decision_id, second_sha), 409, "decision-issue-blocked")
+    assert [(m["code"], m["current_sha256"]) for m in stale["missing"]] == [("legal-review-required", second_sha)]
     problem(
         shen.post(f"{OFFICE}/decisions/{decision_id}/reviews", {**review, "outcome": "passed"}), 409, "draft-changed"
     )  # a review of the old draft is refused
@@ -154,4 +167,5 @@ def test_large_fine_passes_the_legal_review_gate_on_the_second_review(town: Town
     assert issued["fine_total_fen"] == 180_000 * YUAN
     reviews = ok(shen.get(f"{OFFICE}/decisions/{decision_id}/reviews"))
     assert [(r["outcome"], r["current"]) for r in reviews] == [("not_passed", False), ("passed", True)]
+    assert _waiting(shen, decision_id) == []
     assert ok(jiang.get(f"{OFFICE}/cases/{CASE}"))["stage"] == "service_execution"

@@ -96,6 +96,11 @@ class Person:
             body |= {"ground": ground, "statement": statement}
         return self.post(f"{MOBILE}/actions/{action_id}/recusals", body)
 
+    def show_certificate(self, action_id: str, evidence_id: str | None = None) -> httpx.Response:
+        """R-CERT-5: the officer records showing the certificate verified at check-in."""
+        body = {"id": str(uuid.uuid4()), "device_time": now().isoformat(), "evidence_id": evidence_id}
+        return self.post(f"{MOBILE}/actions/{action_id}/certificate-shown", body)
+
     def transition(self, action_id: str, to: str) -> httpx.Response:
         return self.post(f"{MOBILE}/actions/{action_id}/{to}", stamp())
 
