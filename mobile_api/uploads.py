@@ -22,7 +22,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from backend.core import clock
 from backend.core.access import PUBLIC, declared
 from backend.core.auth import Principal
-from backend.core.errors import NotFound, ProblemError
+from backend.core.errors import NotFound, ProblemError, RequestNotValid
 from backend.core.http.authentication import PROBLEM_HEADERS
 from backend.core.http.openapi import PHONE_WRITE, SIGNED_IN, WITH_INPUT, problems
 from backend.core.http.problems import send_problem
@@ -71,7 +71,7 @@ _ALLOW_HEADERS = (
 
 # Problems in OpenAPI: every route but OPTIONS needs Tus-Resumable (412); the item routes name
 # an upload of the caller (404, or 410 once expired or terminated).
-TUS = (*SIGNED_IN, TusVersionUnsupported)
+TUS = (*SIGNED_IN, TusVersionUnsupported, RequestNotValid)  # Tus-Resumable: a documented header
 UPLOAD = (*TUS, *WITH_INPUT, NotFound, UploadNotFound, UploadGone)
 CHUNK = (
     NotOffsetOctetStream,

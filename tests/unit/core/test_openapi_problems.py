@@ -17,8 +17,9 @@ from backend.core.settings import Settings
 
 def test_problems_groups_types_by_status_once_each():
     responses = problems(SIGNED_IN, (NotFound, IllegalTransition), DuplicateValue, Conflict, NotFound)
-    # Every route (EVERY_ROUTE): 503 database, 400 malformed framing, 422 invalid text.
-    assert sorted(responses) == [400, 401, 404, 409, 422, 503]
+    # Every route (EVERY_ROUTE): 503 database, 400 malformed framing, 422 invalid text;
+    # SIGNED_IN: 401 and 403 (a role or part its access rule needs).
+    assert sorted(responses) == [400, 401, 403, 404, 409, 422, 503]
     conflict = responses[409]
     assert conflict.media_type == PROBLEM_JSON
     assert conflict.description == "Conflict: `conflict`, `duplicate`, `illegal-transition`"
