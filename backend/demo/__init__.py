@@ -2,8 +2,8 @@
 never in production.
 
 Loaded in time order — the standing rules and certificates, scenario 3's case history, the
-entrustment, 赵's suspension, scenario 4's investigation, then today's cases and actions — so
-the custody ledger the demo leaves behind is in time order too.
+township's confirmation and entrustment, 赵's suspension, scenario 4's investigation, then
+today's cases and actions — so the custody ledger the demo leaves behind is in time order too.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ async def load(settings: Settings) -> int:
     benchmarks = await standards.ensure_standards()
     await cast.ensure_certificates(entrusted=False)
     await history.demolition_history(settings, benchmarks["illegal_building"])
+    await cast.confirm_township(agencies)
     await cast.ensure_entrustment(agencies)
     await cast.ensure_certificates(entrusted=True)
     await cast.suspend_zhao()

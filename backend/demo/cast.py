@@ -69,9 +69,10 @@ AGENCIES = [
         ("land_inspection", "illegal_land_use"),
         "新政办发〔2022〕28号",
     ),
-    # Confirmed by the county government so it may act under its entrustment (R-AGY-1).
-    DemoAgency("township", "某镇人民政府", "entrusted_organisation", ("land_use",), (), "新政办发〔2026〕5号"),
+    # Registered pending; the county government's confirmation is recorded later (``confirm_township``).
+    DemoAgency("township", "某镇人民政府", "entrusted_organisation", ("land_use",), ()),
 ]
+TOWNSHIP_ANNOUNCEMENT = "新政办发〔2026〕5号"
 
 USERS = [
     DemoUser("zhou", "周伟", "comprehensive", ("admin",), "ZH-0001"),
@@ -124,7 +125,7 @@ async def ensure_agencies() -> dict[str, org_schemas.AgencyOut]:
                 kind=spec.kind,  # type: ignore[arg-type]
                 subject_status="confirmed" if confirmed else "pending",
                 announcement_no=spec.announcement_no,
-                announcement_date=date(2022, 11, 1) if spec.announcement_no.endswith("28号") else today() - timedelta(days=90),
+                announcement_date=date(2022, 11, 1) if confirmed else None,
                 domains=list(spec.domains),
                 matters=list(spec.matters),
                 separation_mode="block" if spec.kind == "enforcement_agency" else "warn",
@@ -132,6 +133,21 @@ async def ensure_agencies() -> dict[str, org_schemas.AgencyOut]:
             existing = await org_service.create_agency(data=data)
         agencies[spec.code] = existing
     return agencies
+
+
+async def confirm_township(agencies: dict[str, org_schemas.AgencyOut]) -> None:
+    """R-AGY-1: the Justice Bureau records the county government's confirmation of the township
+    as an enforcement subject, with the announcement, before the entrustment (ledgered)."""
+    if agencies["township"].subject_status == "confirmed":
+        return
+    with at(local(-90, 10)):
+        confirmation = org_schemas.AgencyConfirmationIn(
+            announcement_no=TOWNSHIP_ANNOUNCEMENT, announcement_date=today() - timedelta(days=92)
+        )
+        confirmed = await org_service.confirm_agency(
+            principal=await principal("justice-admin"), agency_id=agencies["township"].id, data=confirmation
+        )
+    agencies["township"] = confirmed
 
 
 async def ensure_users(agencies: dict[str, org_schemas.AgencyOut]) -> list[str]:
