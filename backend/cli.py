@@ -152,6 +152,38 @@ def cmd_rotate_keys(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calendar_load(settings: Settings, args: argparse.Namespace) -> int:
+    """Load a year's State Council holiday notice from a JSON or TOML data file (the same
+    validation and recomputation as the Justice Bureau's endpoint, backend/oversight/calendar.py)."""
+    from backend.core.errors import ProblemError
+    from backend.org.calendar import YearNotice
+    from backend.oversight import calendar
+
+    path: Path = args.file
+    try:
+        raw = path.read_bytes()
+        notice = (msgspec.toml.decode if path.suffix == ".toml" else msgspec.json.decode)(raw, type=YearNotice)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        print(f"calendar file {path}: {exc}", file=sys.stderr)
+        return 2
+    _bind(settings)
+
+    async def load() -> int:
+        try:
+            loaded = await calendar.load_year(principal=None, notice=notice)
+        except ProblemError as exc:
+            print(f"calendar file {path}: {exc.detail}" + (f" ({exc.field})" if exc.field else ""), file=sys.stderr)
+            return 2
+        print(
+            f"{loaded.year.year} loaded ({loaded.year.notice_ref}): {len(loaded.year.holidays)} holidays, "
+            f"{len(loaded.year.makeup_workdays)} make-up working days; recomputed {loaded.recomputed_notices} answer "
+            f"deadlines and {loaded.recomputed_complaints} complaint due dates"
+        )
+        return 0
+
+    return _run(load())
+
+
 def cmd_ops(name: str) -> Command:
     """Operational commands implemented in backend.ops (ledger, objects, uploads)."""
 
@@ -228,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     agency.add_argument("--domain", action="append", help="enforcement domain (repeatable)")
     agency.add_argument("--matter", action="append", help="matter of the powers-and-duties list (repeatable)")
     agency.set_defaults(func=cmd_create_agency)
+
+    calendar = sub.add_parser("calendar", help="the statutory working-day calendar")
+    calendar_sub = calendar.add_subparsers(dest="calendar_command", required=True)
+    load = calendar_sub.add_parser("load", help="load a year's State Council holiday notice (JSON or TOML data file)")
+    load.add_argument("file", type=Path, help="{year, notice_ref, holidays: [dates], makeup_workdays: [dates]}")
+    load.set_defaults(func=cmd_calendar_load)
 
     user = sub.add_parser("create-user", help="create a user; the password is read from stdin, never an argument")
     user.add_argument("--agency", required=True, help="agency code")

@@ -21,6 +21,7 @@ APPS = [
     "evidence.uploads.piccolo_app",
     "backend.field.piccolo_app",
     "backend.decisions.piccolo_app",
+    "backend.oversight.piccolo_app",
 ]
 
 DB: Engine[Any] = make_engine(load_settings().effective_database_url)

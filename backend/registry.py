@@ -21,6 +21,7 @@ import backend.api.decisions as office_decisions
 import backend.api.execution as office_execution
 import backend.api.field as office_field
 import backend.api.org as office_org
+import backend.api.oversight as office_oversight
 import backend.api.public as public_api
 import backend.api.queues as office_queues
 import backend.api.retrieval as office_retrieval
@@ -30,6 +31,7 @@ import backend.decisions.tables as decision_tables
 import backend.field.tables as field_tables
 import backend.ledger.tables as ledger_tables
 import backend.org.tables as org_tables
+import backend.oversight.tables as oversight_tables
 import certificates.tables as certificate_tables
 import evidence.tables as evidence_tables
 import evidence.uploads.tables as upload_tables
@@ -50,6 +52,7 @@ TABLE_MODULES: list[ModuleType] = [
     upload_tables,
     field_tables,
     decision_tables,
+    oversight_tables,
 ]
 ROUTE_MODULES: list[ModuleType] = [
     office_org,
@@ -62,6 +65,7 @@ ROUTE_MODULES: list[ModuleType] = [
     office_queues,
     office_retrieval,
     office_showing,
+    office_oversight,
     public_api,
     mobile_certificates,
     mobile_field,

@@ -31,7 +31,6 @@ from backend.decisions import (
 )
 from backend.decisions.case_facts import RecusalMissing
 from backend.decisions.conditions import DecisionIssueBlocked, DecisionReviewBlocked
-from backend.decisions.deadlines import CalendarMissing
 from backend.decisions.discretion import BenchmarkTiersInsufficient, DeviationReasonRequired, PenaltyOutsideLaw
 from backend.decisions.notices import NoticeNotServed
 from backend.decisions.records import CaseStageConflict, DecisionAlreadyIssued, DraftChanged
@@ -216,7 +215,7 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/notice/service",
         summary="Record the notice's service",
         status_code=200,
-        responses=problems(DECISION_CHANGE, Conflict, NoticeNotServed, CalendarMissing),
+        responses=problems(DECISION_CHANGE, Conflict, NoticeNotServed),
     )
     async def record_notice_service(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.NoticeServiceIn]

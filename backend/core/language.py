@@ -76,7 +76,12 @@ TITLES_ZH: dict[str, str] = {
     "separation-of-functions": "违反职能分离要求",
     "deviation-reason-required": "超出裁量阶次须说明理由",
     "benchmark-tiers-insufficient": "裁量阶次不少于三档",
-    "calendar-missing": "缺少该年度法定节假日安排",
+    # oversight (backend/oversight/errors.py, rules.py)
+    "complaints-not-open": "该机关尚未公布投诉渠道，暂不受理投诉",
+    "complaint-state": "投诉当前状态不允许此操作",
+    "due-change-needs-head": "延长答复期限须经行政执法机关负责人批准",
+    "justice-bureau-only": "仅司法行政部门管理员可执行此操作",
+    "not-complaint-handler": "您不是该投诉的承办人",
     "device-revoked": "设备已被注销",
     "manifest-signature-invalid": "采集清单签名无效",
     # field integrity (issue 14: check-in before capture, entrustment authority, rules of the field)

@@ -6,7 +6,7 @@ calendar, and a written waiver of the rest of the period.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 import msgspec
@@ -40,6 +40,7 @@ _NOTICE_COLUMNS = (
     WrittenNotice.recipient,
     WrittenNotice.proof_evidence_id,
     WrittenNotice.answer_deadline,
+    WrittenNotice.answer_deadline_provisional,
     WrittenNotice.waived_at,
     WrittenNotice.waiver_evidence_id,
     WrittenNotice.hearing_requested,
@@ -153,8 +154,10 @@ async def record_notice_service(*, principal: Principal, decision_id: UUID, data
     if data.served_at.tzinfo is None or data.served_at > clock.now() + _SERVICE_CLOCK_TOLERANCE:
         raise InvalidInput("served_at must be a timezone-aware time not in the future", field="served_at")
     await ensure_case_evidence(case_id=row.case_id, evidence_id=data.proof_evidence_id, field="proof_evidence_id")
-    # Calendar years the statutory calendar does not know are refused here, never guessed.
-    deadline = _deadline(data.served_at, notice.answer_days, notice.answer_day_kind)
+    # A year the statutory calendar does not know yet makes the deadline provisional
+    # (weekends only), recomputed when the Justice Bureau loads the year.
+    found = await deadlines.answer_deadline(data.served_at, notice.answer_days, notice.answer_day_kind)
+    deadline = found.due_at
     async with write_transaction():
         await WrittenNotice.update(
             {
@@ -164,6 +167,7 @@ async def record_notice_service(*, principal: Principal, decision_id: UUID, data
                 WrittenNotice.proof_evidence_id: data.proof_evidence_id,
                 WrittenNotice.served_recorded_by: principal.user_id,
                 WrittenNotice.answer_deadline: deadline,
+                WrittenNotice.answer_deadline_provisional: found.provisional,
                 WrittenNotice.hearing_requested: data.hearing_requested,
             }
         ).where(WrittenNotice.id == notice.id)
@@ -172,6 +176,7 @@ async def record_notice_service(*, principal: Principal, decision_id: UUID, data
             "method": data.method,
             "proof_evidence_id": str(data.proof_evidence_id),
             "answer_deadline": deadline.isoformat(),
+            "provisional": found.provisional,
         }
         await append_case_event(
             principal=principal,
@@ -182,10 +187,6 @@ async def record_notice_service(*, principal: Principal, decision_id: UUID, data
             details=details,
         )
     return await _notice(notice.id)
-
-
-def _deadline(served_at: datetime, days: int, day_kind: str) -> datetime:
-    return deadlines.period_end(served_at, days, "working" if day_kind == "working" else "calendar")
 
 
 async def waive_answer_period(*, principal: Principal, decision_id: UUID, data: schemas.NoticeWaiverIn) -> schemas.NoticeOut:

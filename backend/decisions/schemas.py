@@ -191,6 +191,9 @@ class NoticeOut(msgspec.Struct, kw_only=True):
     waived_at: datetime | None
     waiver_evidence_id: UUID | None
     hearing_requested: bool
+    # The deadline counts weekends only until the Justice Bureau loads the holiday notice of a
+    # year it reaches into (backend/org/calendar.py); it is recomputed then.
+    answer_deadline_provisional: bool = False
     # R-DISC-7: what the current draft adds to what this notice told the party; when not
     # empty, a new notice is needed before the decision issues.
     outdated_by: list[str] = []

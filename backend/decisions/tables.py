@@ -155,6 +155,8 @@ class WrittenNotice(Table, tablename="dec_written_notice"):
     proof_evidence_id = UUID(null=True, default=None)
     served_recorded_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
     answer_deadline = Timestamptz(null=True, default=None)
+    # Counted on weekends only while a year it reaches into is not loaded; recomputed when it is.
+    answer_deadline_provisional = Boolean(default=False)
     waived_at = Timestamptz(null=True, default=None)
     waiver_evidence_id = UUID(null=True, default=None)
     waiver_note = Text(default="")

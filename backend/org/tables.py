@@ -106,4 +106,20 @@ class LoginFailure(Table, tablename="org_login_failure"):
     at = Timestamptz()
 
 
-TABLES: list[type[Table]] = [Agency, Unit, Post, User, Entrustment, RefreshToken, LoginFailure]
+class StatutoryYear(Table, tablename="org_statutory_year"):
+    """The State Council's holiday notice for a year the calendar package does not cover.
+
+    Loaded by the Justice Bureau (``backend/org/calendar.py``): the year's public holidays and
+    make-up working days as ISO dates; a loaded year prevails over the package.
+    """
+
+    id = UUID(primary_key=True)
+    year = Integer(unique=True)
+    notice_ref = Varchar(length=200)
+    holidays = JSON(default=[])
+    makeup_workdays = JSON(default=[])
+    loaded_by = UUID(null=True, default=None)
+    loaded_at = Timestamptz()
+
+
+TABLES: list[type[Table]] = [Agency, Unit, Post, User, Entrustment, RefreshToken, LoginFailure, StatutoryYear]

@@ -1,3 +1,3 @@
-"""Oversight: complaints, jurisdiction disputes, supervision letters, fault accountability,
-publicity and statistics. Empty until those arrive; it may read every domain and never
-imports HTTP (contracts in pyproject.toml, rooms in docs/DEVELOPING.md)."""
+"""Oversight: the statutory calendar's loading, complaints (R-CMP), and later supervision,
+fault accountability and statistics. May read every domain; nothing imports it but the HTTP
+rooms and the composition root."""

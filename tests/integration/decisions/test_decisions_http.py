@@ -390,13 +390,13 @@ async def test_requested_hearing_is_held_by_someone_else_before_issue(make_offic
 
 
 @pytest.mark.requirement("R-DISC-7")
-async def test_working_day_period_into_an_unknown_year_is_flagged_not_guessed(make_office):
+async def test_working_day_period_into_an_unloaded_year_is_provisional_until_the_year_is_loaded(make_office, client):
     office = await make_office()
     working = {"penalty_kind": "fine", "days": 5, "day_kind": "working"}
     assert (await office.call("PUT", "zhou", "/api/v1/answer-periods", working)).status_code == 200
     decision = (await office.draft(amount_yuan=90_000, circumstances=["f1"])).json()["decision"]
     await office.call("POST", "wang", f"/api/v1/decisions/{decision['id']}/notice", {})
-    # Served on 29 December 2026: five working days reach into 2027, which the calendar lacks.
+    # Served on 29 December 2026: five working days reach into 2027, which the package lacks.
     service = {
         "served_at": "2026-12-29T02:00:00+00:00",
         "method": "direct",
@@ -404,9 +404,30 @@ async def test_working_day_period_into_an_unknown_year_is_flagged_not_guessed(ma
         "proof_evidence_id": office.receipt_id,
     }
     with clock.frozen_clock(datetime(2026, 12, 30, tzinfo=UTC)):
-        flagged = await office.call("POST", "wang", f"/api/v1/decisions/{decision['id']}/notice/service", service)
-    assert flagged.status_code == 409
-    assert slug(flagged) == "calendar-missing"
-    assert flagged.json()["year"] == 2027
-    notice = await office.call("GET", "wang", f"/api/v1/decisions/{decision['id']}/notice")
-    assert notice.json()["served_at"] is None
+        served = await office.call("POST", "wang", f"/api/v1/decisions/{decision['id']}/notice/service", service)
+    assert served.status_code == 200, served.text
+    # Weekends only: 30, 31 Dec, Fri 1 Jan, Mon 4, Tue 5 Jan 2027 — marked provisional.
+    assert served.json()["answer_deadline"] == "2027-01-05T15:59:59Z"
+    assert served.json()["answer_deadline_provisional"] is True
+    # The Justice Bureau loads the 2027 notice: 1 and 4 Jan are holidays.
+    bureau = await make.agency(kind="justice_bureau")
+    admin = await make.person(["admin"], bureau)
+    notice_2027 = {
+        "year": 2027,
+        "notice_ref": "国办发明电〔2026〕7号",
+        "holidays": ["2027-01-01", "2027-01-04"],
+        "makeup_workdays": [],
+    }
+    by_agency_admin = await office.call("POST", "zhou", "/api/v1/calendar/years", notice_2027)
+    assert by_agency_admin.status_code == 403
+    loaded = await client.post("/api/v1/calendar/years", json=notice_2027, headers=make.bearer(client.app, admin))
+    assert loaded.status_code == 200, loaded.text
+    assert loaded.json()["recomputed_notices"] >= 1
+    notice = (await office.call("GET", "wang", f"/api/v1/decisions/{decision['id']}/notice")).json()
+    # 30, 31 Dec, 5, 6, 7 Jan 2027.
+    assert notice["answer_deadline"] == "2027-01-07T15:59:59Z"
+    assert notice["answer_deadline_provisional"] is False
+    recomputed = await LedgerRow.count().where(
+        (LedgerRow.event == "decision.answer_deadline_recomputed") & (LedgerRow.subject_id == decision["id"])
+    )
+    assert recomputed == 1
