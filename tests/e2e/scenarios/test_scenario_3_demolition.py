@@ -77,10 +77,14 @@ def test_forced_demolition_with_a_broken_phone_and_the_court_package(town: Town,
     problem(chen.post(f"{OFFICE}/actions", demolish), 403, "domain-not-covered")
 
     # Every participant checks in (certificate verified) and declares.
-    for officer in officers:
+    for number, officer in enumerate(officers):
         assert ok(officer.check_in(ACTION), 201)["allowed"] is True
         ok(officer.show_certificate(ACTION), 201)  # R-CERT-5
         assert ok(officer.declare(ACTION), 201)["conflict"] is False
+        if number == 0:
+            # One officer alone cannot start: two with valid certificates at least.
+            alone = problem(wang.transition(ACTION, "start"), 409, "action-start-blocked")
+            assert "check_ins" in {m["code"] for m in alone["missing"]}
     # Two phones record live: sessions open before the start.
     sessions = {}
     for officer in (wang, li):
@@ -118,8 +122,10 @@ def test_forced_demolition_with_a_broken_phone_and_the_court_package(town: Town,
 
     # 4. 孙 retrieves the recording for the reconsideration and seeks into it (Range).
     chain = ok(sun.get(f"{OFFICE}/cases/{CASE}/evidence-chain", params={"purpose": PURPOSE}))
-    videos = [i["evidence"] for i in chain["items"] if i["evidence"]["kind"] == "video"]
-    assert len(videos) == 2
+    recordings = [i for i in chain["items"] if i["evidence"]["kind"] == "video"]
+    # The broken phone's segment is sealed like the other: verified on arrival, in the chain.
+    assert [(i["evidence"]["status"], i["verification"]) for i in recordings] == [("verified", "verified at reception")] * 2
+    videos = [i["evidence"] for i in recordings]
     longest = max(videos, key=lambda v: v["size"])
     offset = longest["size"] * 47 // 60  # "minute 47" of the recording
     part = sun.get(

@@ -89,6 +89,7 @@ def test_large_fine_passes_the_legal_review_gate_on_the_second_review(town: Town
     # the party asks for a hearing.
     notice = ok(qian.post(f"{OFFICE}/decisions/{decision_id}/notice", {"rights": ["statement", "defence", "hearing"]}), 201)
     assert notice["based_on_version"] == 1
+    assert (notice["facts"], notice["legal_basis"]) == (decision["draft"]["facts"], decision["draft"]["legal_basis"])
     served = {
         "served_at": now().isoformat(),
         "method": "direct",
