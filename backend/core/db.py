@@ -19,7 +19,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
 from backend.core.errors import DuplicateValue
-from backend.core.sqlite_pool import PooledSQLiteEngine, use_wal
+from backend.core.sqlite_pool import PooledSQLiteEngine, relaxed, use_wal
 
 _engine: Engine[Any] | None = None
 log = structlog.get_logger("fieldproof.db")
@@ -78,6 +78,12 @@ async def write_transaction() -> AsyncIterator[None]:
     else:
         async with engine.transaction():
             yield
+
+
+def lease_write() -> contextlib.AbstractContextManager[None]:
+    """A write whose loss in a power cut is harmless (a lease): SQLite commits it without an
+    fsync of its own (backend/core/sqlite_pool.py); PostgreSQL as any write."""
+    return relaxed()
 
 
 def is_unique_violation(exc: BaseException) -> bool:

@@ -12,13 +12,20 @@ at exit.
 WAL: a commit appends to the log and syncs it once (``synchronous`` stays FULL: a committed
 transaction survives a power loss, as before); readers do not block the writer. Set once on
 the file (it persists), when the engine is made.
+
+``relaxed()`` marks statements whose loss in a power cut is harmless — taking a tus upload's
+write lease, which a lost commit merely never took — so they run on kept connections with
+``synchronous=NORMAL``: committed without an fsync of their own (the next durable commit
+syncs the log past them). Everything else stays FULL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import aiosqlite
@@ -36,12 +43,26 @@ def use_wal(path: str, *, timeout: float) -> None:
         connection.close()
 
 
+_RELAXED: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_relaxed", default=False)
+
+
+@contextlib.contextmanager
+def relaxed() -> Iterator[None]:
+    """Statements inside need not survive a power cut (see the module docstring)."""
+    token = _RELAXED.set(True)
+    try:
+        yield
+    finally:
+        _RELAXED.reset(token)
+
+
 class PooledSQLiteEngine(SQLiteEngine):
     """SQLiteEngine whose autocommit queries reuse kept connections inside the app's lifespan."""
 
     def __init__(self, path: str, **connection_kwargs: Any) -> None:
         super().__init__(path=path, **connection_kwargs)
         self._idle: list[aiosqlite.Connection] = []
+        self._idle_relaxed: list[aiosqlite.Connection] = []  # synchronous=NORMAL
         self._loop: asyncio.AbstractEventLoop | None = None
         self._max_size = 0
 
@@ -51,7 +72,7 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def close_pool(self) -> None:
         self._loop = None
-        idle, self._idle = self._idle, []
+        idle, self._idle, self._idle_relaxed = [*self._idle, *self._idle_relaxed], [], []
         for connection in idle:
             with contextlib.suppress(Exception):
                 await connection.close()
@@ -73,17 +94,24 @@ class PooledSQLiteEngine(SQLiteEngine):
     ) -> Any:
         if not self._pooling():
             return await super()._run_in_new_connection(query, args, query_type, table)
-        connection = self._idle.pop() if self._idle else await self.get_connection()  # foreign_keys set there
+        idle = self._idle_relaxed if _RELAXED.get() else self._idle
+        if idle:
+            connection = idle.pop()
+        else:
+            connection = await self.get_connection()  # foreign_keys set there
+            if idle is self._idle_relaxed:
+                await connection.execute("PRAGMA synchronous=NORMAL")
         try:
             # isolation_level None: the statement commits by itself, the connection is clean after it.
             async with connection.execute(query, args or []) as cursor:
                 rows = await cursor.fetchall()
         except BaseException:
             # Failed or cancelled mid-statement: its state is unknown, so it is not kept.
-            connection.stop()
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(connection.close())
             raise
-        if self._pooling() and len(self._idle) < self._max_size:
-            self._idle.append(connection)
+        if self._pooling() and len(idle) < self._max_size:
+            idle.append(connection)
         else:
             await connection.close()
         return rows

@@ -24,6 +24,7 @@ import msgspec
 
 from backend.core import clock, db
 from backend.core.auth import Principal
+from backend.core.db import lease_write
 from backend.core.rows import fetch_one
 from evidence.uploads.errors import UploadLocked
 from evidence.uploads.state import UploadRow, ensure_alive, owned, returned_row
@@ -76,11 +77,14 @@ async def lock_owned(*, principal: Principal, upload_id: UUID) -> tuple[str, Upl
     """Take the write lock of the caller's upload and return the row as locked (one query)."""
     token = secrets.token_hex(16)
     now = clock.now()
-    row = await returned_row(
-        Upload.update({Upload.lock_token: token, Upload.lock_expires_at: now + timedelta(seconds=LOCK_LEASE_S)}).where(
-            (Upload.id == upload_id) & (Upload.owner_id == principal.user_id) & lock_free(now)
+    # Not synced on its own (issue 16): a lease lost in a power cut was simply never taken,
+    # and the PATCH's durable commit, which moves the offset, syncs the log past it.
+    with lease_write():
+        row = await returned_row(
+            Upload.update({Upload.lock_token: token, Upload.lock_expires_at: now + timedelta(seconds=LOCK_LEASE_S)}).where(
+                (Upload.id == upload_id) & (Upload.owner_id == principal.user_id) & lock_free(now)
+            )
         )
-    )
     if row is not None:
         return token, row
     row = await owned(principal=principal, upload_id=upload_id)  # 404 for others
