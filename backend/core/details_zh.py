@@ -183,6 +183,9 @@ DETAILS_ZH: dict[str, str] = {
     # statutory calendar (backend/org/calendar.py) and complaints (backend/oversight/)
     "{0} is not in {1}": "{0} 不在 {1} 年内",
     "{0} is listed twice": "{0} 重复列出",
+    "the answer deadline {0} is provisional until the Justice Bureau loads the holiday notice of its year; issue after that or record a written waiver": (
+        "陈述申辩期限 {0} 为暂定期限，须待司法行政部门导入该年度节假日安排后确定；请在此之后作出决定，或记录当事人书面放弃"
+    ),
     "{0} cannot be both a holiday and a make-up working day": "{0} 不能既是节假日又是调休上班日",
     "{0} is a weekday, not a make-up working day": "{0} 是工作日，不是调休上班日",
     "the State Council's holiday notice is loaded by the Justice Bureau": "国务院节假日安排通知由司法行政部门导入",

@@ -70,6 +70,14 @@ async def _notice_conditions(row: DecisionRow) -> list[conditions.Missing]:
     if notice.waived_at is None and deadline is not None and clock.now() <= deadline:
         detail = f"the party may answer until {deadline.isoformat()}; issue after it or record a written waiver"
         missing.append(conditions.of(AnswerPeriodRunning, detail, answer_deadline=deadline))
+    elif notice.waived_at is None and notice.answer_deadline_provisional:
+        # Counted on weekends only (its year's holidays are not loaded), the period may end
+        # later than it says: the party keeps its full period (R-DISC-7).
+        detail = (
+            f"the answer deadline {deadline.isoformat() if deadline else ''} is provisional until the Justice Bureau loads "
+            "the holiday notice of its year; issue after that or record a written waiver"
+        )
+        missing.append(conditions.of(AnswerPeriodRunning, detail, answer_deadline=deadline))
     return missing
 
 

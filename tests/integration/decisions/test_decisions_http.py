@@ -409,6 +409,11 @@ async def test_working_day_period_into_an_unloaded_year_is_provisional_until_the
     # Weekends only: 30, 31 Dec, Fri 1 Jan, Mon 4, Tue 5 Jan 2027 — marked provisional.
     assert served.json()["answer_deadline"] == "2027-01-05T15:59:59Z"
     assert served.json()["answer_deadline_provisional"] is True
+    # Past the provisional end the party may still be within its period: no issuing yet.
+    with clock.frozen_clock(datetime(2027, 1, 6, 2, 0, tzinfo=UTC)):
+        early = await office.issue(decision["id"], decision["draft_sha256"])
+    assert early.status_code == 409
+    assert "answer-period-running" in missing(early)
     # The Justice Bureau loads the 2027 notice: 1 and 4 Jan are holidays.
     bureau = await make.agency(kind="justice_bureau")
     admin = await make.person(["admin"], bureau)
