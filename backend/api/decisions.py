@@ -12,6 +12,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from backend.core.access import agency_parts, authorize, declared
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, DuplicateValue, Forbidden, InvalidInput, NotFound
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
@@ -25,6 +26,7 @@ from backend.decisions import (
     publication,
     review,
     reviewers,
+    rules,
     schemas,
     standards,
     standards_schemas,
@@ -60,19 +62,30 @@ class StandardsController(Controller):
         summary="Create a new benchmark version (draft, R-DISC-1)",
         status_code=201,
         responses=problems(STANDARDS_CHANGE, NotFound, InvalidInput),
+        opt=declared(rules.STANDARDS_CHANGE),
     )
     async def create_benchmark(
         self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.BenchmarkIn]
     ) -> standards_schemas.BenchmarkOut:
         return await standards.create_benchmark(principal=principal, data=data)
 
-    @get("/benchmarks", summary="Benchmark versions of the caller's agency", responses=problems(SIGNED_IN, WITH_INPUT))
+    @get(
+        "/benchmarks",
+        summary="Benchmark versions of the caller's agency",
+        responses=problems(SIGNED_IN, WITH_INPUT),
+        opt=declared(rules.STANDARDS_READ),
+    )
     async def list_benchmarks(
         self, principal: NamedDependency[Principal], matter: Matter = None
     ) -> list[standards_schemas.BenchmarkSummary]:
         return await standards.list_benchmarks(agency_id=principal.agency_id, matter=matter)
 
-    @get("/benchmarks/{benchmark_id:uuid}", summary="One benchmark version, old ones included", responses=problems(DECISION_READ))
+    @get(
+        "/benchmarks/{benchmark_id:uuid}",
+        summary="One benchmark version, old ones included",
+        responses=problems(DECISION_READ),
+        opt=declared(rules.STANDARD_READ),
+    )
     async def get_benchmark(
         self, principal: NamedDependency[Principal], benchmark_id: FromPath[UUID]
     ) -> standards_schemas.BenchmarkOut:
@@ -83,13 +96,19 @@ class StandardsController(Controller):
         summary="Publish a version (refused with < 3 tiers for a ranged penalty, R-DISC-2)",
         status_code=200,
         responses=problems(STANDARDS_CHANGE, NotFound, InvalidInput, BenchmarkTiersInsufficient, Conflict),
+        opt=declared(rules.STANDARD_CHANGE),
     )
     async def publish_benchmark(
         self, principal: NamedDependency[Principal], benchmark_id: FromPath[UUID]
     ) -> standards_schemas.BenchmarkOut:
         return await standards.publish_benchmark(principal=principal, benchmark_id=benchmark_id)
 
-    @get("/major-catalog", summary="The agency's major-decision catalog (R-LEGAL-3)", responses=problems(SIGNED_IN))
+    @get(
+        "/major-catalog",
+        summary="The agency's major-decision catalog (R-LEGAL-3)",
+        responses=problems(SIGNED_IN),
+        opt=declared(rules.STANDARDS_READ),
+    )
     async def list_catalog(self, principal: NamedDependency[Principal]) -> list[standards_schemas.CatalogEntryOut]:
         return await standards.list_catalog(agency_id=principal.agency_id)
 
@@ -98,6 +117,7 @@ class StandardsController(Controller):
         summary="Add a catalog entry with the agency's threshold",
         status_code=201,
         responses=problems(STANDARDS_CHANGE, InvalidInput),
+        opt=declared(rules.STANDARDS_CHANGE),
     )
     async def add_catalog_entry(
         self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.CatalogEntryIn]
@@ -109,23 +129,39 @@ class StandardsController(Controller):
         summary="Retire a catalog entry",
         status_code=200,
         responses=problems(STANDARDS_CHANGE, NotFound),
+        opt=declared(rules.STANDARD_CHANGE),
     )
     async def retire_catalog_entry(
         self, principal: NamedDependency[Principal], entry_id: FromPath[UUID]
     ) -> standards_schemas.CatalogEntryOut:
         return await standards.retire_catalog_entry(principal=principal, entry_id=entry_id)
 
-    @get("/answer-periods", summary="Answer period after notice, per penalty kind (R-DISC-7)", responses=problems(SIGNED_IN))
+    @get(
+        "/answer-periods",
+        summary="Answer period after notice, per penalty kind (R-DISC-7)",
+        responses=problems(SIGNED_IN),
+        opt=declared(rules.STANDARDS_READ),
+    )
     async def answer_periods(self, principal: NamedDependency[Principal]) -> list[standards_schemas.AnswerPeriodOut]:
         return await standards.answer_periods(agency_id=principal.agency_id)
 
-    @put("/answer-periods", summary="Configure the answer period of a penalty kind", responses=problems(STANDARDS_CHANGE))
+    @put(
+        "/answer-periods",
+        summary="Configure the answer period of a penalty kind",
+        responses=problems(STANDARDS_CHANGE),
+        opt=declared(rules.STANDARDS_CHANGE),
+    )
     async def set_answer_period(
         self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.AnswerPeriodIn]
     ) -> standards_schemas.AnswerPeriodOut:
         return await standards.set_answer_period(principal=principal, data=data)
 
-    @get("/legal-reviewers", summary="Designated members of the legal-review unit (R-LEGAL-1)", responses=problems(SIGNED_IN))
+    @get(
+        "/legal-reviewers",
+        summary="Designated members of the legal-review unit (R-LEGAL-1)",
+        responses=problems(SIGNED_IN),
+        opt=declared(rules.STANDARDS_READ),
+    )
     async def list_reviewers(self, principal: NamedDependency[Principal]) -> list[standards_schemas.ReviewerOut]:
         return await reviewers.list_reviewers(agency_id=principal.agency_id)
 
@@ -134,6 +170,7 @@ class StandardsController(Controller):
         summary="Designate a legal reviewer (R-LEGAL-2)",
         status_code=201,
         responses=problems(STANDARDS_CHANGE, NotFound, InvalidInput, LegalQualificationMissing, Conflict),
+        opt=declared(rules.STANDARDS_CHANGE),
     )
     async def designate_reviewer(
         self, principal: NamedDependency[Principal], data: JSONBody[standards_schemas.ReviewerDesignationIn]
@@ -145,6 +182,7 @@ class StandardsController(Controller):
         summary="End a reviewer's designation",
         status_code=204,
         responses=problems(STANDARDS_CHANGE, NotFound),
+        opt=declared(rules.REVIEWERS_CHANGE),
     )
     async def revoke_reviewer(self, principal: NamedDependency[Principal], user_id: FromPath[UUID]) -> None:
         await reviewers.revoke_reviewer(principal=principal, user_id=user_id)
@@ -153,9 +191,10 @@ class StandardsController(Controller):
         "/legal-reviewers/ratio",
         summary="Reviewers vs. 5 % of officers (warning, R-LEGAL-1)",
         responses=problems(SIGNED_IN, Forbidden),
+        opt=declared(rules.REVIEWER_RATIO),
     )
     async def reviewer_ratio(self, principal: NamedDependency[Principal]) -> standards_schemas.ReviewerRatio:
-        principal.require("admin", "supervisor")
+        authorize(agency_parts(principal), rules.REVIEWER_RATIO)
         return await reviewers.reviewer_ratio(agency_id=principal.agency_id)
 
 
@@ -170,19 +209,30 @@ class DecisionController(Controller):
         summary="Draft the case's decision",
         status_code=201,
         responses=problems(DECISION_READ, Forbidden, Conflict, DRAFT_RULES),
+        opt=declared(rules.DRAFT),
     )
     async def create_draft(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.DraftIn]
     ) -> schemas.DraftView:
         return await drafts.create_draft(principal=principal, case_id=case_id, data=data)
 
-    @get("/cases/{case_id:uuid}/decisions", summary="Decisions of a case", responses=problems(DECISION_READ))
+    @get(
+        "/cases/{case_id:uuid}/decisions",
+        summary="Decisions of a case",
+        responses=problems(DECISION_READ),
+        opt=declared(rules.READ),
+    )
     async def list_case_decisions(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
     ) -> list[schemas.DecisionOut]:
         return await drafts.list_case_decisions(principal=principal, case_id=case_id)
 
-    @get("/decisions/{decision_id:uuid}", summary="A decision with comparable past decisions", responses=problems(DECISION_READ))
+    @get(
+        "/decisions/{decision_id:uuid}",
+        summary="A decision with comparable past decisions",
+        responses=problems(DECISION_READ),
+        opt=declared(rules.READ),
+    )
     async def get_decision(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> schemas.DraftView:
         return await drafts.get_decision(principal=principal, decision_id=decision_id)
 
@@ -190,6 +240,7 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/draft",
         summary="Revise the draft (a new version; voids earlier reviews)",
         responses=problems(DECISION_CHANGE, DraftChanged, DRAFT_RULES),
+        opt=declared(rules.DRAFT),
     )
     async def revise_draft(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.DraftIn]
@@ -201,13 +252,19 @@ class DecisionController(Controller):
         summary="Generate the written notice (R-DISC-7)",
         status_code=201,
         responses=problems(DECISION_CHANGE),
+        opt=declared(rules.DRAFT),
     )
     async def generate_notice(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.NoticeIn]
     ) -> schemas.NoticeOut:
         return await notices.generate_notice(principal=principal, decision_id=decision_id, data=data)
 
-    @get("/decisions/{decision_id:uuid}/notice", summary="The current written notice", responses=problems(DECISION_READ))
+    @get(
+        "/decisions/{decision_id:uuid}/notice",
+        summary="The current written notice",
+        responses=problems(DECISION_READ),
+        opt=declared(rules.READ),
+    )
     async def get_notice(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> schemas.NoticeOut:
         return await notices.get_notice(principal=principal, decision_id=decision_id)
 
@@ -216,6 +273,7 @@ class DecisionController(Controller):
         summary="Record the notice's service",
         status_code=200,
         responses=problems(DECISION_CHANGE, Conflict, NoticeNotServed),
+        opt=declared(rules.DRAFT),
     )
     async def record_notice_service(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.NoticeServiceIn]
@@ -227,6 +285,7 @@ class DecisionController(Controller):
         summary="Record a written waiver of the answer period",
         status_code=200,
         responses=problems(DECISION_CHANGE, Conflict, NoticeNotServed),
+        opt=declared(rules.DRAFT),
     )
     async def waive_answer_period(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.NoticeWaiverIn]
@@ -238,6 +297,7 @@ class DecisionController(Controller):
         summary="Record a legal review of the exact draft (R-LEGAL-4); 409 lists every missing condition",
         status_code=201,
         responses=problems(DECISION_CHANGE, DraftChanged, NotALegalReviewer, LegalQualificationMissing, DecisionReviewBlocked),
+        opt=declared(rules.REVIEW),
     )
     async def review(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.ReviewIn]
@@ -248,6 +308,7 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/reviews",
         summary="All legal reviews of a decision (immutable)",
         responses=problems(DECISION_READ),
+        opt=declared(rules.READ),
     )
     async def list_reviews(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> list[schemas.ReviewOut]:
         return await review.list_reviews(principal=principal, decision_id=decision_id)
@@ -256,6 +317,7 @@ class DecisionController(Controller):
         "/decisions/{decision_id:uuid}/review-bundle",
         summary="What the legal reviewer sees (R-LEGAL-5)",
         responses=problems(DECISION_READ, Forbidden),
+        opt=declared(rules.REVIEW_BUNDLE),
     )
     async def review_bundle(self, principal: NamedDependency[Principal], decision_id: FromPath[UUID]) -> schemas.ReviewBundle:
         return await review.review_bundle(principal=principal, decision_id=decision_id)
@@ -272,6 +334,7 @@ class DecisionController(Controller):
             CaseArchived,
             StageRecordMissing,
         ),
+        opt=declared(rules.ISSUE),
     )
     async def issue(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.IssueIn]
@@ -283,6 +346,7 @@ class DecisionController(Controller):
         summary="Declare on the recusal grounds as handler, reviewer, approver or discussion member (R-RCS-3)",
         status_code=201,
         responses=problems(DECISION_READ, InvalidInput, Conflict),
+        opt=declared(rules.DECLARE),
     )
     async def declare_recusal(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID], data: JSONBody[schemas.DeclarationIn]
@@ -293,6 +357,7 @@ class DecisionController(Controller):
         "/cases/{case_id:uuid}/decision-declarations",
         summary="Declarations for decision roles on a case",
         responses=problems(DECISION_READ),
+        opt=declared(rules.READ),
     )
     async def list_declarations(
         self, principal: NamedDependency[Principal], case_id: FromPath[UUID]
@@ -304,6 +369,7 @@ class DecisionController(Controller):
         summary="Record the hearing the party asked for (host checked for separation, R-DISC-8)",
         status_code=201,
         responses=problems(DECISION_CHANGE, Conflict, RecusalMissing, SeparationOfFunctions),
+        opt=declared(rules.DRAFT),
     )
     async def record_hearing(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.HearingIn]
@@ -315,6 +381,7 @@ class DecisionController(Controller):
         summary="Record a collective discussion (every participant declared, R-RCS-2)",
         status_code=201,
         responses=problems(DECISION_CHANGE, RecusalMissing),
+        opt=declared(rules.DISCUSS),
     )
     async def record_discussion(
         self, principal: NamedDependency[Principal], decision_id: FromPath[UUID], data: JSONBody[schemas.DiscussionIn]
@@ -328,16 +395,31 @@ class PublicDecisionController(Controller):
     path = "/public/v1/agencies/{agency_id:uuid}"
     tags = ["public"]
 
-    @get("/benchmarks", summary="Published benchmark versions of an agency", responses=problems(PUBLIC_READ))
+    @get(
+        "/benchmarks",
+        summary="Published benchmark versions of an agency",
+        responses=problems(PUBLIC_READ),
+        opt=declared(rules.PUBLIC),
+    )
     async def list_benchmarks(self, agency_id: FromPath[UUID], matter: Matter = None) -> list[standards_schemas.BenchmarkSummary]:
         await org_service.get_agency(agency_id=agency_id)
         return await standards.list_benchmarks(agency_id=agency_id, matter=matter, published_only=True)
 
-    @get("/benchmarks/{benchmark_id:uuid}", summary="One published benchmark version", responses=problems(PUBLIC_READ))
+    @get(
+        "/benchmarks/{benchmark_id:uuid}",
+        summary="One published benchmark version",
+        responses=problems(PUBLIC_READ),
+        opt=declared(rules.PUBLIC),
+    )
     async def get_benchmark(self, agency_id: FromPath[UUID], benchmark_id: FromPath[UUID]) -> standards_schemas.BenchmarkOut:
         return await standards.get_benchmark(agency_id=agency_id, benchmark_id=benchmark_id, published_only=True)
 
-    @get("/decisions", summary="Issued decisions open to public inspection", responses=problems(PUBLIC_READ))
+    @get(
+        "/decisions",
+        summary="Issued decisions open to public inspection",
+        responses=problems(PUBLIC_READ),
+        opt=declared(rules.PUBLIC),
+    )
     async def list_decisions(
         self, agency_id: FromPath[UUID], limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50
     ) -> list[schemas.PublicDecision]:

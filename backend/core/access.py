@@ -62,7 +62,7 @@ class On(StrEnum):
     CASE = "case"  # a case or what belongs to it (record, decision, evidence, custody)
     ACTION = "action"  # an on-site action of a case
     PERSON = "person"  # a person of an agency: user, certificate, device, upload
-    AGENCY = "agency"  # an agency named by id (the registry)
+    AGENCY = "agency"  # an object an agency holds, named by id (a benchmark, a catalog entry)
 
 
 class Rule(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,10 +12,12 @@ from uuid import UUID
 
 import msgspec
 
+from backend.core.access import Rule
 from backend.core.auth import Principal
 from backend.core.errors import Conflict
 from backend.core.rows import fetch_all
 from backend.decisions import conditions
+from backend.decisions.rules import READ
 from backend.decisions.tables import DecisionDeclaration
 from backend.field import cases as field
 from backend.field import recusal, stages
@@ -58,9 +60,9 @@ class _Declared(msgspec.Struct, kw_only=True):
     ground: str
 
 
-async def read(*, principal: Principal, case_id: UUID) -> CaseFacts:
-    """The case in the caller's agency (another agency's case is a 404 from the service)."""
-    case = await field.get_case(principal=principal, case_id=case_id)
+async def read(*, principal: Principal, case_id: UUID, rule: Rule = READ) -> CaseFacts:
+    """The case, where the caller holds a part ``rule`` admits (another agency's case is a 404)."""
+    case = await field.get_case(principal=principal, case_id=case_id, rule=rule)
     officers = tuple(CaseOfficer(user_id=o.user_id, role=o.role, function=o.function) for o in case.officers if not o.removed)
     return CaseFacts(id=case.id, agency_id=case.agency_id, reference=case.reference, stage=case.stage, officers=officers)
 

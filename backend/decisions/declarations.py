@@ -13,6 +13,7 @@ from backend.core.db import write_transaction
 from backend.core.errors import Conflict, InvalidInput
 from backend.core.rows import fetch_all, fetch_one
 from backend.decisions import case_facts, schemas
+from backend.decisions.rules import DECLARE
 from backend.decisions.tables import DecisionDeclaration
 from backend.ledger.service import append_case_event
 
@@ -33,7 +34,7 @@ async def declare_recusal(*, principal: Principal, case_id: UUID, data: schemas.
     if data.conflict != (data.ground is not None):
         # R-RCS-1: a conflict names its ground; "no conflict" names none.
         raise InvalidInput("a declared conflict names its ground, and only a conflict does", field="ground")
-    case = await case_facts.read(principal=principal, case_id=case_id)
+    case = await case_facts.read(principal=principal, case_id=case_id, rule=DECLARE)
     scope = (DecisionDeclaration.case_id == case.id) & (DecisionDeclaration.user == principal.user_id)
     declaration_id = uuid.uuid4()
     async with write_transaction():

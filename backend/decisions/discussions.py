@@ -14,6 +14,7 @@ from backend.core.errors import NotFound
 from backend.core.rows import fetch_all, fetch_one
 from backend.decisions import case_facts, schemas
 from backend.decisions.records import decision_row, ensure_open, record_role
+from backend.decisions.rules import DISCUSS
 from backend.decisions.tables import CollectiveDiscussion
 from backend.ledger.service import append_case_event
 from backend.org.tables import User
@@ -44,8 +45,7 @@ async def member_ids(decision_id: UUID) -> set[UUID]:
 
 async def record_discussion(*, principal: Principal, decision_id: UUID, data: schemas.DiscussionIn) -> schemas.DiscussionOut:
     """R-RCS-2: nobody joins the collective discussion without a declaration."""
-    principal.require("supervisor", "admin")
-    row = await decision_row(principal=principal, decision_id=decision_id)
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=DISCUSS)
     ensure_open(row)
     participants = sorted(set(data.participant_ids))
     known = await User.count().where(User.id.is_in(participants) & (User.agency == principal.agency_id))

@@ -27,6 +27,7 @@ from backend.decisions.records import (
     ensure_open,
     record_role,
 )
+from backend.decisions.rules import DRAFT
 from backend.decisions.tables import Decision, DecisionVersion
 from backend.ledger.service import append_case_event
 
@@ -147,8 +148,7 @@ def _ensure_may_draft(principal: Principal, case: case_facts.CaseFacts) -> None:
 
 
 async def create_draft(*, principal: Principal, case_id: UUID, data: schemas.DraftIn) -> schemas.DraftView:
-    principal.require("officer", "supervisor")
-    case = await case_facts.read(principal=principal, case_id=case_id)
+    case = await case_facts.read(principal=principal, case_id=case_id, rule=DRAFT)
     _ensure_may_draft(principal, case)
     evaluation = await _evaluate(agency_id=principal.agency_id, draft=data)
     decision_id = uuid.uuid4()
@@ -211,8 +211,7 @@ def _event_details(version: int, sha: str, evaluation: _Evaluation) -> dict[str,
 
 async def revise_draft(*, principal: Principal, decision_id: UUID, data: schemas.DraftIn) -> schemas.DraftView:
     """A new immutable version; any earlier review no longer counts (R-LEGAL-4)."""
-    principal.require("officer", "supervisor")
-    row = await decision_row(principal=principal, decision_id=decision_id)
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=DRAFT)
     ensure_open(row)
     case = await case_facts.read(principal=principal, case_id=row.case_id)
     _ensure_may_draft(principal, case)

@@ -26,6 +26,7 @@ from backend.decisions.records import (
     ensure_open,
     record_role,
 )
+from backend.decisions.rules import ISSUE
 from backend.decisions.tables import Decision
 from backend.field.cases import SeparationOfFunctions
 from backend.ledger.service import append_case_event
@@ -137,8 +138,7 @@ def _check_disclosure(data: schemas.IssueIn) -> None:
 
 
 async def issue_decision(*, principal: Principal, decision_id: UUID, data: schemas.IssueIn) -> schemas.DraftView:
-    principal.require("supervisor", "admin")
-    row = await decision_row(principal=principal, decision_id=decision_id)
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=ISSUE)
     ensure_open(row)
     if data.draft_sha256 != row.draft_sha256:
         raise DraftChanged(f"the draft is now version {row.version} ({row.draft_sha256})", current_sha256=row.draft_sha256)

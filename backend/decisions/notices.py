@@ -18,6 +18,7 @@ from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.rows import fetch_one
 from backend.decisions import deadlines, discretion, notice_changes, schemas, standards, standards_schemas
 from backend.decisions.records import DecisionRow, current_draft, decision_row, draft_at, ensure_open
+from backend.decisions.rules import DRAFT
 from backend.decisions.tables import WrittenNotice
 from backend.ledger.service import append_case_event
 from evidence.tables import EvidenceItem
@@ -92,8 +93,7 @@ def _longest_period(periods: list[standards_schemas.AnswerPeriodOut], kinds: lis
 
 async def generate_notice(*, principal: Principal, decision_id: UUID, data: schemas.NoticeIn) -> schemas.NoticeOut:
     """The notice states the current draft's facts, reasons and basis, and the party's rights."""
-    principal.require("officer", "supervisor")
-    row = await decision_row(principal=principal, decision_id=decision_id)
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=DRAFT)
     ensure_open(row)
     draft = await current_draft(row)
     period = _longest_period(await standards.answer_periods(agency_id=principal.agency_id), [p.kind for p in draft.penalties])
@@ -143,8 +143,7 @@ async def ensure_case_evidence(*, case_id: UUID, evidence_id: UUID, field: str) 
 
 
 async def record_notice_service(*, principal: Principal, decision_id: UUID, data: schemas.NoticeServiceIn) -> schemas.NoticeOut:
-    principal.require("officer", "supervisor")
-    row = await decision_row(principal=principal, decision_id=decision_id)
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=DRAFT)
     ensure_open(row)
     notice = await latest_notice(decision_id)
     if notice is None:
@@ -191,8 +190,7 @@ async def record_notice_service(*, principal: Principal, decision_id: UUID, data
 
 async def waive_answer_period(*, principal: Principal, decision_id: UUID, data: schemas.NoticeWaiverIn) -> schemas.NoticeOut:
     """The party gives up the rest of the answer period in writing (the waiver is a capture)."""
-    principal.require("officer", "supervisor")
-    row = await decision_row(principal=principal, decision_id=decision_id)
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=DRAFT)
     ensure_open(row)
     notice = await latest_notice(decision_id)
     if notice is None or notice.served_at is None:

@@ -13,11 +13,13 @@ from uuid import UUID
 import msgspec
 
 from backend.core import clock
+from backend.core.access import Rule
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, NotFound
 from backend.core.rows import fetch_one
 from backend.decisions import schemas
 from backend.decisions.tables import Decision, DecisionRole, DecisionVersion
+from backend.field.relations import case_for
 
 
 class DecisionAlreadyIssued(Conflict):
@@ -92,11 +94,15 @@ class _Version(msgspec.Struct, kw_only=True):
     content: dict[str, Any]
 
 
-async def decision_row(*, principal: Principal, decision_id: UUID) -> DecisionRow:
+async def decision_row(*, principal: Principal, decision_id: UUID, rule: Rule | None = None) -> DecisionRow:
+    """The decision in the caller's agency; with ``rule``, only if the caller holds a part in
+    its case that the rule admits (backend/decisions/rules.py)."""
     scope = (Decision.id == decision_id) & (Decision.agency == principal.agency_id)
     row = await fetch_one(DecisionRow, Decision.select(*DECISION_COLUMNS).where(scope))
     if row is None:
         raise NotFound(f"decision {decision_id} not found")
+    if rule is not None:
+        await case_for(principal=principal, case_id=row.case_id, rule=rule)
     return row
 
 

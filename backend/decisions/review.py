@@ -18,6 +18,7 @@ from backend.core.rows import fetch_all, fetch_one
 from backend.decisions import bundle, case_facts, conditions, discussions, drafts, reviewers, schemas, separation
 from backend.decisions.notices import heavier_since, latest_notice
 from backend.decisions.records import DecisionRow, DraftChanged, decision_row, ensure_open, record_role
+from backend.decisions.rules import REVIEW, REVIEW_BUNDLE
 from backend.decisions.tables import Decision, DecisionRole, LegalReview
 from backend.field.cases import SeparationOfFunctions
 from backend.ledger.service import append_case_event
@@ -92,8 +93,8 @@ async def review_conditions(
 
 async def review_decision(*, principal: Principal, decision_id: UUID, data: schemas.ReviewIn) -> schemas.ReviewOut:
     """Record one review of exactly the draft version the reviewer saw; never changed afterwards."""
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=REVIEW)
     await reviewers.ensure_may_review(principal=principal)
-    row = await decision_row(principal=principal, decision_id=decision_id)
     ensure_open(row)
     if data.draft_sha256 != row.draft_sha256:
         raise DraftChanged(
@@ -136,8 +137,7 @@ async def review_decision(*, principal: Principal, decision_id: UUID, data: sche
 
 
 async def review_bundle(*, principal: Principal, decision_id: UUID) -> schemas.ReviewBundle:
-    principal.require("legal_reviewer", "supervisor", "admin")
-    row = await decision_row(principal=principal, decision_id=decision_id)
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=REVIEW_BUNDLE)
     """R-LEGAL-5: draft, tier and justification, notice, reviews, declarations, evidence with
     hash status and the actions' audio-video coverage, in one view."""
     view = await drafts.get_decision(principal=principal, decision_id=decision_id)

@@ -131,10 +131,10 @@ async def _insert_designation(
 
 
 async def revoke_reviewer(*, principal: Principal, user_id: UUID) -> None:
-    principal.require("admin")
     scope = (LegalReviewer.user == user_id) & (LegalReviewer.agency == principal.agency_id) & LegalReviewer.revoked_at.is_null()
     if await LegalReviewer.count().where(scope) == 0:
         raise NotFound(f"user {user_id} is not a designated legal reviewer")
+    principal.require("admin")  # after the lookup: another agency's person is a 404
     await LegalReviewer.update({LegalReviewer.revoked_at: clock.now()}).where(scope)
 
 

@@ -19,7 +19,7 @@ DRAFT = rule("decision.draft", H, S, writes=True, on=On.CASE, refusal=NotAssigne
 # An officer of the agency declares too: a hearing host or discussion member who is no handler
 # must have declared before taking that part (R-RCS-2/3; hearings.py, discussions.py check it).
 DECLARE = rule("decision.declare-recusal", H, L, S, A, Part.OFFICER, writes=True, on=On.CASE, refusal=NotAssigned)
-REVIEW = rule("decision.legal-review", L, S, A, writes=True, on=On.CASE)  # who is designated: reviewers.py
+REVIEW = rule("decision.legal-review", L, writes=True, on=On.CASE)  # and designated (reviewers.py)
 REVIEW_BUNDLE = rule("decision.review-bundle", L, S, A, writes=False, on=On.CASE)
 DISCUSS = rule("decision.collective-discussion", S, A, writes=True, on=On.CASE)
 ISSUE = rule("decision.issue", S, A, writes=True, on=On.CASE)
@@ -27,6 +27,9 @@ ISSUE = rule("decision.issue", S, A, writes=True, on=On.CASE)
 # The agency's standards: benchmarks, major-decision catalog, answer periods, reviewers.
 STANDARDS_READ = rule("standards.read", Part.SIGNED_IN, writes=False)
 STANDARDS_CHANGE = rule("standards.change", A, writes=True)
+# One benchmark version or catalog entry of the agency, named by id (another agency's: 404).
+STANDARD_READ = rule("standards.read-one", Part.SIGNED_IN, writes=False, on=On.AGENCY)
+STANDARD_CHANGE = rule("standards.change-one", A, writes=True, on=On.AGENCY)
 REVIEWERS_CHANGE = rule("standards.designate-reviewers", A, writes=True, on=On.PERSON)
 REVIEWER_RATIO = rule("standards.reviewer-ratio", A, S, writes=False)
 PUBLIC = rule("decisions.public", Part.PUBLIC, writes=False)  # published benchmarks and decisions

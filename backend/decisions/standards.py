@@ -110,8 +110,8 @@ async def create_benchmark(*, principal: Principal, data: standards_schemas.Benc
 
 
 async def publish_benchmark(*, principal: Principal, benchmark_id: UUID) -> standards_schemas.BenchmarkOut:
-    principal.require("admin")
     current = await get_benchmark(agency_id=principal.agency_id, benchmark_id=benchmark_id)
+    principal.require("admin")  # after the lookup: another agency's benchmark is a 404
     if current.status != "draft":
         raise Conflict(f"benchmark version {current.version} is already {current.status}")
     # R-DISC-2: fewer than three tiers for a ranged penalty is refused here.
@@ -210,11 +210,11 @@ async def add_catalog_entry(*, principal: Principal, data: standards_schemas.Cat
 
 async def retire_catalog_entry(*, principal: Principal, entry_id: UUID) -> standards_schemas.CatalogEntryOut:
     """Entries are retired, not deleted: past decisions still cite the entry they matched."""
-    principal.require("admin")
     scope = (MajorCatalogEntry.id == entry_id) & (MajorCatalogEntry.agency == principal.agency_id)
     entry = await fetch_one(standards_schemas.CatalogEntryOut, MajorCatalogEntry.select(*_CATALOG_COLUMNS).where(scope))
     if entry is None:
         raise NotFound(f"catalog entry {entry_id} not found")
+    principal.require("admin")  # after the lookup: another agency's entry is a 404
     await MajorCatalogEntry.update({MajorCatalogEntry.active: False, MajorCatalogEntry.retired_at: clock.now()}).where(scope)
     return msgspec.structs.replace(entry, active=False)
 

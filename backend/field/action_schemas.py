@@ -27,7 +27,7 @@ class ActionIn(Strict, kw_only=True):
     id: UUID | None = None
     case_id: UUID
     kind: ActionKind
-    title: ShortText = ""
+    title: Annotated[str, Meta(max_length=200)] = ""  # the column holds 200 (a longer one was a 500)
     planned_at: datetime
     planned_place: ShortText = ""
     participant_ids: Annotated[list[UUID], Meta(min_length=1, max_length=50)]

@@ -120,10 +120,10 @@ async def list_devices(*, principal: Principal, user_id: UUID | None = None) -> 
 
 async def revoke_device(*, principal: Principal, device_id: UUID) -> phone_schemas.DeviceOut:
     """An admin revokes a lost phone: its manifests are refused and its holder's sessions end now."""
-    authorize(agency_parts(principal), rules.DEVICE_REVOKE)
     device = await _device((Device.id == device_id) & (Device.agency == principal.agency_id))
     if device is None:
         raise NotFound(f"device {device_id} not found")
+    authorize(agency_parts(principal), rules.DEVICE_REVOKE)
     if device.revoked_at is None:
         await Device.update({Device.revoked_at: clock.now(), Device.revoked_by: principal.user_id}).where(Device.id == device_id)
         # A lost phone holds live tokens: revoking it ends its holder's sessions at once.
