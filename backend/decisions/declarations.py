@@ -31,10 +31,10 @@ _DECLARATION_COLUMNS = (
 
 async def declare_recusal(*, principal: Principal, case_id: UUID, data: schemas.DeclarationIn) -> schemas.DeclarationOut:
     """The caller declares on the three grounds for a decision role on the case; immutable."""
+    case = await case_facts.read(principal=principal, case_id=case_id, rule=DECLARE)
     if data.conflict != (data.ground is not None):
         # R-RCS-1: a conflict names its ground; "no conflict" names none.
         raise InvalidInput("a declared conflict names its ground, and only a conflict does", field="ground")
-    case = await case_facts.read(principal=principal, case_id=case_id, rule=DECLARE)
     scope = (DecisionDeclaration.case_id == case.id) & (DecisionDeclaration.user == principal.user_id)
     declaration_id = uuid.uuid4()
     async with write_transaction():

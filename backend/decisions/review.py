@@ -137,9 +137,9 @@ async def review_decision(*, principal: Principal, decision_id: UUID, data: sche
 
 
 async def review_bundle(*, principal: Principal, decision_id: UUID) -> schemas.ReviewBundle:
-    row = await decision_row(principal=principal, decision_id=decision_id, rule=REVIEW_BUNDLE)
     """R-LEGAL-5: draft, tier and justification, notice, reviews, declarations, evidence with
     hash status and the actions' audio-video coverage, in one view."""
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=REVIEW_BUNDLE)
     view = await drafts.get_decision(principal=principal, decision_id=decision_id)
     case = await case_facts.read(principal=principal, case_id=row.case_id)
     notice = await latest_notice(decision_id)
