@@ -184,7 +184,7 @@ class ObjectStore(Protocol):
         Each batch is written as it comes (files: one ``pwritev``; S3: the body of one
         UploadPart with an unsigned payload, so it is not hashed a second time). If
         ``batches`` raises or ends short, that exception (or StoreError) propagates and no
-        part is recorded. Durable like ``upload_part``.
+        part is recorded. Durable when it returns (no ``flush_multipart`` needed for it).
         """
         ...
 

@@ -121,8 +121,13 @@ class OpenPart:
         self.written += _pwritev_all(self.data.fileno(), batch, self.offset + self.written)
 
     def record(self) -> str:
+        """Make the part durable: its bytes first, then its record (a record that survives a
+        crash always points at durable bytes), in the one thread call that wrote the rest."""
+        os.fsync(self.data.fileno())
         etag = new_etag()
         append_record(self.journal, self.records, (self.part_number, self.offset, self.written, etag))
+        self.journal.flush()
+        os.fsync(self.journal.fileno())
         return etag
 
     def close(self) -> None:

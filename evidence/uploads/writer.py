@@ -42,7 +42,6 @@ class PartWriter:
         self.key: str = row.staging_key
         self.multipart_id: str | None = row.multipart_id
         self.parts: list[PartRecord] = list(row.parts)
-        self._parts_before = len(self.parts)
         self.tail: list[TailPiece] = list(row.tail)
         self.tail_size = sum(p.size for p in self.tail)
         self.consumed_tail: list[TailPiece] = []
@@ -53,6 +52,7 @@ class PartWriter:
         self.streamed: StreamedPart | None = None
         self._streamed_tail: list[TailPiece] = []
         self._hashed_all = False  # a short streamed part already hashed what arrived
+        self._buffered_parts = 0
 
     async def stream(self, body_size: int) -> None:
         """Send the tail and the next ``body_size`` bytes as one part while they arrive."""
@@ -121,6 +121,7 @@ class PartWriter:
         finally:
             await hashing  # the hash must never run ahead of, or behind, the bytes it covers
         self.parts.append(PartRecord(number=number, size=size, etag=etag))
+        self._buffered_parts += 1  # durable once flushed (a streamed part is when stored)
 
     def _hash(self, chunks: list[bytes]) -> asyncio.Future[None]:
         if self.hasher is None or not chunks or self._hashed_all:
@@ -165,7 +166,7 @@ class PartWriter:
             await self.store.put_stream(piece_key, _chunks(chunks))
             self.tail.append(TailPiece(key=piece_key, offset=start, size=size))
             self.tail_size += size
-        if not complete and self.multipart_id is not None and len(self.parts) > self._parts_before:
+        if not complete and self.multipart_id is not None and self._buffered_parts:
             await self.store.flush_multipart(self.key, self.multipart_id)  # durable before the offset moves
 
     async def _end_stream(self) -> None:
