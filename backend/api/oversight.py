@@ -23,8 +23,15 @@ from backend.core.errors import Conflict, InvalidInput, NotFound, TooManyRequest
 from backend.core.http.authentication import client_address
 from backend.core.http.openapi import SIGNED_IN, WITH_INPUT, problems
 from backend.org.calendar import YearNotice
-from backend.oversight import calendar, channels, complaint_deadlines, complaints, rules, schemas
-from backend.oversight.errors import ComplaintsNotOpen, ComplaintState, DueChangeNeedsHead, JusticeBureauOnly
+from backend.oversight import calendar, channels, complaint_deadlines, complaints, jurisdiction, rules, schemas
+from backend.oversight.errors import (
+    ComplaintsNotOpen,
+    ComplaintState,
+    CountyGovernmentOnly,
+    DisputeState,
+    DueChangeNeedsHead,
+    JusticeBureauOnly,
+)
 from certificates import ratelimit
 
 # Per client address: a person complains a few times, a script many (R-CMP; the input
@@ -33,6 +40,9 @@ SUBMISSIONS_PER_HOUR = 10
 STATUS_CHECKS_PER_MINUTE = 20
 
 OFFICE = (*SIGNED_IN, *WITH_INPUT)
+DisputeWhich = Annotated[
+    Literal["all", "open", "overdue"], QueryParameter(description="all, open, or open past the 7 working days")
+]
 Which = Annotated[Literal["all", "overdue", "due_soon"], QueryParameter(description="all, overdue, or due within 5 working days")]
 
 
@@ -209,4 +219,66 @@ class CalendarController(Controller):
         return await calendar.load_year(principal=principal, notice=data)
 
 
-ROUTES: list[Any] = [PublicComplaintController, ComplaintController, CalendarController]
+class DisputeController(Controller):
+    path = "/api/v1/jurisdiction-disputes"
+    tags = ["jurisdiction disputes"]
+
+    @post(
+        "/",
+        summary="Open a jurisdiction dispute with another agency (R-AGY-4)",
+        status_code=201,
+        responses=problems(OFFICE),
+        opt=declared(rules.DISPUTE_OPEN),
+    )
+    async def open_dispute(self, principal: NamedDependency[Principal], data: JSONBody[schemas.DisputeIn]) -> schemas.DisputeOut:
+        return await jurisdiction.open_dispute(principal=principal, data=data)
+
+    @get(
+        "/",
+        summary="Disputes of the agency (all of them for the county government); open, or overdue for agreement",
+        responses=problems(OFFICE),
+        opt=declared(rules.DISPUTE_READ),
+    )
+    async def list_disputes(
+        self,
+        principal: NamedDependency[Principal],
+        which: DisputeWhich = "all",
+        case_id: Annotated[UUID | None, QueryParameter(description="only the disputes linked to this case")] = None,
+    ) -> list[schemas.DisputeOut]:
+        return await jurisdiction.disputes(principal=principal, which=which, case_id=case_id)
+
+    @get(
+        "/{dispute_id:uuid}",
+        summary="One jurisdiction dispute",
+        responses=problems(OFFICE, NotFound),
+        opt=declared(rules.DISPUTE_READ),
+    )
+    async def get_dispute(self, principal: NamedDependency[Principal], dispute_id: FromPath[UUID]) -> schemas.DisputeOut:
+        return await jurisdiction.get(principal=principal, dispute_id=dispute_id)
+
+    @post(
+        "/{dispute_id:uuid}/consent",
+        summary="A party consents to the competent agency; both on the same one: agreed (within 7 working days)",
+        status_code=200,
+        responses=problems(OFFICE, NotFound, DisputeState),
+        opt=declared(rules.DISPUTE_CONSENT),
+    )
+    async def consent(
+        self, principal: NamedDependency[Principal], dispute_id: FromPath[UUID], data: JSONBody[schemas.ConsentIn]
+    ) -> schemas.DisputeOut:
+        return await jurisdiction.consent(principal=principal, dispute_id=dispute_id, data=data)
+
+    @post(
+        "/{dispute_id:uuid}/outcome",
+        summary="The county government decides (after the deadline) or designates (any time) the competent agency",
+        status_code=200,
+        responses=problems(OFFICE, NotFound, DisputeState, CountyGovernmentOnly),
+        opt=declared(rules.DISPUTE_OUTCOME),
+    )
+    async def outcome(
+        self, principal: NamedDependency[Principal], dispute_id: FromPath[UUID], data: JSONBody[schemas.OutcomeIn]
+    ) -> schemas.DisputeOut:
+        return await jurisdiction.decide(principal=principal, dispute_id=dispute_id, data=data)
+
+
+ROUTES: list[Any] = [PublicComplaintController, ComplaintController, CalendarController, DisputeController]

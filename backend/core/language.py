@@ -82,6 +82,8 @@ TITLES_ZH: dict[str, str] = {
     "due-change-needs-head": "延长答复期限须经行政执法机关负责人批准",
     "justice-bureau-only": "仅司法行政部门管理员可执行此操作",
     "not-complaint-handler": "您不是该投诉的承办人",
+    "dispute-state": "管辖争议当前状态不允许此操作",
+    "county-government-only": "仅县人民政府可以决定或指定管辖",
     "device-revoked": "设备已被注销",
     "manifest-signature-invalid": "采集清单签名无效",
     # field integrity (issue 14: check-in before capture, entrustment authority, rules of the field)

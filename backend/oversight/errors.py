@@ -27,3 +27,13 @@ class DueChangeNeedsHead(Forbidden):
 class JusticeBureauOnly(Forbidden):
     slug = "justice-bureau-only"
     title = "Only the Justice Bureau's administrator may do this"
+
+
+class DisputeState(Conflict):
+    slug = "dispute-state"
+    title = "The jurisdiction dispute is not in a state that allows this"
+
+
+class CountyGovernmentOnly(Forbidden):
+    slug = "county-government-only"
+    title = "Only the county government decides or designates the competent agency"

@@ -34,3 +34,11 @@ COMPLAINT_ACCEPT = rule("complaint.accept", S, A, writes=True)
 COMPLAINT_HANDLE = rule("complaint.handle", H, writes=True, refusal=NotComplaintHandler)  # findings, reply
 COMPLAINT_DUE_CHANGE = rule("complaint.change-due-date", S, A, writes=True)  # R-CMP-3 (head or statute)
 COMPLAINT_FAULT_LINK = rule("complaint.link-fault", S, A, writes=True)  # R-CMP-4
+
+# --- jurisdiction disputes (R-AGY-4) ------------------------------------------------------
+DISPUTE_OPEN = rule("dispute.open", S, A, writes=True)
+# The parties read their disputes; the county government (REGISTRAR; the service admits
+# only its kind for outcomes) reads them all.
+DISPUTE_READ = rule("dispute.read", Part.SIGNED_IN, Part.REGISTRAR, writes=False)
+DISPUTE_CONSENT = rule("dispute.consent", S, A, writes=True)
+DISPUTE_OUTCOME = rule("dispute.decide", Part.REGISTRAR, writes=True)

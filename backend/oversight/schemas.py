@@ -220,3 +220,60 @@ class CalendarLoadOut(msgspec.Struct, kw_only=True):
     # Provisional deadlines set final (or still provisional for a later unknown year).
     recomputed_notices: int
     recomputed_complaints: int
+
+
+# --- jurisdiction disputes (R-AGY-4) ------------------------------------------------------
+
+
+class DisputeIn(Strict):
+    counterpart_agency_id: UUID
+    matter: Annotated[str, Meta(min_length=1, max_length=2000)]
+    case_id: UUID | None = None
+
+
+class ConsentIn(Strict):
+    """A party's consent to which agency is competent (both parties the same: agreed)."""
+
+    competent_agency_id: UUID
+    terms: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class OutcomeIn(Strict):
+    """The county government decides (after the 7 working days) or designates (any time)."""
+
+    kind: Literal["decided", "designated"]
+    competent_agency_id: UUID
+    basis: Annotated[str, Meta(min_length=1, max_length=2000)]
+
+
+class Consent(msgspec.Struct, kw_only=True):
+    agency_id: UUID
+    competent_agency_id: UUID
+    by: UUID
+    at: datetime
+    terms: str = ""
+
+
+class DisputeOut(msgspec.Struct, kw_only=True):
+    PEOPLE: ClassVar[tuple[str, ...]] = ("opened_by_id", "outcome_by_id")
+    id: UUID
+    opened_by_agency_id: UUID
+    counterpart_agency_id: UUID
+    case_id: UUID | None
+    matter: str
+    opened_by_id: UUID
+    opened_at: datetime
+    agreement_due_at: datetime
+    agreement_due_provisional: bool
+    status: str
+    consents: dict[str, Consent]
+    competent_agency_id: UUID | None
+    outcome_basis: str
+    outcome_by_id: UUID | None
+    outcome_at: datetime | None
+    # Open past the agreement deadline: the county government decides (R-AGY-4).
+    agreement_overdue: bool = False
+    opened_by_name: str | None = None
+    opened_by_role: str | None = None
+    outcome_by_name: str | None = None
+    outcome_by_role: str | None = None

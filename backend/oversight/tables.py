@@ -75,4 +75,26 @@ class ComplaintDueChange(Table, tablename="ovs_complaint_due_change"):
     changed_at = Timestamptz()
 
 
-TABLES: list[type[Table]] = [ComplaintChannel, Complaint, ComplaintDueChange]
+class JurisdictionDispute(Table, tablename="ovs_jurisdiction_dispute"):
+    """R-AGY-4: two agencies dispute who is competent; they agree within 7 working days of
+    opening, else the county government decides or designates (it may designate directly)."""
+
+    id = UUID(primary_key=True)
+    opened_by_agency = ForeignKey(Agency, on_delete=OnDelete.restrict, index=True)
+    counterpart_agency = ForeignKey(Agency, on_delete=OnDelete.restrict, index=True)
+    case_id = UUID(null=True, default=None, index=True)
+    matter = Text()
+    opened_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    opened_at = Timestamptz()
+    agreement_due_at = Timestamptz()
+    agreement_due_provisional = Boolean(default=False)
+    status = Varchar(length=16, default="open")  # open | agreed | decided | designated
+    # Each party's consent to a competent agency: {agency_id: {"agency_id", "by", "at", "terms"}}.
+    consents = JSON(default={})
+    competent_agency = ForeignKey(Agency, null=True, default=None, on_delete=OnDelete.restrict)
+    outcome_basis = Text(default="")
+    outcome_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
+    outcome_at = Timestamptz(null=True, default=None)
+
+
+TABLES: list[type[Table]] = [ComplaintChannel, Complaint, ComplaintDueChange, JurisdictionDispute]
