@@ -20,6 +20,7 @@ import msgspec
 
 from backend.core import clock
 from backend.core.auth import Principal
+from backend.core.db import unique_as
 from backend.core.errors import Conflict
 from backend.core.rows import fetch_all
 from backend.field.tables import ExecutionBasis
@@ -57,6 +58,11 @@ class _Basis(msgspec.Struct, kw_only=True):
 
 async def record(*, principal: Principal, served: ServedDecision) -> None:
     """Store the facts (inside the decisions room's write transaction, before its ledger entry)."""
+    with unique_as(f"the service of decision {served.decision_no} is already recorded", field="decision_id"):
+        await _insert(principal, served)
+
+
+async def _insert(principal: Principal, served: ServedDecision) -> None:
     await ExecutionBasis.insert(
         ExecutionBasis(
             id=uuid.uuid4(),
