@@ -32,6 +32,7 @@ from backend.oversight.errors import (
     DueChangeNeedsHead,
     JusticeBureauOnly,
 )
+from backend.oversight.rules import NotComplaintHandler
 from certificates import ratelimit
 
 # Per client address: a person complains a few times, a script many (R-CMP; the input
@@ -39,7 +40,7 @@ from certificates import ratelimit
 SUBMISSIONS_PER_HOUR = 10
 STATUS_CHECKS_PER_MINUTE = 20
 
-OFFICE = (*SIGNED_IN, *WITH_INPUT)
+OFFICE = (*SIGNED_IN, *WITH_INPUT, InvalidInput)
 DisputeWhich = Annotated[
     Literal["all", "open", "overdue"], QueryParameter(description="all, open, or open past the 7 working days")
 ]
@@ -150,7 +151,7 @@ class ComplaintController(Controller):
         "/complaints/{complaint_id:uuid}/findings",
         summary="The handler records the investigation's findings",
         status_code=200,
-        responses=problems(OFFICE, NotFound, ComplaintState),
+        responses=problems(OFFICE, NotFound, ComplaintState, NotComplaintHandler),
         opt=declared(rules.COMPLAINT_HANDLE),
     )
     async def findings(
@@ -162,7 +163,7 @@ class ComplaintController(Controller):
         "/complaints/{complaint_id:uuid}/reply",
         summary="The handler records the reply: content, date and channel (R-CMP-2)",
         status_code=200,
-        responses=problems(OFFICE, NotFound, ComplaintState),
+        responses=problems(OFFICE, NotFound, ComplaintState, NotComplaintHandler),
         opt=declared(rules.COMPLAINT_HANDLE),
     )
     async def reply(
