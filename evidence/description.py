@@ -6,9 +6,7 @@ from a worker thread, bounded in time so a slow or odd file never holds up the c
 
 from __future__ import annotations
 
-import asyncio
 import io
-import weakref
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -19,25 +17,15 @@ import anyio.to_thread
 from evidence import media
 from evidence.schemas import CaptureDeclaration, MediaInfo
 from evidence.store import ObjectStore
+from evidence.threads import own_pool
 
 # Metadata extraction reads headers and one frame; past this the request goes on without it.
 METADATA_TIMEOUT_S = 30
 _READ_BLOCK = 256 * 1024
 # A probe runs in a worker thread and reads the object through the store, whose blocking I/O
-# runs in worker threads of AnyIO's default pool (40). Probes taking that pool would leave
-# their own reads no thread: every capture at once stalled to the timeout and lost its
-# metadata (the load benchmark, issue 15.7). So probes have a pool of their own, this big.
+# needs threads of AnyIO's default pool: probes take theirs from a pool of their own
+# (evidence/threads.py), this big.
 PROBE_THREADS = 8
-_probe_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
-
-
-def _probe_limiter() -> anyio.CapacityLimiter:
-    """This event loop's probe pool (a limiter belongs to the loop it is used on)."""
-    loop = asyncio.get_running_loop()
-    limiter = _probe_limiters.get(loop)
-    if limiter is None:
-        limiter = _probe_limiters[loop] = anyio.CapacityLimiter(PROBE_THREADS)
-    return limiter
 
 
 class _StoreFile(io.RawIOBase):
@@ -91,6 +79,8 @@ async def describe(
 
     with anyio.move_on_after(METADATA_TIMEOUT_S):
         return await anyio.to_thread.run_sync(
-            lambda: media.describe(media_type, opener, assume_tz=assume_tz), abandon_on_cancel=True, limiter=_probe_limiter()
+            lambda: media.describe(media_type, opener, assume_tz=assume_tz),
+            abandon_on_cancel=True,
+            limiter=own_pool("media-probes", PROBE_THREADS),
         )
     return MediaInfo(error="timeout"), None

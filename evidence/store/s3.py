@@ -47,11 +47,14 @@ from evidence.store.base import (
 )
 from evidence.store.pending import abort_quietly
 from evidence.store.s3_stream import ChunkReader, upload_part_streaming
+from evidence.threads import own_pool
 
 T = TypeVar("T")
 _MISSING_CODES = {"NoSuchKey", "NoSuchObject", "NoSuchUpload", "ResourceNotFound"}
 _EXISTS_CODES = {"PreconditionFailed"}
 MIN_PART_SIZE = 5 * 1024 * 1024
+# Uploads streaming at once from the loop's bytes (evidence/threads.py); more wait their turn.
+FED_BY_LOOP_THREADS = 64
 
 
 class S3Store:
@@ -102,9 +105,12 @@ class S3Store:
         return await self._thread(func, *args, **kwargs)
 
     @staticmethod
-    async def _thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _thread(func: Callable[..., T], *args: Any, _fed_by_loop: bool = False, **kwargs: Any) -> T:
+        # A call whose body the event loop feeds while it runs waits on the loop: it takes its
+        # thread from a pool of its own, never the default one the loop's work needs.
+        limiter = own_pool("s3-fed-by-loop", FED_BY_LOOP_THREADS) if _fed_by_loop else None
         try:
-            return await anyio.to_thread.run_sync(lambda: func(*args, **kwargs))
+            return await anyio.to_thread.run_sync(lambda: func(*args, **kwargs), limiter=limiter)
         except S3Error as exc:
             if exc.code in _MISSING_CODES:
                 raise ObjectMissingError(f"{exc.code}: {exc.object_name or exc.bucket_name}") from exc
@@ -157,7 +163,7 @@ class S3Store:
             )
 
         try:
-            result = await self._call(upload)
+            result = await self._call(upload, _fed_by_loop=True)  # ChunkReader waits on the loop
         except Exception:
             # The client aborts its multipart upload itself, but that abort may have failed
             # too (S3 unreachable): try again so no parts are left behind.
@@ -301,7 +307,7 @@ class S3Store:
     ) -> str:
         await self._ensure_buckets()
         return await self._thread(
-            upload_part_streaming, self.client, self._bucket(key), key, upload_id, part_number, batches, size
+            upload_part_streaming, self.client, self._bucket(key), key, upload_id, part_number, batches, size, _fed_by_loop=True
         )
 
     async def flush_multipart(self, key: str, upload_id: str) -> None:
