@@ -47,7 +47,7 @@ test: lint typecheck imports pytest bench-smoke
 # examples, with schemathesis's coverage phase and a fresh seed; needs PostgreSQL
 # (FIELDPROOF_TEST_DATABASE_URL), like the run inside `make test`.
 fuzz: install
-	FIELDPROOF_FUZZ_SCALE=10 $(BIN)/pytest -p no:xdist -rs tests/e2e/test_api_contract.py
+	FIELDPROOF_TEST_FUZZ_SCALE=10 $(BIN)/pytest -p no:xdist -rs tests/e2e/test_api_contract.py
 
 bench: install
 	$(BIN)/python -m bench

@@ -7,7 +7,7 @@ against the OpenAPI document, negative data rejected, positive data accepted, au
 not ignored, methods and headers — over the examples, fuzzing and stateful phases, once with
 an officer's token and once with an admin's (issue 15, point 8). Zero failures is the bar.
 
-``make fuzz`` runs the same with ``FIELDPROOF_FUZZ_SCALE=10`` (ten times the examples, and the
+``make fuzz`` runs the same with ``FIELDPROOF_TEST_FUZZ_SCALE=10`` (ten times the examples, and the
 coverage phase). The hostile-input walk (tests/e2e/test_hostile_input.py) feeds NUL, lone
 surrogates and extreme date-times (tests/strategies.py) into every string and date-time field.
 """
@@ -42,10 +42,10 @@ from tests.strategies import hostile_text, instants
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SCALE = int(os.environ.get("FIELDPROOF_FUZZ_SCALE", "1"))
+SCALE = int(os.environ.get("FIELDPROOF_TEST_FUZZ_SCALE", "1"))
 EXAMPLES = 2 * SCALE
 # A fixed seed inside `make test` (a failure reproduces); `make fuzz` draws a new one each run.
-SEED = os.environ.get("FIELDPROOF_FUZZ_SEED", "20261202" if SCALE == 1 else "")
+SEED = os.environ.get("FIELDPROOF_TEST_FUZZ_SEED", "20261202" if SCALE == 1 else "")
 PHASES = "examples,fuzzing,stateful" + (",coverage" if SCALE > 1 else "")
 
 # Checks that must be told what this API legitimately answers (never switched off):
