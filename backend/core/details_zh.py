@@ -332,6 +332,7 @@ DETAILS_ZH: dict[str, str] = {
     ),
     # --- tus resumable uploads ----------------------------------------------------------------
     "the evidence store failed ({0}); HEAD the upload and resume": "证据存储出错（{0}），请先 HEAD 查询上传再续传",
+    "the evidence store failed ({0}); retry shortly": "证据存储出错（{0}），请稍后重试",
     "your unfinished uploads already reserve {0} bytes; {1} more would exceed your quota of {2} bytes — finish or "
     "terminate one first": "您未完成的上传已占用 {0} 字节，再增加 {1} 字节将超过您的配额 {2} 字节——请先完成或终止其中一个",
     "unfinished uploads already reserve {0} bytes; {1} more would exceed the staging quota of {2} bytes — retry later": (
