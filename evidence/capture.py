@@ -62,8 +62,10 @@ async def receive_direct(
     declared: CaptureDeclaration,
     context: CaptureContext,
     settings: Settings,
+    size: int | None = None,
 ) -> CaptureResult:
     """Stream a small capture straight to its content key (hashing as it flows), then finalise it.
+    With the body's declared ``size`` (Content-Length) each part is sent while it arrives.
 
     The bytes go, once, into a multipart upload at ``sha256/<declared hex>``, invisible until
     finalize_capture completes it after checking the hash and the type; a mismatch aborts it
@@ -81,7 +83,9 @@ async def receive_direct(
         if await store.stat(key) is not None:
             received = await _hash_only(body)
         else:
-            received = await stream_to_content_key(store, key, body, part_size=settings.s3_part_size, content_type=OCTET)
+            received = await stream_to_content_key(
+                store, key, body, part_size=settings.s3_part_size, content_type=OCTET, size=size
+            )
     except SizeLimitError:
         raise UploadTooLarge(
             f"direct uploads are limited to {settings.direct_upload_limit} bytes; use the resumable upload",

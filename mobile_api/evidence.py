@@ -123,7 +123,7 @@ async def upload_evidence(
             limit=settings.direct_upload_limit,
         )
     result = await capture.receive_direct(
-        store=store, chunks=_body(request), declared=declared, context=context, settings=settings
+        store=store, chunks=_body(request), declared=declared, context=context, settings=settings, size=length
     )
     evidence = result.evidence
     answer = CaptureAnswer(

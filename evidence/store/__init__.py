@@ -21,6 +21,7 @@ from evidence.store.base import (
     content_hex,
     is_staging,
 )
+from evidence.store.batches import Batches
 from evidence.store.filesystem import FilesystemStore
 from evidence.store.pending import HEAD_BYTES, abort_quietly, stream_to_content_key
 from evidence.store.s3 import S3Store
@@ -46,6 +47,7 @@ __all__ = [
     "CHUNK_SIZE",
     "HEAD_BYTES",
     "STAGING_PREFIX",
+    "Batches",
     "FilesystemStore",
     "IncompleteUpload",
     "NotStagedError",

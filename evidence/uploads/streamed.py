@@ -13,44 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 import anyio.to_thread
 
-from evidence.store import ObjectStore, StoreError
+from evidence.store import Batches, ObjectStore, StoreError
 from evidence.uploads.hashstate import Sha256
-
-
-class Batches:
-    """Chunks handed from the receive loop to one consumer, which takes everything that
-    arrived since its last take (one write or hash call per batch, not per chunk)."""
-
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-        self._ready = asyncio.Event()
-        self._closed = False
-        self._error: BaseException | None = None
-
-    def put(self, chunk: bytes) -> None:
-        self._chunks.append(chunk)
-        self._ready.set()
-
-    def close(self, error: BaseException | None = None) -> None:
-        self._closed, self._error = True, error
-        self._ready.set()
-
-    async def __aiter__(self) -> AsyncIterator[list[bytes]]:
-        while True:
-            if self._error is not None:
-                raise self._error
-            if self._chunks:
-                batch, self._chunks = self._chunks, []
-                yield batch
-                continue
-            if self._closed:
-                return
-            await self._ready.wait()
-            self._ready.clear()
 
 
 def _hash_batch(hasher: Sha256, batch: list[bytes]) -> None:
