@@ -27,14 +27,23 @@ from backend.core.http.caching import etag_middleware_factory
 from backend.core.http.idempotency import idempotency_middleware_factory
 from backend.core.http.input import input_policy_middleware
 from backend.core.http.openapi import StrictStructSchemaPlugin, finish_openapi
-from backend.core.http.problems import EXCEPTION_HANDLERS
+from backend.core.http.problems import EXCEPTION_HANDLERS, domain_error_handler, internal_error_handler
 from backend.core.keys import KeyRing, load_key_ring
 from backend.core.observability import configure_logging, request_id_middleware
 from backend.core.settings import Settings
 from backend.ledger.schemas import LedgerAuditor
 from backend.ops import audit_ledger, background_duties
 from backend.org import service as org_service
-from evidence.store import ObjectStore, open_store
+from evidence.errors import StoreUnavailableError
+from evidence.store import ObjectStore, StoreError, open_store
+
+
+def store_error_handler(request: Request[Any, Any, Any], exc: StoreError) -> Response[Any]:
+    """The object store failing or out of reach is a retryable 503 with Retry-After on every
+    route, as the database is (issue 15.6); a missing or duplicate object is no outage (500)."""
+    if type(exc) is not StoreError:
+        return internal_error_handler(request, exc)
+    return domain_error_handler(request, StoreUnavailableError(f"the evidence store failed ({exc}); retry shortly"))
 
 
 @get("/health", summary="Liveness", tags=["operations"], include_in_schema=True, opt=declared(PUBLIC))
@@ -143,7 +152,7 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
             "audit_ledger": Provide(provide_ledger_audit, sync_to_thread=False),
             "principal": Provide(_principal_provider(authenticate)),
         },
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, StoreError: store_error_handler},
         # Request bodies documented as strictly as the decoder reads them (unknown members, list items).
         plugins=[StrictStructSchemaPlugin()],
         # Names and roles beside every person id of an answer, one query per answer (issue 14).

@@ -32,8 +32,9 @@ from backend.ledger.service import append_event
 from backend.ledger.tables import LedgerRow
 from evidence import records
 from evidence.custody.ranges import content_range, if_range_allows, parse_range
+from evidence.errors import StoreUnavailableError
 from evidence.schemas import EvidenceOut
-from evidence.store import ObjectStore
+from evidence.store import ObjectStore, StoreError
 
 # Decides whether the principal is an assigned (active) officer of a case; supplied by the
 # HTTP layer, which may ask the field-workflow area (evidence must not import it).
@@ -151,6 +152,25 @@ async def _verified(evidence: EvidenceOut, chunks: AsyncIterator[bytes]) -> Asyn
         yield held
 
 
+async def _opened(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The object opened before the answer starts (the store's GET is sent here): a store that
+    is down answers 503 with Retry-After, not a 200 that breaks off after its headers (issue 15.6)."""
+    try:
+        first = await anext(chunks, None)
+    except StoreError as exc:
+        if type(exc) is not StoreError:  # a missing object is no outage
+            raise
+        raise StoreUnavailableError(f"the evidence store failed ({exc}); retry shortly") from exc
+
+    async def rest() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return rest()
+
+
 async def _log_access(*, principal: Principal, evidence: EvidenceOut, event: str, purpose: str, **details: object) -> None:
     await append_event(
         event=event,
@@ -181,13 +201,14 @@ async def open_content(
     wanted = parse_range(range_header, evidence.size) if if_range_allows(if_range, etag) else None
     headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
     if wanted is None:
+        chunks = _verified(evidence, await _opened(store.read(evidence.object_key)))
         await _log_access(
             principal=principal, evidence=evidence, event="evidence.downloaded", purpose=purpose, bytes=evidence.size
         )
         headers["Content-Length"] = str(evidence.size)
-        chunks = _verified(evidence, store.read(evidence.object_key))
         return ContentStream(evidence=evidence, status=200, headers=headers, chunks=chunks)
     first, last = wanted
+    part = await _opened(store.read(evidence.object_key, first, last + 1))
     await _log_access(
         principal=principal,
         evidence=evidence,
@@ -198,7 +219,7 @@ async def open_content(
     )
     headers["Content-Range"] = content_range(first, last, evidence.size)
     headers["Content-Length"] = str(last - first + 1)
-    return ContentStream(evidence=evidence, status=206, headers=headers, chunks=store.read(evidence.object_key, first, last + 1))
+    return ContentStream(evidence=evidence, status=206, headers=headers, chunks=part)
 
 
 async def issue_link(
