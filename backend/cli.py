@@ -177,7 +177,8 @@ def cmd_calendar_load(settings: Settings, args: argparse.Namespace) -> int:
         print(
             f"{loaded.year.year} loaded ({loaded.year.notice_ref}): {len(loaded.year.holidays)} holidays, "
             f"{len(loaded.year.makeup_workdays)} make-up working days; recomputed {loaded.recomputed_notices} answer "
-            f"deadlines and {loaded.recomputed_complaints} complaint due dates"
+            f"deadlines, {loaded.recomputed_complaints} complaint due dates and {loaded.recomputed_disputes} "
+            "jurisdiction agreement deadlines"
         )
         return 0
 

@@ -3,7 +3,8 @@
 ``backend/org/calendar.py`` keeps the calendar and computes every deadline; this module is
 the one way a year gets loaded — the data file (``fieldproof calendar load``) and the admin
 endpoint both come here — because loading must also set final every provisional deadline
-stored by the domains (answer periods of decisions, complaint due dates), in the same
+stored by the domains (answer periods of decisions, complaint due dates, the agreement
+deadlines of jurisdiction disputes), in the same
 transaction, each recomputation ledgered.
 """
 
@@ -14,7 +15,7 @@ from backend.core.auth import Principal
 from backend.core.db import write_transaction
 from backend.decisions import deadlines as decision_deadlines
 from backend.org import calendar
-from backend.oversight import complaint_deadlines, rules, schemas
+from backend.oversight import complaint_deadlines, jurisdiction, rules, schemas
 from backend.oversight.errors import JusticeBureauOnly
 
 # The package's years shown beside the loaded ones (its data starts in 2004).
@@ -48,7 +49,10 @@ async def load_year(*, principal: Principal | None, notice: calendar.YearNotice)
         stored = await calendar.store_year(principal=principal, notice=notice)
         notices = await decision_deadlines.recompute_provisional(actor_id=actor, years=[notice.year])
         complaints = await complaint_deadlines.recompute_provisional(actor_id=actor, years=[notice.year])
-    return schemas.CalendarLoadOut(year=_loaded_out(stored), recomputed_notices=notices, recomputed_complaints=complaints)
+        disputes = await jurisdiction.recompute_provisional(actor_id=actor, years=[notice.year])
+    return schemas.CalendarLoadOut(
+        year=_loaded_out(stored), recomputed_notices=notices, recomputed_complaints=complaints, recomputed_disputes=disputes
+    )
 
 
 async def years(*, principal: Principal) -> list[schemas.CalendarYearOut]:

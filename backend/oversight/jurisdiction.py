@@ -11,6 +11,7 @@ outcome is on the case's timeline.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -230,3 +231,45 @@ async def disputes(*, principal: Principal, which: Which, case_id: UUID | None =
         where &= JurisdictionDispute.case_id == case_id
     query = JurisdictionDispute.select(*_COLUMNS).where(where).order_by(JurisdictionDispute.opened_at).limit(_PAGE)
     return [_out(r) for r in await fetch_all(schemas.DisputeOut, query)]
+
+
+class _Provisional(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    opened_by_agency_id: UUID
+    case_id: UUID | None
+    opened_at: datetime
+    agreement_due_at: datetime
+
+
+async def recompute_provisional(*, actor_id: UUID | None, years: list[int]) -> int:
+    """Provisional agreement deadlines set final now that ``years`` are loaded; call inside the
+    loading transaction (backend/oversight/calendar.py). Returns how many disputes changed."""
+    query = JurisdictionDispute.select(
+        JurisdictionDispute.id,
+        JurisdictionDispute.opened_by_agency.as_alias("opened_by_agency_id"),
+        JurisdictionDispute.case_id,
+        JurisdictionDispute.opened_at,
+        JurisdictionDispute.agreement_due_at,
+    ).where(JurisdictionDispute.agreement_due_provisional.eq(True))
+    working = await calendar.current()
+    rows = await fetch_all(_Provisional, query)
+    for row in rows:
+        due = calendar.compute(row.opened_at, AGREEMENT_WORKING_DAYS, "working", working)
+        await JurisdictionDispute.update(
+            {JurisdictionDispute.agreement_due_at: due.due_at, JurisdictionDispute.agreement_due_provisional: due.provisional}
+        ).where(JurisdictionDispute.id == row.id)
+        await append_event(
+            event="jurisdiction.agreement_due_recomputed",
+            actor_id=actor_id,
+            agency_id=row.opened_by_agency_id,
+            subject_type="jurisdiction_dispute",
+            subject_id=str(row.id),
+            case_id=row.case_id,
+            details={
+                "years": years,
+                "was": row.agreement_due_at.isoformat(),
+                "due_at": due.due_at.isoformat(),
+                "provisional": due.provisional,
+            },
+        )
+    return len(rows)

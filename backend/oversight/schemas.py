@@ -220,6 +220,7 @@ class CalendarLoadOut(msgspec.Struct, kw_only=True):
     # Provisional deadlines set final (or still provisional for a later unknown year).
     recomputed_notices: int
     recomputed_complaints: int
+    recomputed_disputes: int = 0
 
 
 # --- jurisdiction disputes (R-AGY-4) ------------------------------------------------------

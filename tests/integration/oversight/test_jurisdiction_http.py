@@ -4,7 +4,7 @@ government decides; it may designate directly; the outcome is on the case's time
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +13,8 @@ from litestar.testing import AsyncTestClient
 
 from backend.core import clock
 from backend.ledger.tables import LedgerRow
+from backend.org import calendar
+from backend.oversight import calendar as calendar_loading
 from tests import factories as make
 
 # Thursday 24 Sep 2026 noon, Shanghai: 28–30 Sep, 8, 9, Saturday 10 (make-up) and 12 Oct.
@@ -123,3 +125,23 @@ async def test_the_county_government_may_designate_directly(client: AsyncTestCli
         "POST", "a", f"/api/v1/jurisdiction-disputes/{dispute['id']}/consent", {"competent_agency_id": county.ids["a"]}
     )
     assert again.status_code == 409
+
+
+@pytest.mark.requirement("R-AGY-4")
+async def test_an_agreement_deadline_in_an_unloaded_year_is_recomputed_when_it_is_loaded(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    county = await _county(client)
+    body = {"counterpart_agency_id": county.ids["b"], "matter": "跨年争议"}
+    # Monday 28 Dec 2026: 29–31 Dec, then 1, 4, 5, 6 Jan 2027 on weekends only.
+    with clock.frozen_clock(datetime(2026, 12, 28, 4, 0, tzinfo=UTC)):
+        opened = (await county.call("POST", "a", "/api/v1/jurisdiction-disputes", body)).json()
+    assert opened["agreement_due_provisional"] is True
+    assert opened["agreement_due_at"] == "2027-01-06T15:59:59Z"
+    notice = calendar.YearNotice(year=2027, notice_ref="国办发明电〔2026〕7号", holidays=[date(2027, 1, 1)], makeup_workdays=[])
+    loaded = await calendar_loading.load_year(principal=None, notice=notice)
+    assert loaded.recomputed_disputes == 1
+    seen = (await county.call("GET", "a", f"/api/v1/jurisdiction-disputes/{opened['id']}")).json()
+    # 1 Jan is a holiday: 29–31 Dec, 4–7 Jan.
+    assert seen["agreement_due_provisional"] is False
+    assert seen["agreement_due_at"] == "2027-01-07T15:59:59Z"
