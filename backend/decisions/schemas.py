@@ -371,6 +371,27 @@ class ActionCoverage(msgspec.Struct, kw_only=True):
     reports: list[CoverageReportOut]
 
 
+class DecisionRoleOut(msgspec.Struct, kw_only=True):
+    """Who held which role on the decision (R-FAULT-3: appended, never edited)."""
+
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
+    user_id: UUID
+    role: str
+    assigned_at: datetime
+    user_name: str | None = None
+    user_role: str | None = None
+
+
+class DeclarationState(msgspec.Struct, kw_only=True):
+    """R-RCS-5: whether a person who handled, discussed, reviewed or approved has declared."""
+
+    PEOPLE: ClassVar[tuple[str, ...]] = ("user_id",)
+    user_id: UUID
+    state: str  # "declared", or what blocks the person (``case_facts.recusal_problem``)
+    user_name: str | None = None
+    user_role: str | None = None
+
+
 class ReviewBundle(msgspec.Struct, kw_only=True):
     """R-LEGAL-5: what the legal reviewer sees for one exact draft version."""
 
@@ -380,11 +401,13 @@ class ReviewBundle(msgspec.Struct, kw_only=True):
     notice_outdated_by: list[str]
     reviews: list[ReviewOut]
     comparable: list[ComparableDecision]
-    roles: list[dict[str, str]]
+    roles: list[DecisionRoleOut]
     discussions: list[DiscussionOut]
     case: dict[str, object]
     evidence: list[EvidenceHashStatus]
     coverage: list[ActionCoverage]
+    # The same declarations as ``case.declarations``, each with the person's name and role.
+    declarations: list[DeclarationState] = []
 
 
 class PublicDecision(msgspec.Struct, kw_only=True):

@@ -59,3 +59,18 @@ async def test_only_legal_reviewers_read_it_and_minor_drafts_do_not_wait(make_of
         "reviews": 0,
         "certificates_expiring": None,
     }
+
+
+async def test_review_bundle_names_who_held_each_role_and_who_declared(make_office):
+    office = await make_office()
+    decision = (await office.draft(amount_yuan=200_000)).json()["decision"]
+    assert (await office.review(decision["id"], decision["draft_sha256"], "returned")).status_code == 201
+    body = (await office.call("GET", "sun", f"/api/v1/decisions/{decision['id']}/review-bundle")).json()
+    wang, sun = office.people["wang"].user, office.people["sun"].user
+    assert [(r["user_id"], r["role"], r["user_name"]) for r in body["roles"]] == [
+        (str(wang.id), "drafter", wang.full_name),
+        (str(sun.id), "reviewer", sun.full_name),
+    ]
+    declared = {d["user_id"]: (d["state"], d["user_name"], d["user_role"]) for d in body["declarations"]}
+    assert declared[str(sun.id)] == ("declared", sun.full_name, "legal_reviewer")
+    assert set(body["case"]["declarations"]) == set(declared)  # the same people, now with names
