@@ -74,7 +74,7 @@ def town_server(town_env: dict[str, str], tmp_path_factory: pytest.TempPathFacto
         [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)], cwd=ROOT, env=town_env, stdout=log, stderr=log
     )
     try:
-        _wait_for_port(port)
+        _wait_for_port(port, timeout=120)  # a loaded machine starts slowly
         yield f"http://127.0.0.1:{port}"
     finally:
         server.kill()
