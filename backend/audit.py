@@ -3,7 +3,8 @@
 The chain proves that what it holds was not changed; it cannot prove that nothing was taken
 out of it — an emptied ledger is a valid empty chain. This module knows the domains (it is
 part of the composition root, like ``ops.py``) and checks the other direction: every case,
-evidence item, check-in, recusal declaration and decision in the domain tables has the ledger
+evidence item, check-in, recusal declaration, decision, complaint and jurisdiction dispute
+in the domain tables has the ledger
 entries its service appends in the same transaction, and every export entry is covered by a
 stored checkpoint (``evidence/custody/export.py`` signs one right after each export, and the
 package carries it, so a court can hand it back to ``verify-ledger --checkpoint``).
@@ -25,6 +26,7 @@ from backend.field.tables import Case, CheckIn, RecusalDeclaration
 from backend.ledger.checkpoint import latest_checkpoint
 from backend.ledger.schemas import CompletenessReport, MissingEntries
 from backend.ledger.subjects import last_seq_of, recorded_events
+from backend.oversight.tables import Complaint, JurisdictionDispute
 from evidence.tables import EvidenceItem
 
 # At most this many records are listed one by one; the count is always exact.
@@ -76,6 +78,23 @@ RULES: list[tuple[Rule, Callable[[], Awaitable[list[UUID]]]]] = [
     (
         Rule(kind="issued decision", subject_type="decision", all_of=("decision.issued",)),
         _ids(lambda: Decision.select(Decision.id).where(Decision.issued_at.is_not_null())),
+    ),
+    # backend/oversight/complaints.py, jurisdiction.py: each step of a complaint is ledgered.
+    (
+        Rule(kind="complaint", subject_type="complaint", all_of=("complaint.received",)),
+        _ids(lambda: Complaint.select(Complaint.id)),
+    ),
+    (
+        Rule(kind="accepted complaint", subject_type="complaint", all_of=("complaint.accepted",)),
+        _ids(lambda: Complaint.select(Complaint.id).where(Complaint.accepted_at.is_not_null())),
+    ),
+    (
+        Rule(kind="replied complaint", subject_type="complaint", all_of=("complaint.replied",)),
+        _ids(lambda: Complaint.select(Complaint.id).where(Complaint.replied_at.is_not_null())),
+    ),
+    (
+        Rule(kind="jurisdiction dispute", subject_type="jurisdiction_dispute", all_of=("jurisdiction.dispute_opened",)),
+        _ids(lambda: JurisdictionDispute.select(JurisdictionDispute.id)),
     ),
 ]
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,10 +12,12 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from backend import audit
 from backend.core import clock
 from backend.ledger.tables import LedgerRow
 from backend.org import calendar
 from backend.oversight import calendar as calendar_loading
+from backend.oversight.tables import Complaint
 from tests import factories as make
 
 CHANNEL = {"phone": "0571-12345678", "email": "tousu@xinan.gov.cn", "postal_address": "新安县人民路1号 投诉受理科"}
@@ -246,3 +249,30 @@ async def test_public_submissions_are_rate_limited_per_address(client: AsyncTest
     statuses = [(await office.call("POST", "public", "/public/v1/complaints", body)).status_code for _ in range(11)]
     assert statuses[:10] == [201] * 10
     assert statuses[10] == 429
+
+
+@pytest.mark.requirement("R-CMP-2")
+async def test_a_complaint_without_its_ledger_entries_is_reported(client: AsyncTestClient[Litestar]) -> None:
+    office = await _agency(client)
+    complaint_id = await _complaint_id(office, (await _submit(office))["tracking_no"])
+    with clock.frozen_clock(ACCEPTED):
+        await office.call(
+            "POST", "supervisor", f"/api/v1/complaints/{complaint_id}/accept", {"handler_id": office.ids["handler"]}
+        )
+    assert (await audit.check_completeness()).ok
+    # A complaint written around the service (no ledger entries) is found.
+    stray = uuid.uuid4()
+    await Complaint.insert(
+        Complaint(
+            id=stray,
+            agency=office.id,
+            tracking_no="TS-20260924-STRAY1",
+            code_sha256="0" * 64,
+            subject="s",
+            content="c",
+            received_at=ACCEPTED,
+        )
+    )
+    report = await audit.check_completeness()
+    assert not report.ok
+    assert [(m.kind, m.id) for m in report.missing] == [("complaint", str(stray))]
