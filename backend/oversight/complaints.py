@@ -199,7 +199,9 @@ async def view(row: schemas.ComplaintOut) -> schemas.ComplaintOut:
         .order_by(ComplaintDueChange.changed_at),
     )
     on_time = None if row.replied_at is None or row.due_at is None else row.replied_at <= row.due_at
-    return msgspec.structs.replace(row, due_changes=changes, replied_on_time=on_time)
+    # A complaint not yet accepted has no due date, hence no basis for one.
+    basis = row.due_basis if row.accepted_at is not None else None
+    return msgspec.structs.replace(row, due_changes=changes, replied_on_time=on_time, due_basis=basis)
 
 
 async def get(*, principal: Principal, complaint_id: UUID) -> schemas.ComplaintOut:

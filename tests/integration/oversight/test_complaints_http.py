@@ -140,6 +140,7 @@ async def test_the_reply_is_due_30_working_days_after_acceptance_and_moves_only_
     assert accepted.json()["due_date"] == "2026-11-12"
     assert accepted.json()["due_provisional"] is False
     assert accepted.json()["handler_name"]
+    assert accepted.json()["due_basis"] == {"kind": "working_days", "working_days": 30, "citation": ""}
     # Overdue the day after; due within 5 working days from 6 Nov (6, 9, 10, 11, 12 Nov).
     with clock.frozen_clock(datetime(2026, 11, 6, 2, 0, tzinfo=UTC)):
         soon = await office.call("GET", "supervisor", "/api/v1/complaints?which=due_soon")
