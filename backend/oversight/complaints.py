@@ -22,7 +22,7 @@ import msgspec
 from backend.core import clock
 from backend.core.access import Part, Rule, authorize, parts_in
 from backend.core.auth import Principal
-from backend.core.db import write_transaction
+from backend.core.db import is_unique_violation, write_transaction
 from backend.core.errors import InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
 from backend.ledger.service import append_event
@@ -38,6 +38,7 @@ REPLY_WORKING_DAYS = 30
 _CLOCK_TOLERANCE = timedelta(minutes=5)
 # Tracking numbers and codes avoid letters read as digits (I, O) for reading out by phone.
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_TRACKING_ATTEMPTS = 3
 
 _COLUMNS = (
     Complaint.id,
@@ -98,34 +99,41 @@ async def submit(*, data: schemas.ComplaintIn) -> schemas.ComplaintReceipt:
     await channels.require_open(data.agency_id)
     now = clock.now()
     complaint_id = uuid.uuid4()
-    tracking_no = f"TS-{now.astimezone(calendar.COUNTY_TZ):%Y%m%d}-{_random(6)}"
     code = _random(10)
-    async with write_transaction():
-        await Complaint.insert(
-            Complaint(
-                id=complaint_id,
-                agency=data.agency_id,
-                tracking_no=tracking_no,
-                code_sha256=_code_hash(code),
-                status="received",
-                subject=data.subject,
-                content=data.content,
-                complainant_name=data.complainant_name,
-                complainant_contact=data.complainant_contact,
-                alleges_officer_fault=data.alleges_officer_fault,
-                alleged_officer=data.alleged_officer,
-                received_at=now,
-            )
-        )
-        # The ledger keeps the facts of the step, not the complainant's words or identity.
-        await _event(
-            complaint_id,
-            data.agency_id,
-            "received",
-            None,
-            tracking_no=tracking_no,
-            alleges_officer_fault=data.alleges_officer_fault,
-        )
+    # A tracking number drawn twice (34^6 a day) is drawn again, in a new transaction.
+    for attempt in range(_TRACKING_ATTEMPTS):
+        tracking_no = f"TS-{now.astimezone(calendar.COUNTY_TZ):%Y%m%d}-{_random(6)}"
+        try:
+            async with write_transaction():
+                await Complaint.insert(
+                    Complaint(
+                        id=complaint_id,
+                        agency=data.agency_id,
+                        tracking_no=tracking_no,
+                        code_sha256=_code_hash(code),
+                        status="received",
+                        subject=data.subject,
+                        content=data.content,
+                        complainant_name=data.complainant_name,
+                        complainant_contact=data.complainant_contact,
+                        alleges_officer_fault=data.alleges_officer_fault,
+                        alleged_officer=data.alleged_officer,
+                        received_at=now,
+                    )
+                )
+                # The ledger keeps the facts of the step, not the complainant's words or identity.
+                await _event(
+                    complaint_id,
+                    data.agency_id,
+                    "received",
+                    None,
+                    tracking_no=tracking_no,
+                    alleges_officer_fault=data.alleges_officer_fault,
+                )
+            break
+        except Exception as exc:
+            if not is_unique_violation(exc) or attempt == _TRACKING_ATTEMPTS - 1:
+                raise
     return schemas.ComplaintReceipt(tracking_no=tracking_no, verification_code=code, status="received", received_at=now)
 
 

@@ -17,6 +17,7 @@ from backend.core import clock
 from backend.ledger.tables import LedgerRow
 from backend.org import calendar
 from backend.oversight import calendar as calendar_loading
+from backend.oversight import complaints
 from backend.oversight.tables import Complaint
 from tests import factories as make
 
@@ -277,3 +278,16 @@ async def test_a_complaint_without_its_ledger_entries_is_reported(client: AsyncT
     report = await audit.check_completeness()
     assert not report.ok
     assert [(m.kind, m.id) for m in report.missing] == [("complaint", str(stray))]
+
+
+@pytest.mark.requirement("R-CMP-2")
+async def test_a_tracking_number_drawn_twice_is_drawn_again(
+    client: AsyncTestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    office = await _agency(client)
+    draws = iter(["AAAAAA", "AAAAAA", "BBBBBB"])
+    monkeypatch.setattr(complaints, "_random", lambda length: next(draws) if length == 6 else "C" * length)
+    first, second = await _submit(office), await _submit(office)
+    assert first["tracking_no"].endswith("-AAAAAA")
+    assert second["tracking_no"].endswith("-BBBBBB")
+    assert await Complaint.count().where(Complaint.agency == office.id) == 2
