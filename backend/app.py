@@ -22,6 +22,7 @@ from backend.api.names import fill_names
 from backend.core import db
 from backend.core.access import PUBLIC, declared
 from backend.core.auth import Principal, TokenIssuer
+from backend.core.http.allow import allow_header_middleware
 from backend.core.http.authentication import Authenticate, authentication_middleware_factory, request_principal
 from backend.core.http.caching import etag_middleware_factory
 from backend.core.http.idempotency import idempotency_middleware_factory
@@ -160,6 +161,8 @@ def create_app(settings: Settings, *, keys: KeyRing | None = None) -> Litestar:
         middleware=[
             request_id_middleware,
             prometheus.middleware,
+            # OPTIONS: Allow names every method of the path, not one route group's.
+            allow_header_middleware,
             # Authentication before validation on every route taking a principal (issue 15).
             authentication_middleware_factory(authenticate),
             # One input policy for every route (issue 15): before idempotency stores an answer.

@@ -30,7 +30,7 @@ from evidence.custody.export import VERIFIER
 # A credential JWT is well under 2 KB; anything longer is not ours (and is answered "invalid").
 MAX_TOKEN_LENGTH = 4096
 # Sequence numbers are BIGINT: a larger one is refused as input, never sent to the database.
-MAX_SEQ = 2**63 - 1
+MAX_SEQ = 2**53 - 1  # exact in every JSON number reader (2**63 - 1 is not: a float compares it wrong)
 
 
 class PublishedCheckpoint(msgspec.Struct, frozen=True, kw_only=True):

@@ -61,10 +61,15 @@ PHASES = "examples,fuzzing,stateful" + (",coverage" if SCALE > 1 else "")
 #   what a valid one is, so there positive_data_acceptance also expects the answers tus gives
 #   such input (400 bad header, 405 bad method override, 412 version, 415 chunk media type,
 #   423 locked, 460 checksum); and a missing or other Tus-Resumable is 412 by the tus
-#   specification, an expected rejection of negative data.
+#   specification, an expected rejection of negative data and of a missing required header.
+# - negative_data_rejection: a body over the route's size limit is refused with 413 before
+#   it is read (FIELDPROOF_JSON_BODY_LIMIT), a rejection like any other.
 CONFIG = """
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
 
 [[operations]]
 include-path-regex = "^/api/mobile/v1/uploads"
@@ -72,8 +77,9 @@ checks.positive_data_acceptance.expected-statuses = [
     "2xx", "3xx", "400", "401", "403", "404", "405", "409", "412", "415", "422", "423", "429", "460",
 ]
 checks.negative_data_rejection.expected-statuses = [
-    "400", "401", "403", "404", "405", "406", "409", "412", "415", "422", "428", "429",
+    "400", "401", "403", "404", "405", "406", "409", "412", "413", "415", "422", "428", "429",
 ]
+checks.missing_required_header.expected-statuses = ["400", "401", "403", "406", "412", "415", "422"]
 """
 
 

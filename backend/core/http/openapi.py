@@ -134,7 +134,8 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
     - ``additionalProperties: false`` for a Struct with ``forbid_unknown_fields`` (every request
       body): an unknown member is a 400, so the document must not invite one;
     - the length and pattern of the strings inside a list or set field (``domains: [str ≥ 1]``),
-      which Litestar leaves out of ``items``.
+      which Litestar leaves out of ``items``, and bounds of 0 on optional numbers, which it
+      drops (``threshold_fen: int ≥ 0 | None``).
 
     Passed to ``Litestar(plugins=…)`` it comes before Litestar's own struct plugin.
     """
@@ -146,28 +147,48 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
             schema.additional_properties = False
         info = msgspec.inspect.type_info(struct)
         for field in getattr(info, "fields", ()):
-            _item_constraints(schema.properties.get(field.encode_name) if schema.properties else None, field.type)
+            _constraints(schema.properties.get(field.encode_name) if schema.properties else None, field.type)
         return schema
 
 
-def _item_constraints(prop: Schema | Reference | None, kind: msgspec.inspect.Type) -> None:
+_BOUNDS = (("ge", "minimum"), ("le", "maximum"), ("gt", "exclusive_minimum"), ("lt", "exclusive_maximum"))
+_LENGTHS = (("min_length", "min_length"), ("max_length", "max_length"), ("pattern", "pattern"))
+_ITEMS = (("min_length", "min_items"), ("max_length", "max_items"))
+
+
+def _constraints(prop: Schema | Reference | None, kind: msgspec.inspect.Type) -> None:
+    """Put msgspec's constraints of a field where Litestar left them out: a bound of 0 (Litestar
+    drops falsy ones on optional fields), the strings inside a list, the bounds of a union."""
+    if not isinstance(prop, Schema):
+        return
     if isinstance(kind, msgspec.inspect.UnionType):
         for option in kind.types:
-            for branch in (prop.one_of or prop.any_of or []) if isinstance(prop, Schema) else []:
-                _item_constraints(branch, option)
+            if isinstance(option, msgspec.inspect.ListType | msgspec.inspect.SetType | msgspec.inspect.FrozenSetType):
+                arrays = [b for b in prop.one_of or prop.any_of or [] if isinstance(b, Schema) and b.type == "array"]
+                for branch in arrays:
+                    _constraints(branch, option)
+            else:
+                _copy(prop, option)  # Litestar documents a union's constraints on the union itself
         return
-    if not isinstance(kind, msgspec.inspect.ListType | msgspec.inspect.SetType | msgspec.inspect.FrozenSetType):
+    if isinstance(kind, msgspec.inspect.ListType | msgspec.inspect.SetType | msgspec.inspect.FrozenSetType):
+        _copy(prop, kind, _ITEMS)
+        _constraints(prop.items if isinstance(prop.items, Schema) else None, kind.item_type)
         return
-    if (
-        not isinstance(prop, Schema)
-        or not isinstance(prop.items, Schema)
-        or not isinstance(kind.item_type, msgspec.inspect.StrType)
-    ):
-        return
-    item = kind.item_type
-    prop.items.min_length = item.min_length if item.min_length is not None else prop.items.min_length
-    prop.items.max_length = item.max_length if item.max_length is not None else prop.items.max_length
-    prop.items.pattern = item.pattern or prop.items.pattern
+    _copy(prop, kind)
+
+
+def _copy(prop: Schema, kind: msgspec.inspect.Type, pairs: tuple[tuple[str, str], ...] | None = None) -> None:
+    if pairs is None:
+        if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+            pairs = _BOUNDS
+        elif isinstance(kind, msgspec.inspect.StrType):
+            pairs = _LENGTHS
+        else:
+            return
+    for source, target in pairs:
+        value = getattr(kind, source, None)
+        if value is not None and getattr(prop, target, None) is None:
+            setattr(prop, target, value)
 
 
 # --- answers without a body ------------------------------------------------------------------
