@@ -25,6 +25,8 @@ from backend.decisions import rules as decision_rules
 from backend.field import queues as field_queues
 from backend.field import rules as field_rules
 from backend.field.queue_schemas import CoverageQueue, GapReasonQueue, Paging, RecusalRequestQueue
+from backend.oversight import complaint_deadlines
+from backend.oversight import rules as oversight_rules
 from certificates import queues as certificate_queues
 from certificates import rules as certificate_rules
 
@@ -43,6 +45,9 @@ class QueueSummary(msgspec.Struct, kw_only=True):
     coverage_incomplete: int | None
     reviews: int | None
     certificates_expiring: int | None
+    # R-CMP-4: overdue complaints are alerted (supervisor, admin); due within 5 working days.
+    complaints_overdue: int | None = None
+    complaints_due_soon: int | None = None
 
 
 class QueueController(Controller):
@@ -75,6 +80,12 @@ class QueueController(Controller):
             else None,
             certificates_expiring=(await certificate_queues.certificates_expiring(principal=principal, limit=1, offset=0)).total
             if allows(certificate_rules.EXPIRING_QUEUE, parts)
+            else None,
+            complaints_overdue=await complaint_deadlines.count(principal=principal, which="overdue")
+            if allows(oversight_rules.COMPLAINT_QUEUE, parts)
+            else None,
+            complaints_due_soon=await complaint_deadlines.count(principal=principal, which="due_soon")
+            if allows(oversight_rules.COMPLAINT_QUEUE, parts)
             else None,
         )
 

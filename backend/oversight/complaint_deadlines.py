@@ -121,9 +121,7 @@ _SUMMARY = (
 )
 
 
-async def queue(*, principal: Principal, which: Queue) -> list[schemas.ComplaintSummary]:
-    """The agency's complaints: all, overdue (R-CMP-4), or due within 5 working days."""
-    authorize(agency_parts(principal), rules.COMPLAINT_QUEUE)
+async def _where(principal: Principal, which: Queue) -> Any:
     where: Any = Complaint.agency == principal.agency_id
     now = clock.now()
     if which != "all":
@@ -133,9 +131,22 @@ async def queue(*, principal: Principal, which: Queue) -> list[schemas.Complaint
     elif which == "due_soon":
         horizon = await calendar.deadline(now, DUE_SOON_WORKING_DAYS, "working")
         where &= (Complaint.due_at >= now) & (Complaint.due_at <= horizon.due_at)
+    return where
+
+
+async def queue(*, principal: Principal, which: Queue) -> list[schemas.ComplaintSummary]:
+    """The agency's complaints: all, overdue (R-CMP-4), or due within 5 working days."""
+    authorize(agency_parts(principal), rules.COMPLAINT_QUEUE)
+    where = await _where(principal, which)
     order = Complaint.received_at if which == "all" else Complaint.due_at
     query = Complaint.select(*_SUMMARY).where(where).order_by(order, ascending=which != "all").limit(_PAGE)
     return await fetch_all(schemas.ComplaintSummary, query)
+
+
+async def count(*, principal: Principal, which: Queue) -> int:
+    """How many complaints are in a list (the work-queue summary's alert, R-CMP-4)."""
+    authorize(agency_parts(principal), rules.COMPLAINT_QUEUE)
+    return int(await Complaint.count().where(await _where(principal, which)))
 
 
 class _Provisional(msgspec.Struct, frozen=True, kw_only=True):

@@ -58,6 +58,8 @@ async def test_only_legal_reviewers_read_it_and_minor_drafts_do_not_wait(make_of
         "coverage_incomplete": None,
         "reviews": 0,
         "certificates_expiring": None,
+        "complaints_overdue": None,
+        "complaints_due_soon": None,
     }
 
 

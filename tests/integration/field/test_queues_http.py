@@ -173,6 +173,8 @@ async def test_summary_counts_each_queue_the_callers_roles_read(f):
         "coverage_incomplete": 0,
         "reviews": None,
         "certificates_expiring": None,
+        "complaints_overdue": 0,
+        "complaints_due_soon": 0,
     }
     admin = (await f.client.get(QUEUES, headers=f.h("zhou"))).json()
     assert (admin["gap_reasons"], admin["recusal_requests"], admin["certificates_expiring"]) == (None, 0, 0)

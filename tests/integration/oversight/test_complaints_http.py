@@ -150,7 +150,12 @@ async def test_the_reply_is_due_30_working_days_after_acceptance_and_moves_only_
     assert early.json() == []
     with clock.frozen_clock(datetime(2026, 11, 13, 2, 0, tzinfo=UTC)):
         overdue = await office.call("GET", "supervisor", "/api/v1/complaints?which=overdue")
+        alert = await office.call("GET", "supervisor", "/api/v1/queues")
+        officer = await office.call("GET", "handler", "/api/v1/queues")
     assert [c["id"] for c in overdue.json()] == [complaint_id]
+    # R-CMP-4: the work-queue summary alerts the supervisor to the overdue complaint.
+    assert alert.json()["complaints_overdue"] == 1
+    assert officer.json()["complaints_overdue"] is None
     # R-CMP-3: the supervisor cannot extend; the head (admin) must say why.
     later = {"kind": "head_approval", "new_due_date": "2026-12-01", "reason": "需调取外单位材料"}
     refused = await office.call("POST", "supervisor", f"{base}/due-date", later)
