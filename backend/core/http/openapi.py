@@ -11,6 +11,7 @@ by ``problems`` itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -201,8 +202,31 @@ class _FinishedOpenAPIPlugin(OpenAPIPlugin):
 
     def provide_openapi_schema(self) -> dict[str, Any]:
         if not self._openapi_schema:
-            self._openapi_schema = finish_document(super().provide_openapi_schema())
+            document = finish_document(super().provide_openapi_schema())
+            self._openapi_schema = _parameter_bounds(self.app, document)
         return self._openapi_schema
+
+
+_TYPED = re.compile(r"\{(\w+):\w+\}")
+
+
+def _parameter_bounds(app: Litestar, document: dict[str, Any]) -> dict[str, Any]:
+    """Bounds of 0 on query and path parameters (``offset ≥ 0``), which Litestar drops as falsy."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            for name, field in handler.parsed_fn_signature.parameters.items():
+                bounds = {t: getattr(field.kwarg_definition, s, None) for s, t in _BOUNDS}
+                present = {target: value for target, value in bounds.items() if value is not None}
+                if not present:
+                    continue
+                path_item = document.get("paths", {}).get(_TYPED.sub(r"{\1}", route.path), {})
+                for method in handler.http_methods:
+                    for parameter in (path_item.get(str(method).lower()) or {}).get("parameters", ()):
+                        if parameter.get("name") == name:
+                            for target, value in present.items():
+                                key = {"exclusive_minimum": "exclusiveMinimum", "exclusive_maximum": "exclusiveMaximum"}
+                                parameter["schema"].setdefault(key.get(target, target), value)
+    return document
 
 
 def finish_document(document: dict[str, Any]) -> dict[str, Any]:
