@@ -58,7 +58,17 @@ def _issue(person: Person, decision_id: str, sha: str) -> Any:
 
 
 @pytest.mark.requirement(
-    "R-DISC-1", "R-DISC-2", "R-DISC-3", "R-DISC-7", "R-DISC-8", "R-LEGAL-3", "R-LEGAL-4", "R-LEGAL-5", "R-LEGAL-6", "R-RCS-2"
+    "R-DISC-1",
+    "R-DISC-2",
+    "R-DISC-3",
+    "R-DISC-7",
+    "R-DISC-8",
+    "R-LEGAL-3",
+    "R-LEGAL-4",
+    "R-LEGAL-5",
+    "R-LEGAL-6",
+    "R-RCS-2",
+    "R-RCS-5",
 )
 def test_large_fine_passes_the_legal_review_gate_on_the_second_review(town: Town) -> None:
     qian, zheng, shen, jiang, wu = town["qian"], town["zheng"], town["shen"], town["jiang"], town["market-admin"]
@@ -128,6 +138,9 @@ def test_large_fine_passes_the_legal_review_gate_on_the_second_review(town: Town
     statuses = {item["evidence_id"]: item["hash_status"] for item in bundle["evidence"]}
     assert len(statuses) >= 6
     assert set(statuses.values()) == {"verified"}
+    # R-RCS-5: the handlers' declarations shown to the reviewer, by name.
+    declared = {d["user_name"]: d["state"] for d in bundle["declarations"]}
+    assert declared[qian.full_name] == declared[zheng.full_name] == "declared"
     review = {"draft_sha256": first_sha, "outcome": "not_passed", "opinion": "关于销售数量的证据不足，退回补充调查。"}
     ok(shen.post(f"{OFFICE}/decisions/{decision_id}/reviews", review), 201)
     refused = problem(_issue(jiang, decision_id, first_sha), 409, "decision-issue-blocked")
