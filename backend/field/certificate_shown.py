@@ -31,7 +31,7 @@ from backend.field.cases import NotCheckedIn
 from backend.field.relations import action_for
 from backend.field.rows import ActionRow
 from backend.field.schemas import Strict
-from backend.field.tables import CertificateExemption, CertificateShown, CheckIn
+from backend.field.tables import ActionParticipant, CertificateExemption, CertificateShown, CheckIn
 from backend.ledger.service import append_case_event, append_event
 from evidence.tables import EvidenceItem
 
@@ -150,13 +150,19 @@ async def not_shown(*, agency_id: UUID, action_id: UUID, action_kind: str, parti
 
 
 async def ensure_all_shown(*, action: ActionRow) -> None:
-    """Closing: every officer with a valid check-in recorded showing the certificate (409 otherwise)."""
+    """Closing: every participant with a valid check-in recorded showing the certificate (409
+    otherwise). Someone taken off the action (recusal, removal) can record nothing more and is
+    not waited for; their check-in stays as it was."""
     acted = await (
         CheckIn.select(CheckIn.user).where((CheckIn.action == action.id) & (CheckIn.allowed == True)).output(as_list=True)  # noqa: E712
     )
-    unshown = await not_shown(
-        agency_id=action.agency_id, action_id=action.id, action_kind=action.kind, participants=list(dict.fromkeys(acted))
+    on_action = set(
+        await ActionParticipant.select(ActionParticipant.user)
+        .where((ActionParticipant.action == action.id) & ActionParticipant.removed_at.is_null())
+        .output(as_list=True)
     )
+    officers = [user for user in dict.fromkeys(acted) if user in on_action]
+    unshown = await not_shown(agency_id=action.agency_id, action_id=action.id, action_kind=action.kind, participants=officers)
     if unshown:
         raise CertificateNotShown(
             f"{len(unshown)} officer(s) who checked in have not recorded showing the certificate",

@@ -73,3 +73,19 @@ async def test_an_exempt_action_kind_needs_a_legal_citation(f):
     for step in ("start", "end", "close"):
         moved = await f.client.post(f"{MOBILE}/actions/{aid}/{step}", json=stamp(), headers=f.h("wang"))
         assert moved.status_code == 200, moved.text
+
+
+@pytest.mark.requirement("R-CERT-5")
+async def test_an_officer_taken_off_the_action_is_not_waited_for(f):
+    case = await open_case(f)
+    action = await plan_action(f, case["id"], kind="inspection", participants=("wang", "li", "zhao"), checked_in=("wang", "li"))
+    aid = action["id"]
+    assert (await check_in(f, "zhao", aid)).status_code == 201
+    assert (await declare(f, "zhao", aid)).status_code == 201
+    removal = await f.client.post(
+        f"{OFFICE}/actions/{aid}/participants/{f.uid('zhao')}/removal", json={"reason": "误排"}, headers=f.h("liu")
+    )
+    assert removal.status_code == 200, removal.text
+    for step in ("start", "end", "close"):
+        moved = await f.client.post(f"{MOBILE}/actions/{aid}/{step}", json=stamp(), headers=f.h("wang"))
+        assert moved.status_code == 200, moved.text
