@@ -72,7 +72,8 @@ def test_impound_with_a_recusal_a_replacement_and_an_approved_battery_gap(town: 
     conflict = ok(zheng.declare(ACTION, ground="close_relative", statement="当事人郑某系本人表兄"), 201)
     assert conflict["conflict"] is True
     after = ok(jiang.get(f"{OFFICE}/actions/{ACTION}"))
-    assert next(p for p in after["participants"] if p["user_id"] == zheng.user_id)["removed"] is True
+    removed = next(p for p in after["participants"] if p["user_id"] == zheng.user_id)
+    assert (removed["removed"], removed["user_name"]) == (True, zheng.full_name)  # named, not a bare id
     case = ok(jiang.get(f"{OFFICE}/cases/{CASE}"))
     assert next(o for o in case["officers"] if o["user_id"] == zheng.user_id)["removed"] is True
     # R-RCS-4: once recused, 郑 cannot be put back.
