@@ -2,14 +2,15 @@
 never in production.
 
 Loaded in time order — the standing rules and certificates, scenario 3's case history, the
-township's confirmation and entrustment, 赵's suspension, scenario 4's investigation, then
-today's cases and actions — so the custody ledger the demo leaves behind is in time order too.
+township's confirmation and entrustment, 赵's suspension, scenario 4's investigation, a
+complaint received yesterday and accepted this morning, then today's cases and actions — so
+the custody ledger the demo leaves behind is in time order too.
 """
 
 from __future__ import annotations
 
 from backend.core.settings import Settings
-from backend.demo import cast, history, standards, today
+from backend.demo import cast, complaints, history, standards, today
 from backend.demo.common import DEMO_PASSWORD, begin
 
 __all__ = ["DEMO_PASSWORD", "load"]
@@ -28,6 +29,7 @@ async def load(settings: Settings) -> int:
     await cast.ensure_certificates(entrusted=True)
     await cast.suspend_zhao()
     await history.food_safety_history(settings)
+    await complaints.ensure_complaint()
     await today.morning_cases(settings)
     await today.todays_actions()
     print(f"demo data ready ({len(created)} new users). DEMO ONLY — every demo user's password is {DEMO_PASSWORD!r}:")
