@@ -27,7 +27,7 @@ from backend.decisions.records import (
     ensure_open,
     record_role,
 )
-from backend.decisions.rules import DRAFT
+from backend.decisions.rules import DRAFT, READ
 from backend.decisions.tables import Decision, DecisionVersion
 from backend.ledger.service import append_case_event
 
@@ -119,7 +119,7 @@ async def comparable_decisions(
 
 
 async def get_decision(*, principal: Principal, decision_id: UUID) -> schemas.DraftView:
-    row = await decision_row(principal=principal, decision_id=decision_id)
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=READ)
     decision = await _decision_out(row)
     comparable = await comparable_decisions(
         agency_id=row.agency_id, item_code=row.item_code, tier_code=row.tier_code, exclude=row.id
@@ -128,10 +128,10 @@ async def get_decision(*, principal: Principal, decision_id: UUID) -> schemas.Dr
 
 
 async def list_case_decisions(*, principal: Principal, case_id: UUID) -> list[schemas.DecisionOut]:
-    await case_facts.read(principal=principal, case_id=case_id)
+    case = await case_facts.read(principal=principal, case_id=case_id)
     query = (
         Decision.select(*DECISION_COLUMNS)
-        .where((Decision.case_id == case_id) & (Decision.agency == principal.agency_id))
+        .where((Decision.case_id == case_id) & (Decision.agency == case.agency_id))
         .order_by(Decision.created_at)
     )
     return [await _decision_out(r) for r in await fetch_all(DecisionRow, query)]

@@ -18,7 +18,7 @@ from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.rows import fetch_one
 from backend.decisions import deadlines, discretion, notice_changes, schemas, standards, standards_schemas
 from backend.decisions.records import DecisionRow, current_draft, decision_row, draft_at, ensure_open
-from backend.decisions.rules import DRAFT
+from backend.decisions.rules import DRAFT, READ
 from backend.decisions.tables import WrittenNotice
 from backend.ledger.service import append_case_event
 from evidence.tables import EvidenceItem
@@ -219,7 +219,7 @@ async def waive_answer_period(*, principal: Principal, decision_id: UUID, data: 
 
 
 async def get_notice(*, principal: Principal, decision_id: UUID) -> schemas.NoticeOut:
-    row = await decision_row(principal=principal, decision_id=decision_id)
+    row = await decision_row(principal=principal, decision_id=decision_id, rule=READ)
     notice = await latest_notice(decision_id)
     if notice is None:
         raise NotFound("no written notice has been generated for this decision")

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from piccolo.custom_types import Combinable
 
 from backend.core import clock
 from backend.core.access import Rule
@@ -97,7 +98,10 @@ class _Version(msgspec.Struct, kw_only=True):
 async def decision_row(*, principal: Principal, decision_id: UUID, rule: Rule | None = None) -> DecisionRow:
     """The decision in the caller's agency; with ``rule``, only if the caller holds a part in
     its case that the rule admits (backend/decisions/rules.py)."""
-    scope = (Decision.id == decision_id) & (Decision.agency == principal.agency_id)
+    scope: Combinable = Decision.id == decision_id
+    if rule is None or rule.writes:
+        scope = scope & (Decision.agency == principal.agency_id)
+    # A read by rule may cross agencies: case_for lets only the case's overseers through (ledgered).
     row = await fetch_one(DecisionRow, Decision.select(*DECISION_COLUMNS).where(scope))
     if row is None:
         raise NotFound(f"decision {decision_id} not found")

@@ -18,7 +18,7 @@ from backend.core.rows import fetch_all, fetch_one
 from backend.decisions import bundle, case_facts, conditions, discussions, drafts, reviewers, schemas, separation
 from backend.decisions.notices import heavier_since, latest_notice
 from backend.decisions.records import DecisionRow, DraftChanged, decision_row, ensure_open, record_role
-from backend.decisions.rules import REVIEW, REVIEW_BUNDLE
+from backend.decisions.rules import READ, REVIEW, REVIEW_BUNDLE
 from backend.decisions.tables import Decision, DecisionRole, LegalReview
 from backend.field.cases import SeparationOfFunctions
 from backend.ledger.service import append_case_event
@@ -65,7 +65,7 @@ async def reviews(decision: DecisionRow) -> list[schemas.ReviewOut]:
 
 
 async def list_reviews(*, principal: Principal, decision_id: UUID) -> list[schemas.ReviewOut]:
-    return await reviews(await decision_row(principal=principal, decision_id=decision_id))
+    return await reviews(await decision_row(principal=principal, decision_id=decision_id, rule=READ))
 
 
 async def review_conditions(

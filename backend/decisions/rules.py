@@ -14,7 +14,8 @@ from backend.field.rules import NotAssigned
 
 H, S, A, L = Part.HANDLER, Part.SUPERVISOR, Part.ADMIN, Part.LEGAL_REVIEWER
 
-READ = rule("decision.read", Part.SIGNED_IN, writes=False, on=On.CASE)
+# The Justice Bureau (R-SUP-2) and the entrusting agency (R-AGY-6) read them too, ledgered.
+READ = rule("decision.read", Part.SIGNED_IN, Part.ENTRUSTING, Part.JUSTICE, writes=False, on=On.CASE, purpose="监督检查")
 DRAFT = rule("decision.draft", H, S, writes=True, on=On.CASE, refusal=NotAssigned)  # drafts, notices, hearings
 # An officer of the agency declares too: a hearing host or discussion member who is no handler
 # must have declared before taking that part (R-RCS-2/3; hearings.py, discussions.py check it).
