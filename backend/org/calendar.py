@@ -91,6 +91,13 @@ class WorkingCalendar:
             return day.weekday() < 5, False
 
 
+def package_year(year: int) -> tuple[list[date], list[date]]:
+    """The package's holidays and make-up working days of ``year`` (empty beyond its range)."""
+    holidays = sorted(day for day in chinese_calendar.holidays if day.year == year)
+    makeup = sorted(day for day in chinese_calendar.workdays if day.year == year)
+    return holidays, makeup
+
+
 def package_covers(year: int) -> bool:
     try:
         chinese_calendar.is_workday(date(year, 6, 1))

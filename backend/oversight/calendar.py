@@ -63,9 +63,10 @@ async def years(*, principal: Principal) -> list[schemas.CalendarYearOut]:
     year = _FIRST_PACKAGE_YEAR
     while calendar.package_covers(year):
         if year not in loaded:
+            holidays, makeup = calendar.package_year(year)
             out.append(
                 schemas.CalendarYearOut(
-                    year=year, source="package", notice_ref="chinesecalendar", holidays=[], makeup_workdays=[]
+                    year=year, source="package", notice_ref="chinesecalendar", holidays=holidays, makeup_workdays=makeup
                 )
             )
         year += 1

@@ -239,6 +239,11 @@ async def test_a_due_date_in_an_unloaded_year_is_provisional_until_the_year_is_l
     )
     loaded = await calendar_loading.load_year(principal=None, notice=notice)
     assert loaded.recomputed_complaints == 1
+    known = {y["year"]: y for y in (await office.call("GET", "supervisor", "/api/v1/calendar/years")).json()}
+    assert known[2026]["source"] == "package"
+    assert "2026-02-14" in known[2026]["makeup_workdays"]
+    assert known[2027]["source"] == "loaded"
+    assert known[2027]["makeup_workdays"] == ["2027-01-16"]
     seen = (await office.call("GET", "supervisor", f"/api/v1/complaints/{complaint_id}")).json()
     # 2–15 Jan: 4–8, 11–15 (10) + Sat 16 (11 with the 15 of December: 26) …, 25–28 Jan (30).
     assert seen["due_provisional"] is False
