@@ -182,3 +182,19 @@ async def test_the_entrusting_agency_reads_the_cases_under_its_entrustments_only
     assert {r["details"]["purpose"] for r in reads} == {"监督检查"}  # the rule's purpose
     refused = await client.post(f"{OFFICE}/cases/{entrusted['id']}/stage", json={"to_stage": "investigation"}, headers=headers)
     assert refused.status_code == 404
+
+
+async def test_an_officer_removed_from_the_case_loses_the_part(f: Field) -> None:
+    """Found 1: an officer removed from a case kept changing it."""
+    case = await open_case(f)
+    removed = await f.client.post(
+        f"{OFFICE}/cases/{case['id']}/officers/{f.uid('qian')}/removal", json={"reason": "工作调整，改派他人"}, headers=f.h("liu")
+    )
+    assert removed.status_code == 200, removed.text
+    for path, body in (
+        (f"{OFFICE}/cases/{case['id']}/records", {"kind": "document", "title": "询问笔录", "evidence_id": str(uuid.uuid4())}),
+        (f"{OFFICE}/cases/{case['id']}/stage", {"to_stage": "investigation"}),
+    ):
+        refused = await f.client.post(path, json=body, headers=f.h("qian"))
+        assert refused.status_code == 403, (path, refused.text)
+        assert _slug(refused) == "not-assigned"
