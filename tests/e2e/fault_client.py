@@ -23,6 +23,7 @@ KiB = 1024
 MiB = 1024 * KiB
 TUS = {"Tus-Resumable": "1.0.0"}
 RECOVERY_S = 30  # bound on waiting for a restarted server (a readiness wait, not a timing assertion)
+LOCK_RETURN_S = 10  # a third of the upload lock's lease: a lock left to lapse would take 30 s
 
 
 def wait_until(predicate: Any, what: str, timeout: float = RECOVERY_S) -> None:
@@ -129,6 +130,10 @@ class Upload:
 
         return answer
 
+    def lock_given_back(self) -> bool:
+        head = self.head()
+        return head.status_code == 200 and "Upload-Lock-Expires" not in head.headers
+
     def finish_completion(self) -> requests.Response:
         """After a 503 on the last chunk HEAD shows every byte received but no
         Fieldproof-Evidence-Id: the phone sends the last PATCH again, empty, at the end."""
@@ -141,11 +146,16 @@ class Upload:
         return self.patch(len(self.data))
 
 
-def until_answered(attempt: Callable[[], requests.Response]) -> requests.Response:
-    """Retry while the server says 503 (its pool reconnecting), as a phone honouring Retry-After would."""
+def finish_after_recovery(upload: Upload) -> requests.Response:
+    """A phone finishing its upload once the database is back: it retries while the server
+    says 503 (the first requests after a restart may meet pooled connections the restart cut).
+    Before each try the upload's write lock must be free — a request that failed because the
+    database went away gives its lock back as soon as the database answers, well within a
+    third of the 30 s lease (HEAD shows Upload-Lock-Expires while a lock is held)."""
     deadline = time.monotonic() + RECOVERY_S
     while True:
-        response = attempt()
+        wait_until(upload.lock_given_back, "the failed request giving its upload lock back", timeout=LOCK_RETURN_S)
+        response = upload.finish_completion()
         if response.status_code != 503 or time.monotonic() > deadline:
             return response
-        time.sleep(0.5)
+        time.sleep(0.2)

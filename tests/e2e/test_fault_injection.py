@@ -40,7 +40,7 @@ from evidence.custody.reconcile import reconcile as reconcile_objects
 from evidence.store import open_store
 from tests import factories as make
 from tests.conftest import S3Server, _free_port, _wait_for_port
-from tests.e2e.fault_client import MiB, Upload, assert_retryable, finish_raw_patch, until_answered, wait_until
+from tests.e2e.fault_client import MiB, Upload, assert_retryable, finish_after_recovery, finish_raw_patch, wait_until
 from tests.e2e.private_postgres import PrivateCluster, unavailable_reason
 from tests.e2e.test_tus_e2e import ROOT, ApiServer, raw_patch_start
 from tests.integration.uploads.conftest import pdf_bytes
@@ -312,7 +312,7 @@ def test_database_stopped_during_finalisation_answers_503_and_leaves_no_orphan(s
     assert [(f.kind, str(f.upload_id)) for f in found.objects_without_rows] == [("orphan-sealed", upload.url.rsplit("/", 1)[1])]
     assert found.rows_without_objects == []
 
-    completed = until_answered(upload.finish_completion)  # not 423 for the rest of the lease
+    completed = finish_after_recovery(upload)  # the lock comes back at once, not after the 30 s lease
     assert completed.status_code == 204, completed.text
     assert s3_object(stack, upload.sha256)[0] == upload.sha256
     assert_nothing_orphaned(stack)
