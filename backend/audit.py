@@ -22,7 +22,7 @@ from uuid import UUID
 import msgspec
 
 from backend.decisions.tables import Decision, DecisionDeclaration
-from backend.field.tables import Case, CheckIn, RecusalDeclaration
+from backend.field.tables import Case, CertificateShown, CheckIn, ExecutionBasis, RecusalDeclaration
 from backend.ledger.checkpoint import latest_checkpoint
 from backend.ledger.schemas import CompletenessReport, MissingEntries
 from backend.ledger.subjects import last_seq_of, recorded_events
@@ -67,7 +67,7 @@ RULES: list[tuple[Rule, Callable[[], Awaitable[list[UUID]]]]] = [
         _ids(lambda: CheckIn.select(CheckIn.id)),
     ),
     (
-        Rule(kind="recusal declaration (action)", subject_type="recusal", all_of=("recusal.declared",)),
+        Rule(kind="recusal declaration (field)", subject_type="recusal", all_of=("recusal.declared",)),
         _ids(lambda: RecusalDeclaration.select(RecusalDeclaration.id)),
     ),
     (
@@ -78,6 +78,15 @@ RULES: list[tuple[Rule, Callable[[], Awaitable[list[UUID]]]]] = [
     (
         Rule(kind="issued decision", subject_type="decision", all_of=("decision.issued",)),
         _ids(lambda: Decision.select(Decision.id).where(Decision.issued_at.is_not_null())),
+    ),
+    # backend/field/certificate_shown.py (R-CERT-5), backend/decisions/execution.py (service).
+    (
+        Rule(kind="certificate shown", subject_type="certificate_shown", all_of=("action.certificate_shown",)),
+        _ids(lambda: CertificateShown.select(CertificateShown.id)),
+    ),
+    (
+        Rule(kind="served decision", subject_type="decision", all_of=("decision.served",)),
+        _ids(lambda: ExecutionBasis.select(ExecutionBasis.decision_id)),
     ),
     # backend/oversight/complaints.py, jurisdiction.py: each step of a complaint is ledgered.
     (

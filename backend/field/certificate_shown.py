@@ -122,6 +122,8 @@ async def record_shown(*, principal: Principal, action_id: UUID, data: Certifica
             event="action.certificate_shown",
             case_id=action.case_id,
             action_id=action_id,
+            subject_type="certificate_shown",
+            subject_id=data.id,
             details={"check_in_id": str(check_ins[0]), "evidence_id": str(data.evidence_id) if data.evidence_id else None},
         )
     shown = await fetch_one(CertificateShownOut, CertificateShown.select(*_SHOWN).where(CertificateShown.id == data.id))

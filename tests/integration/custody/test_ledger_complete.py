@@ -121,8 +121,9 @@ async def test_genuine_ledger_with_field_work_and_evidence_verifies_complete(
     assert report["ok"]
     assert report["ledger"]["ok"]
     assert report["completeness"]["ok"]
-    # 2 cases, 2 evidence items, 2 check-ins, 2 declarations
-    assert report["completeness"]["records_checked"] == 8
+    # 2 cases, 2 evidence items, 2 check-ins, 2 certificates shown (R-CERT-5), 7 declarations:
+    # 2 for the action, and on the cases 4 by the handlers of one and 1 by the other's lead (R-RCS-2)
+    assert report["completeness"]["records_checked"] == 15
     assert report["completeness"]["missing"] == []
     last = await LedgerRow.select().order_by(LedgerRow.seq, ascending=False).first()
     assert last is not None
@@ -143,9 +144,13 @@ async def test_emptied_ledger_reports_every_record_without_its_entries(
     assert status == 1
     assert not report["ok"]
     completeness = report["completeness"]
-    assert completeness["records_without_entries"] == 8
+    assert completeness["records_without_entries"] == 15
     kinds = sorted(item["kind"] for item in completeness["missing"])
-    assert kinds == ["case", "case", "check-in", "check-in", "evidence", "evidence"] + ["recusal declaration (action)"] * 2
+    assert (
+        kinds
+        == ["case", "case", "certificate shown", "certificate shown", "check-in", "check-in", "evidence", "evidence"]
+        + ["recusal declaration (field)"] * 7
+    )
     evidence = {item["id"]: item["missing"] for item in completeness["missing"] if item["kind"] == "evidence"}
     assert evidence == {
         str(e.id): ["evidence.received", "evidence.verified", "evidence.attached", "evidence.metadata_extracted"]
