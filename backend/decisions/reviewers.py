@@ -11,11 +11,13 @@ from uuid import UUID
 import msgspec
 
 from backend.core import clock
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal
 from backend.core.db import write_transaction
 from backend.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
 from backend.decisions import standards_schemas
+from backend.decisions.rules import REVIEWERS_CHANGE, STANDARDS_CHANGE
 from backend.decisions.tables import LegalReview, LegalReviewer
 from backend.org.tables import Unit, User
 
@@ -78,7 +80,7 @@ async def _has_review_record(user_id: UUID) -> bool:
 async def designate_reviewer(
     *, principal: Principal, data: standards_schemas.ReviewerDesignationIn
 ) -> standards_schemas.ReviewerOut:
-    principal.require("admin")
+    authorize(agency_parts(principal), STANDARDS_CHANGE)
     unit = await fetch_one(_Unit, Unit.select().where((Unit.id == data.unit_id) & (Unit.agency == principal.agency_id)))
     if unit is None:
         raise NotFound(f"unit {data.unit_id} not found", field="unit_id")
@@ -134,7 +136,7 @@ async def revoke_reviewer(*, principal: Principal, user_id: UUID) -> None:
     scope = (LegalReviewer.user == user_id) & (LegalReviewer.agency == principal.agency_id) & LegalReviewer.revoked_at.is_null()
     if await LegalReviewer.count().where(scope) == 0:
         raise NotFound(f"user {user_id} is not a designated legal reviewer")
-    principal.require("admin")  # after the lookup: another agency's person is a 404
+    authorize(agency_parts(principal), REVIEWERS_CHANGE)  # after the lookup: another agency's person is a 404
     await LegalReviewer.update({LegalReviewer.revoked_at: clock.now()}).where(scope)
 
 

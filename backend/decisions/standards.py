@@ -13,11 +13,13 @@ from uuid import UUID
 import msgspec
 
 from backend.core import clock
+from backend.core.access import agency_parts, authorize
 from backend.core.auth import Principal
 from backend.core.db import write_transaction
 from backend.core.errors import Conflict, InvalidInput, NotFound
 from backend.core.rows import fetch_all, fetch_one
 from backend.decisions import deadlines, discretion, schemas, standards_schemas
+from backend.decisions.rules import STANDARD_CHANGE, STANDARDS_CHANGE
 from backend.decisions.tables import AnswerPeriodRule, Benchmark, MajorCatalogEntry
 
 # Defaults (configurable per agency and penalty kind): 5 calendar days, the hearing-request
@@ -78,7 +80,7 @@ def county_today() -> date:
 
 async def create_benchmark(*, principal: Principal, data: standards_schemas.BenchmarkIn) -> standards_schemas.BenchmarkOut:
     """R-DISC-1: a new version (never an edit of a published one)."""
-    principal.require("admin")
+    authorize(agency_parts(principal), STANDARDS_CHANGE)
     if data.effective_until is not None and data.effective_until < data.effective_from:
         raise InvalidInput("effective_until is before effective_from", field="effective_until")
     discretion.check_benchmark_structure(data.items)
@@ -111,7 +113,7 @@ async def create_benchmark(*, principal: Principal, data: standards_schemas.Benc
 
 async def publish_benchmark(*, principal: Principal, benchmark_id: UUID) -> standards_schemas.BenchmarkOut:
     current = await get_benchmark(agency_id=principal.agency_id, benchmark_id=benchmark_id)
-    principal.require("admin")  # after the lookup: another agency's benchmark is a 404
+    authorize(agency_parts(principal), STANDARD_CHANGE)  # after the lookup: another agency's benchmark is a 404
     if current.status != "draft":
         raise Conflict(f"benchmark version {current.version} is already {current.status}")
     # R-DISC-2: fewer than three tiers for a ranged penalty is refused here.
@@ -185,7 +187,7 @@ def _check_catalog_entry(data: standards_schemas.CatalogEntryIn) -> None:
 
 
 async def add_catalog_entry(*, principal: Principal, data: standards_schemas.CatalogEntryIn) -> standards_schemas.CatalogEntryOut:
-    principal.require("admin")
+    authorize(agency_parts(principal), STANDARDS_CHANGE)
     _check_catalog_entry(data)
     entry_id = uuid.uuid4()
     await MajorCatalogEntry.insert(
@@ -214,7 +216,7 @@ async def retire_catalog_entry(*, principal: Principal, entry_id: UUID) -> stand
     entry = await fetch_one(standards_schemas.CatalogEntryOut, MajorCatalogEntry.select(*_CATALOG_COLUMNS).where(scope))
     if entry is None:
         raise NotFound(f"catalog entry {entry_id} not found")
-    principal.require("admin")  # after the lookup: another agency's entry is a 404
+    authorize(agency_parts(principal), STANDARD_CHANGE)  # after the lookup: another agency's entry is a 404
     await MajorCatalogEntry.update({MajorCatalogEntry.active: False, MajorCatalogEntry.retired_at: clock.now()}).where(scope)
     return msgspec.structs.replace(entry, active=False)
 
@@ -242,7 +244,7 @@ async def catalog_rules(*, agency_id: UUID) -> list[discretion.CatalogRule]:
 
 
 async def set_answer_period(*, principal: Principal, data: standards_schemas.AnswerPeriodIn) -> standards_schemas.AnswerPeriodOut:
-    principal.require("admin")
+    authorize(agency_parts(principal), STANDARDS_CHANGE)
     scope = (AnswerPeriodRule.agency == principal.agency_id) & (AnswerPeriodRule.penalty_kind == data.penalty_kind)
     async with write_transaction():
         await AnswerPeriodRule.delete().where(scope)
