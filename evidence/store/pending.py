@@ -16,7 +16,7 @@ import structlog
 
 from evidence.hashing import StreamDigest
 from evidence.store.base import ObjectStore, PendingObject, StoreError, UploadedPart
-from evidence.store.batches import Batches
+from evidence.store.batches import BATCH, Batches
 
 log = structlog.get_logger("fieldproof.evidence.store")
 
@@ -119,7 +119,7 @@ class _StreamedParts:
                 raise task.exception()  # type: ignore[misc]
         number = len(self._tasks) + 1
         self._left = min(self.part_size, self.size - self.sent)
-        self._open = Batches()
+        self._open = Batches(BATCH)
         self._tasks.append(asyncio.ensure_future(self._part(number, self._open, self._left)))
 
     async def _part(self, number: int, batches: Batches, size: int) -> UploadedPart:

@@ -17,6 +17,7 @@ import contextlib
 import anyio.to_thread
 
 from evidence.store import Batches, ObjectStore, StoreError
+from evidence.store.batches import BATCH
 from evidence.uploads.hashstate import Sha256
 
 
@@ -42,8 +43,8 @@ class StreamedPart:
         self.received: list[bytes] = []
         self.received_size = 0
         self._expected = size - len(head)
-        self._to_store = Batches()
-        self._to_hash = Batches()
+        self._to_store = Batches(BATCH)
+        self._to_hash = Batches(BATCH)
         if head:
             self._to_store.put(head)
         self._stored = asyncio.ensure_future(store.stream_part(key, upload_id, number, self._to_store, size=size))
