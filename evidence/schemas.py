@@ -121,6 +121,7 @@ class EvidenceOut(msgspec.Struct, frozen=True, kw_only=True):
     def media_started_at(self) -> datetime:
         """Best start time for coverage: the media's own clock, else the device's."""
         return self.media_captured_at or self.device_captured_at
+
     uploader_name: str | None = None
     uploader_role: str | None = None
 
