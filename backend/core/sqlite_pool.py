@@ -34,8 +34,15 @@ from piccolo.table import Table
 
 
 def use_wal(path: str, *, timeout: float) -> None:
-    """Switch the database file to write-ahead logging (a no-op when it already is)."""
-    connection = sqlite3.connect(path, timeout=timeout)
+    """Switch the database file to write-ahead logging (a no-op when it already is).
+
+    A file that cannot be opened now is left alone: the server still starts and answers
+    503 database-unavailable until the file is reachable (tests/integration/core/test_faults.py).
+    """
+    try:
+        connection = sqlite3.connect(path, timeout=timeout)
+    except sqlite3.OperationalError:
+        return
     try:
         with contextlib.suppress(sqlite3.OperationalError):  # locked by a running writer: it is WAL already, or next time
             connection.execute("PRAGMA journal_mode=WAL").fetchall()
