@@ -247,7 +247,8 @@ async def test_registering_a_revoked_device_again_says_it_was_revoked(f):
     }
     for attempt in [body, {**body, "public_key": raw_public(Ed25519PrivateKey.generate())}]:
         answer = problem(await f.client.post(f"{MOBILE}/devices", json=attempt, headers=relogged), 403, "device-revoked")
-        assert "new device id" in answer["detail"]
+        # The detail (zh-CN by default) tells the officer to register the phone under a new id.
+        assert "新的设备标识" in answer["detail"]
     # A new id for the same phone registers normally.
     fresh = {**body, "id": str(uuid.uuid4())}
     assert (await f.client.post(f"{MOBILE}/devices", json=fresh, headers=relogged)).status_code == 201

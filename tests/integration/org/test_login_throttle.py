@@ -96,7 +96,12 @@ async def test_an_admin_of_the_users_agency_unlocks_and_it_is_ledgered(
     assert (await client.post(path, headers=await auth_headers(officer))).status_code == 403
     response = await client.post(path, headers=await auth_headers(admin))
     assert response.status_code == 200, response.text
-    assert response.json() == {"user_id": str(officer.user.id), "failures_cleared": 5}
+    assert response.json() == {
+        "user_id": str(officer.user.id),
+        "user_name": officer.user.full_name,
+        "user_role": "officer",
+        "failures_cleared": 5,
+    }
     entry = await LedgerRow.select().where(LedgerRow.event == "user.login_unlocked").first()
     assert entry is not None
     assert entry["subject_id"] == str(officer.user.id)
