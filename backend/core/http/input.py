@@ -26,7 +26,15 @@ from litestar.enums import RequestEncodingType, ScopeType
 from litestar.handlers import HTTPRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from backend.core.errors import InvalidText, JSONTooDeep, MalformedRequest, PayloadTooLarge, ProblemError, UnsupportedMediaType
+from backend.core.errors import (
+    InvalidText,
+    JSONTooDeep,
+    MalformedRequest,
+    PayloadTooLarge,
+    ProblemError,
+    RequestNotValid,
+    UnsupportedMediaType,
+)
 from backend.core.http.problems import send_problem
 from backend.core.inputs import check_line, check_text, check_tree
 
@@ -34,6 +42,7 @@ _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Header values are bytes: UTF-8 text in them has bytes 0x80-0x9f, so only C0 and DEL are refused
 # (servers refuse CR, LF and NUL already; the rest would reach a column or a log line).
 _BAD_IN_HEADER = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_NAMED_FIELD = re.compile(r"field `([^`]+)`")
 
 
 def _json_route(scope: Scope) -> bool:
@@ -108,7 +117,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _check_json(body: bytes) -> None:
+def _check_json(body: bytes, scope: Scope) -> None:
     try:
         document = msgspec.json.decode(body)
     except RecursionError:
@@ -116,6 +125,33 @@ def _check_json(body: bytes) -> None:
     except msgspec.DecodeError:
         return  # not JSON at all: the route's decoder answers its usual 400
     check_tree(document)
+    _check_types(document, scope)
+
+
+def _check_types(document: Any, scope: Scope) -> None:
+    """The body holds the types its schema documents, as JSON writes them (issue 15, point 8).
+
+    Litestar converts a route's arguments leniently (``strict=False``: query strings become
+    numbers), the body with them, so ``0`` passed for a date-time (the epoch) or a boolean
+    (false) and ``"86"`` for a number. A body is JSON, typed already: it is held here to the
+    route's type strictly — a date-time, date or UUID still comes as its string — and refused
+    with the 400 ``validation-error`` Litestar itself answers, naming the field."""
+    data = getattr(scope.get("route_handler"), "parsed_data_field", None)
+    annotation = getattr(data, "annotation", None)
+    if annotation is None:
+        return
+    try:
+        msgspec.convert(document, annotation, strict=True)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        at = message.rpartition(" - at `$.")
+        key = at[2].rstrip("`") if at[1] else "data"
+        named = _NAMED_FIELD.search(message)  # "unknown field `x`": the field is x, as Litestar says
+        field = named.group(1) if named else (key if at[1] else None)
+        errors = [{"message": at[0] if at[1] else message, "key": key, "source": "body"}]
+        raise RequestNotValid(f"{key}: {errors[0]['message']}", field=field, errors=errors) from None
+    except Exception:  # noqa: BLE001 - a type only Litestar's own hooks convert: it decides, as before
+        return
 
 
 async def _checked_body(scope: Scope, receive: Receive, declared: int | None) -> Receive | None:
@@ -134,7 +170,7 @@ async def _checked_body(scope: Scope, receive: Receive, declared: int | None) ->
     if body.strip():
         if not content_type:
             raise UnsupportedMediaType("send the JSON body with Content-Type: application/json", field="Content-Type")
-        _check_json(body)
+        _check_json(body, scope)
     return _replay(body, receive)
 
 
