@@ -14,7 +14,7 @@ import pytest
 from backend.core import clock
 from backend.ledger.tables import LedgerRow
 from certificates import transitions as certificate_transitions
-from tests.factories import MOBILE, OFFICE, check_in, declare, field_team, open_case, plan_action
+from tests.factories import MOBILE, OFFICE, check_in, declare, field_team, open_case, plan_action, show_certificate
 from tests.integration.evidence.media_factory import mp4
 from tests.integration.field.field_helpers import problem, stamp, upload_video
 
@@ -95,6 +95,9 @@ async def test_impound_with_suspended_officer_conflict_and_video_gap(client):
         started = await client.post(f"{MOBILE}/actions/{aid}/start", json=stamp(), headers=f.h("wang"))
         assert started.status_code == 200, started.text
         assert started.json()["state"] == "in_progress"
+        # R-CERT-5: each officer still on the action records showing the certificate verified at check-in.
+        for name in ("wang", "qian"):
+            assert (await show_certificate(f, name, aid)).status_code == 201
 
     # Two phones: 王 records [t0-2, t0+20], 钱 records [t0+50, t0+62]: a 30 s gap in between.
     with clock.frozen_clock(t0 + timedelta(seconds=60)):
