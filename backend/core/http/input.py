@@ -128,6 +128,18 @@ def _check_json(body: bytes, scope: Scope) -> None:
     _check_types(document, scope)
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema's integer is any number without a fraction: ``27.0`` is one (the depth is
+    bounded already, by ``check_tree``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral(item) for key, item in value.items()}
+    return value
+
+
 def _check_types(document: Any, scope: Scope) -> None:
     """The body holds the types its schema documents, as JSON writes them (issue 15, point 8).
 
@@ -141,7 +153,7 @@ def _check_types(document: Any, scope: Scope) -> None:
     if annotation is None:
         return
     try:
-        msgspec.convert(document, annotation, strict=True)
+        msgspec.convert(_integral(document), annotation, strict=True)
     except msgspec.ValidationError as exc:
         message = str(exc)
         at = message.rpartition(" - at `$.")
