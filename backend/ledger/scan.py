@@ -26,31 +26,60 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from backend.core.db import current_engine
 
-# Every row holds the fields of ``chain.StoredEntry`` in its order: what ``chain.stored_body_text``
-# takes (``chain.BODY_FIELDS``), then the two hashes. tests/integration/custody/test_verify_fast.py
-# proves the rendering canonical on both engines.
+# Every row is (seq, body, prev_hash, entry_hash): ``body`` the UTF-8 bytes of the entry's
+# canonical body as ``chain.stored_body_text`` splices it — keys in sorted order, ids quoted,
+# the time as ``chain.format_time`` writes it, free text JSON-escaped, the details as stored —
+# built by the database, so a row costs Python four values and two SHA-256 instead of twelve
+# values and a splice. Should a rendering ever differ from the canonical rules (or a column
+# be NULL: the body becomes empty), the hash misses and the typed row is judged by the full
+# rules. tests/integration/custody/test_verify_fast.py proves the rendering canonical on both
+# engines, awkward text included.
 Row = Sequence[Any]
 Fetch = Callable[[int], Awaitable[list[Row]]]
 
+
+def _body_sql(*, time: str, quote: str, text: str) -> str:
+    """The canonical body as one SQL expression: ``quote`` JSON-escapes a text, ``time`` formats
+    the time, ``text`` casts a uuid or integer column to text (templates with ``{}``)."""
+
+    def uuid(column: str) -> str:
+        return f"coalesce('\"' || {text.format(column)} || '\"', 'null')"
+
+    parts = [
+        "'{\"action_id\":'", uuid("action_id"), "',\"actor_id\":'", uuid("actor_id"),
+        "',\"agency_id\":'", uuid("agency_id"), "',\"case_id\":'", uuid("case_id"),
+        "',\"details\":'", "details", "',\"event\":'", quote.format("event"),
+        "',\"recorded_at\":\"'", time, "'\",\"seq\":'", text.format("seq"),
+        "',\"subject_id\":'", quote.format("subject_id"), "',\"subject_type\":'", quote.format("subject_type"), "'}'",
+    ]  # fmt: skip
+    return "coalesce(" + " || ".join(parts) + ", '')"
+
+
 _PG_SQL = (
-    "SELECT seq, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), event,"
-    " actor_id::text, agency_id::text, subject_type, subject_id, case_id::text, action_id::text,"
-    " details, prev_hash, entry_hash"
-    " FROM custody_ledger WHERE seq > $1 ORDER BY seq LIMIT $2"
+    "SELECT seq, convert_to("  # noqa: S608 - constant text, no input
+    + _body_sql(
+        time="to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+        quote="to_json({})::text",
+        text="{}::text",
+    )
+    + ", 'UTF8'), prev_hash, entry_hash FROM custody_ledger WHERE seq > $1 ORDER BY seq LIMIT $2"
 )
 
 # Piccolo stores a UTC timestamptz on SQLite as str(datetime): 'YYYY-MM-DD HH:MM:SS.ffffff+00:00',
 # without '.ffffff' when the microseconds are 0. Only these exact shapes are reformatted;
-# anything else becomes NULL, fails the fast check and is judged by the slow path with
+# anything else becomes NULL (an empty body), misses and is judged by the slow path with
 # Piccolo's own conversion.
-_SQLITE_SQL = (
-    "SELECT seq, CASE"
+_SQLITE_TIME = (
+    "CASE"
     " WHEN length(recorded_at) = 32 AND substr(recorded_at, 11, 1) = ' ' AND substr(recorded_at, 27) = '+00:00'"
     " THEN substr(recorded_at, 1, 10) || 'T' || substr(recorded_at, 12, 15) || 'Z'"
     " WHEN length(recorded_at) = 25 AND substr(recorded_at, 11, 1) = ' ' AND substr(recorded_at, 20) = '+00:00'"
-    " THEN substr(recorded_at, 1, 10) || 'T' || substr(recorded_at, 12, 8) || '.000000Z' END, event,"
-    " actor_id, agency_id, subject_type, subject_id, case_id, action_id, details, prev_hash, entry_hash"
-    " FROM custody_ledger WHERE seq > ? ORDER BY seq LIMIT ?"
+    " THEN substr(recorded_at, 1, 10) || 'T' || substr(recorded_at, 12, 8) || '.000000Z' END"
+)
+_SQLITE_SQL = (
+    "SELECT seq, CAST("  # noqa: S608 - constant text, no input
+    + _body_sql(time=_SQLITE_TIME, quote="json_quote({})", text="{}")
+    + " AS BLOB), prev_hash, entry_hash FROM custody_ledger WHERE seq > ? ORDER BY seq LIMIT ?"
 )
 
 

@@ -2,8 +2,9 @@
 
 ``verify_ledger`` replays the whole chain in sequence order in batches (bounded memory)
 and reports the *first* entry that disagrees, with its sequence number and why. Rows are
-read as text by ``scan`` and checked in a tight loop (``_fast_check``) on the splice of
-``chain.stored_body_text``; only a row that fails there is re-read as a typed
+read by ``scan`` with the canonical body already rendered (the splice of
+``chain.stored_body_text``, built by the database) and hashed in a tight loop
+(``_fast_check``); only a row that fails there is re-read as a typed
 ``chain.StoredEntry`` and judged by ``check_row`` with the full rules (``chain.entry_hash``).
 """
 
@@ -118,24 +119,28 @@ class _Replay:
 def _fast_check(rows: Sequence[scan.Row], start: int, state: _Replay) -> int:
     """Accept rows from ``start`` while they chain on the fast path; the index of the first that does not.
 
-    The tight loop of verification (run in a worker thread while the next batch is read): the
-    canonical body spliced from the stored text, SHA-256 of it, SHA-256 of prev ‖ that. A row
-    that fails here is not yet broken — ``_slow_check`` decides, with the full rules.
-    Rows are ``scan.Row`` tuples in ``chain.StoredEntry`` field order.
+    The tight loop of verification (run in a worker thread while the next batch is read):
+    SHA-256 of the canonical body the reader rendered, SHA-256 of prev ‖ that, compared with
+    the stored hash. A row that fails here is not yet broken — ``_slow_check`` decides, with
+    the full rules. Rows are ``scan.Row`` tuples (seq, body bytes, prev_hash, entry_hash).
     """
-    sha256, body_text = hashlib.sha256, chain.stored_body_text
+    sha256, checkpoints, at_checkpoints = hashlib.sha256, state.checkpoint_seqs, state.at_checkpoints
     expected, prev_hash, prev_digest = state.last_seq + 1, state.prev_hash, state.prev_digest
-    for index in range(start, len(rows)):
-        seq, recorded_at, event, actor, agency, subject_type, subject_id, case, action, details, prev, entry = rows[index]
-        if seq != expected or prev != prev_hash:
-            return index
-        text = body_text(seq, recorded_at, event, actor, agency, subject_type, subject_id, case, action, details)
-        digest = sha256(prev_digest + sha256(text.encode("utf-8")).digest()).digest()
-        if digest.hex() != entry:
-            return index
-        state.accept(seq, entry, digest)
-        expected, prev_hash, prev_digest = seq + 1, entry, digest
-    return len(rows)
+    index = start
+    try:
+        for seq, body, prev, entry in itertools.islice(rows, start, None):
+            if seq != expected or prev != prev_hash:
+                break
+            digest = sha256(prev_digest + sha256(body).digest()).digest()
+            if digest.hex() != entry:
+                break
+            if seq in checkpoints:
+                at_checkpoints[seq] = entry
+            expected, prev_hash, prev_digest, index = seq + 1, entry, digest, index + 1
+    finally:  # the state stands at the last accepted row, however the loop ends
+        state.checked += index - start
+        state.last_seq, state.prev_hash, state.prev_digest = expected - 1, prev_hash, prev_digest
+    return index
 
 
 async def _slow_check(seq: int, state: _Replay) -> str | None:

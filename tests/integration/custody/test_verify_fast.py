@@ -89,3 +89,36 @@ async def test_breaks_are_found_across_batches(app: Litestar, monkeypatch: pytes
     assert report.first_broken is not None
     assert (report.first_broken.seq, report.entries_checked) == (8, 7)
     assert "prev_hash" in report.first_broken.reason
+
+
+@pytest.mark.both_engines
+@pytest.mark.requirement("R-REC-7", "R-REC-8")
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("event", "evidence.deleted"),
+        ("subject_type", "case"),
+        ("subject_id", "另一件证据"),
+        ("actor_id", "00000000-0000-4000-8000-000000000001"),
+        ("agency_id", "00000000-0000-4000-8000-000000000002"),
+        ("case_id", "00000000-0000-4000-8000-000000000003"),
+        ("action_id", "00000000-0000-4000-8000-000000000004"),
+    ],
+)
+async def test_altering_any_one_body_field_breaks_the_chain_at_that_entry(app: Litestar, column: str, value: str) -> None:
+    # The reader renders the body in the database: every hashed column must reach the hash.
+    for i in range(3):
+        await service.append_event(
+            event="evidence.viewed",
+            actor_id=uuid.uuid4(),
+            agency_id=uuid.uuid4(),
+            subject_type="evidence",
+            subject_id=str(i),
+            case_id=uuid.uuid4(),
+            action_id=uuid.uuid4(),
+        )
+    await tamper_ledger(f"UPDATE custody_ledger SET {column} = {{}} WHERE seq = 2", value)  # noqa: S608 - column from the list above
+    report = await verify_ledger(record=False)
+    assert report.first_broken is not None
+    assert (report.ok, report.first_broken.seq, report.entries_checked) == (False, 2, 1)
+    assert "content changed" in report.first_broken.reason
