@@ -2,12 +2,12 @@
 
 Verification replays a million entries; through Piccolo ``select()`` every row became a dict
 of typed values (UUID objects, datetimes) that were then formatted back into text — most of
-the cost. Here rows come straight from the driver as tuples of *text*, already in the form
-the canonical body needs (``chain.stored_body_text``): ids as text, the time formatted as
-``chain.format_time`` writes it. The database only casts and formats; the escaping, the
-splicing and all hashing stay in Python (``verify``), and any row this reader renders
-differently from the canonical rules simply fails the fast check and is re-checked from its
-typed Piccolo row — so this module can make verification slow, never wrong.
+the cost. Here the database renders each row's canonical body (``chain.stored_body_text``'s
+splice: ids as text, the time as ``chain.format_time`` writes it, free text JSON-escaped, the
+details as stored) and returns it as bytes; all hashing stays in Python (``verify``), and any
+row rendered differently from the canonical rules simply fails the fast check and is
+re-checked from its typed Piccolo row — so this module can make verification slow, never
+wrong: a rendering that hashes to the stored value *is* the entry's canonical body.
 
 Keyset pagination (``seq > last``) in large batches on a dedicated connection; on PostgreSQL
 inside one read-only REPEATABLE READ transaction, so every batch sees the same snapshot.
