@@ -164,7 +164,10 @@ def _run_one(ctx: Context, config: Config) -> Row:
         baseline=Stat.of(base),
         baseline_name="hashlib, both SHA-256 per entry over the same bytes in memory",
         ratio=ratio_stat(ours, base),
-        note="verify_ledger(): canonical body rendered by the database in keyset batches, both SHA-256 in Python, next batch read meanwhile",
+        note=(
+            "verify_ledger(): canonical body rendered by the database in keyset batches, "
+            "both SHA-256 in Python, next batch read meanwhile"
+        ),
     )
 
 
